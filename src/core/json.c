@@ -1,0 +1,70 @@
+/* JSON helpers on jansson. */
+#include "core/json.h"
+
+#include <stdlib.h>
+
+int aclm_json_set_str(json_t *obj, const char *key, const char *s)
+{
+	return json_object_set_new(obj, key, s != NULL ? json_string(s) : json_null());
+}
+
+int aclm_json_set_int(json_t *obj, const char *key, int64_t v)
+{
+	return json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+int aclm_json_set_bool(json_t *obj, const char *key, bool v)
+{
+	return json_object_set_new(obj, key, json_boolean(v));
+}
+
+int aclm_json_set_new(json_t *obj, const char *key, json_t *value)
+{
+	return json_object_set_new(obj, key, value != NULL ? value : json_null());
+}
+
+const char *aclm_json_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+int64_t aclm_json_int(const json_t *obj, const char *key, int64_t def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
+}
+
+bool aclm_json_bool(const json_t *obj, const char *key)
+{
+	return json_is_true(json_object_get(obj, key));
+}
+
+aclm_status aclm_json_parse(const char *text, size_t len, size_t max, const char *what,
+			    json_t **out, struct aclm_err *err)
+{
+	json_error_t je;
+
+	*out = NULL;
+	if (len > max)
+		return aclm_err_set(err, ACLM_ERR_TOOBIG, "%s: JSON larger than %zu bytes", what, max);
+	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (*out == NULL)
+		return aclm_err_set(err, ACLM_ERR_PARSE, "%s: invalid JSON at line %d column %d: %s",
+				    what, je.line, je.column, je.text);
+	return ACLM_OK;
+}
+
+aclm_status aclm_json_print(FILE *f, const json_t *v, bool pretty)
+{
+	size_t flags = JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+
+	if (json_dumpf(v, f, flags) != 0 || fputc('\n', f) == EOF)
+		return ACLM_ERR_IO;
+	return ACLM_OK;
+}
+
+char *aclm_json_dump_compact(const json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}

@@ -1,0 +1,204 @@
+/* store/: persistence behind one ops table. SQLite is the embedded default;
+ * PostgreSQL will be one more file implementing struct store_ops. Callers use
+ * only the store_* functions below, never a backend directly.
+ *
+ * Every tenant-owned row carries its tenant and every call that touches one
+ * takes the tenant id: there is no query without a tenant. */
+#ifndef ACLM_STORE_H
+#define ACLM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/status.h"
+
+struct store;
+
+/* ---- certificates ---- */
+
+/* One inventory row. Strings and JSON are owned by the struct
+ * (store_cert_free) when returned by the store; on insert they are borrowed. */
+struct store_cert {
+	int64_t id;
+	int64_t tenant_id;
+	char fingerprint[65];      /* SHA-256 of the DER, lowercase hex */
+	json_t *facts;             /* crypto_cert_facts() object */
+	int64_t not_before, not_after;
+	unsigned char *der;
+	size_t der_len;
+	char *key_id;              /* keystore id of its private key, or NULL */
+	char *source;              /* how it first arrived: import|acme|ca|scan|manual */
+	json_t *sources;           /* array of every source seen */
+	char *owner;               /* free text or NULL */
+	json_t *tags;              /* object string -> string */
+	char issuer_fingerprint[65]; /* "" when the issuer is not in the inventory */
+	int64_t created_at, updated_at;
+};
+
+void store_cert_free(struct store_cert *c);
+
+/* Filters of `cert list`; zero/NULL fields do not filter. */
+struct store_cert_filter {
+	int64_t tenant_id;
+	int64_t now;               /* reference time for expiry filters */
+	int64_t expiring_within;   /* > 0: now <= not_after <= now + this many seconds */
+	bool expired;              /* not_after < now */
+	const char *issuer;        /* substring of the issuer DN, case-insensitive */
+	const char *key_type;      /* rsa|ec|sm2|ed25519 */
+	const char *search;        /* substring of CN, SANs, subject or fingerprint */
+	int64_t after_id;          /* cursor: only ids > after_id (ordered by id) */
+	int64_t limit;             /* 0: no limit */
+	bool by_expiry;            /* order by not_after, id instead of id */
+};
+
+/* Called once per row; the row is freed after the callback returns. A
+ * non-OK return stops the listing and is returned by store_cert_list. */
+typedef aclm_status (*store_cert_cb)(const struct store_cert *c, void *arg);
+
+/* Counts for `report summary`. */
+struct store_summary_bucket {
+	char *name;
+	int64_t count;
+};
+struct store_summary {
+	int64_t total;
+	int64_t expired, lt7, lt30, lt90, later;       /* by days left */
+	struct store_summary_bucket *by_issuer;        /* top 50, largest first */
+	size_t n_issuer;
+	struct store_summary_bucket *by_key_type;      /* "rsa 2048", "ec P-256", "sm2" */
+	size_t n_key_type;
+	struct store_summary_bucket *by_sig_alg;
+	size_t n_sig_alg;
+};
+void store_summary_free(struct store_summary *s);
+
+/* ---- keys (sealed by keystore/, opaque to the store) ---- */
+struct store_key {
+	int64_t tenant_id;
+	char id[64];
+	char type[16];             /* key type name, e.g. "p256", "rsa2048", "sm2" */
+	char spki_sha256[65];
+	unsigned char *sealed;
+	size_t sealed_len;
+	int64_t created_at;
+};
+void store_key_free(struct store_key *k);
+
+/* ---- audit log (append-only, hash-chained) ---- */
+struct store_audit_event {
+	int64_t tenant_id;
+	const char *actor;         /* "cli:root", "api:token-id" */
+	const char *action;        /* "cert.import", "key.export", ... */
+	const char *object;        /* id or path the action touched */
+	json_t *detail;            /* borrowed; may be NULL */
+};
+
+/* ---- the backend interface ---- */
+#define STORE_CAP_BACKUP 0x1u  /* online consistent copy to a file */
+
+struct store_options {
+	const char *home;          /* state directory; relative sqlite paths live here */
+	long busy_timeout_ms;
+};
+
+struct store_ops {
+	const char *scheme;        /* URL scheme: "sqlite" */
+	unsigned caps;
+	aclm_status (*open)(const char *target, const struct store_options *opt, void **state,
+			    struct aclm_err *err);
+	void (*close)(void *state);
+	aclm_status (*begin)(void *state, struct aclm_err *err);
+	aclm_status (*commit)(void *state, struct aclm_err *err);
+	void (*rollback)(void *state);
+
+	aclm_status (*tenant_ensure)(void *state, const char *name, int64_t *id, struct aclm_err *err);
+	aclm_status (*tenant_find)(void *state, const char *name, int64_t *id, struct aclm_err *err);
+
+	aclm_status (*cert_insert)(void *state, const struct store_cert *c, int64_t *id, bool *created,
+				   struct aclm_err *err);
+	aclm_status (*cert_get)(void *state, int64_t tenant, int64_t id, struct store_cert **out,
+				struct aclm_err *err);
+	aclm_status (*cert_find_fingerprint)(void *state, int64_t tenant, const char *prefix,
+					     int64_t *id, struct aclm_err *err);
+	aclm_status (*cert_update)(void *state, const struct store_cert *c, struct aclm_err *err);
+	aclm_status (*cert_delete)(void *state, int64_t tenant, int64_t id, struct aclm_err *err);
+	aclm_status (*cert_list)(void *state, const struct store_cert_filter *f, store_cert_cb cb,
+				 void *arg, struct aclm_err *err);
+	aclm_status (*cert_link_issuers)(void *state, int64_t tenant, int64_t id, struct aclm_err *err);
+	aclm_status (*cert_summary)(void *state, int64_t tenant, int64_t now, struct store_summary *out,
+				    struct aclm_err *err);
+
+	aclm_status (*key_put)(void *state, const struct store_key *k, struct aclm_err *err);
+	aclm_status (*key_get)(void *state, int64_t tenant, const char *id, struct store_key **out,
+			       struct aclm_err *err);
+
+	aclm_status (*audit_last_hash)(void *state, char out[65], struct aclm_err *err);
+	aclm_status (*audit_insert)(void *state, const struct store_audit_event *e, int64_t at,
+				    const char *detail_json, const char *prev_hash, const char *hash,
+				    struct aclm_err *err);
+	aclm_status (*audit_verify)(void *state, int64_t *count, struct aclm_err *err);
+
+	aclm_status (*backup)(void *state, const char *path, struct aclm_err *err);
+};
+
+/* Opens the store named by url ("sqlite:PATH"; a relative PATH is under
+ * opt->home) and runs pending migrations. */
+aclm_status store_open(const char *url, const struct store_options *opt, struct store **out,
+		       struct aclm_err *err);
+void store_close(struct store *s);
+unsigned store_caps(const struct store *s);
+
+/* Transactions do not nest. */
+aclm_status store_begin(struct store *s, struct aclm_err *err);
+aclm_status store_commit(struct store *s, struct aclm_err *err);
+void store_rollback(struct store *s);
+
+aclm_status store_tenant_ensure(struct store *s, const char *name, int64_t *id, struct aclm_err *err);
+/* ACLM_ERR_NOTFOUND when the tenant does not exist. */
+aclm_status store_tenant_find(struct store *s, const char *name, int64_t *id, struct aclm_err *err);
+
+/* Inserts c unless (tenant, fingerprint) exists; either way *id is the row
+ * and *created says which. Indexed columns (subject, issuer, key type, ...)
+ * are taken from c->facts. */
+aclm_status store_cert_insert(struct store *s, const struct store_cert *c, int64_t *id,
+			      bool *created, struct aclm_err *err);
+aclm_status store_cert_get(struct store *s, int64_t tenant, int64_t id, struct store_cert **out,
+			   struct aclm_err *err);
+/* A unique fingerprint prefix (>= 8 hex digits) -> id; ACLM_ERR_AMBIGUOUS or
+ * ACLM_ERR_NOTFOUND otherwise. */
+aclm_status store_cert_find_fingerprint(struct store *s, int64_t tenant, const char *prefix,
+					int64_t *id, struct aclm_err *err);
+/* Updates key_id, sources, owner, tags of the row (c->tenant_id, c->id). */
+aclm_status store_cert_update(struct store *s, const struct store_cert *c, struct aclm_err *err);
+aclm_status store_cert_delete(struct store *s, int64_t tenant, int64_t id, struct aclm_err *err);
+aclm_status store_cert_list(struct store *s, const struct store_cert_filter *f, store_cert_cb cb,
+			    void *arg, struct aclm_err *err);
+/* Records chain links between row id and the certificates in the same tenant
+ * that issued it or that it issued (issuer DN = subject DN, and AKI = SKI when
+ * both are present). */
+aclm_status store_cert_link_issuers(struct store *s, int64_t tenant, int64_t id,
+				    struct aclm_err *err);
+aclm_status store_cert_summary(struct store *s, int64_t tenant, int64_t now,
+			       struct store_summary *out, struct aclm_err *err);
+
+aclm_status store_key_put(struct store *s, const struct store_key *k, struct aclm_err *err);
+aclm_status store_key_get(struct store *s, int64_t tenant, const char *id, struct store_key **out,
+			  struct aclm_err *err);
+
+/* Appends an event: hash = SHA-256(prev_hash | at | tenant | actor | action |
+ * object | detail), in the caller's transaction when one is open. */
+aclm_status store_audit_append(struct store *s, const struct store_audit_event *e,
+			       struct aclm_err *err);
+/* Re-computes the hash chain; ACLM_ERR_VERIFY names the first broken row. */
+aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err *err);
+
+/* Consistent online copy to path (SQLite backup API). */
+aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err);
+
+/* The registered backends (store.c holds the one list). */
+extern const struct store_ops store_sqlite_ops;
+
+#endif
