@@ -1,8 +1,118 @@
-/* aclm: the multi-command binary (placeholder until the CLI lands). */
+/* aclm: one multi-command binary (like git). main parses the global options
+ * that come before the command and dispatches; commands parse the rest. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "cli/cli.h"
+#include "core/log.h"
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cli_command commands[] = {
+	{ "cert", cli_cmd_cert, "import, list, show, export and remove certificates" },
+	{ "key", cli_cmd_key, "generate private keys in the sealed keystore" },
+	{ "csr", cli_cmd_csr, "create certificate signing requests" },
+	{ "report", cli_cmd_report, "inventory reports (summary)" },
+	{ "backup", cli_cmd_backup, "consistent online copy of the database" },
+	{ "audit", cli_cmd_audit, "check the hash-chained audit log" },
+	{ "config", cli_cmd_config, "show the effective configuration and where it comes from" },
+	{ NULL, NULL, NULL },
+};
+
+static const char usage_main[] =
+	"Usage: aclm [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+	"\n"
+	"aclm keeps one inventory of an organisation's certificates and their keys.\n"
+	"\n"
+	"Commands:\n"
+	"  cert import PATH...     add certificates (PEM, DER, PKCS#12; files or folders)\n"
+	"  cert list               list certificates (--expiring DAYS, --format json, ...)\n"
+	"  cert show ID|FPR        one certificate (text, json or pem)\n"
+	"  cert export ID          certificate, chain and optionally key (pem, der, p12)\n"
+	"  cert rm ID              remove a certificate\n"
+	"  key gen                 generate a key in the keystore\n"
+	"  csr new                 create a CSR\n"
+	"  report summary          counts by expiry, issuer, key type, signature\n"
+	"  backup --out FILE       copy the database while in use\n"
+	"  audit verify            check the audit log's hash chain\n"
+	"  config show             effective configuration\n"
+	"  help [COMMAND]          help on a command\n"
+	"\n"
+	"Global options (before or after the command):\n"
+	"  --home DIR          state directory (ACLM_HOME; default /var/lib/aclm as root,\n"
+	"                      ~/.local/share/aclm otherwise)\n"
+	"  --config FILE       configuration file (default HOME/aclm.conf)\n"
+	"  --db URL            database (ACLM_DB; default sqlite:aclm.db in HOME)\n"
+	"  --tenant NAME       tenant to act on (ACLM_TENANT; default \"default\")\n"
+	"  -v, -vv, -q         more, even more, or less logging (stderr)\n"
+	"  --log-format FMT    text or json log lines\n"
+	"  --version           print the version\n"
+	"\n"
+	"Exit status: 0 success, 1 failure, 2 usage error. See docs/CLI.md.\n";
+
+static const struct cli_command *find_command(const char *name)
 {
-	printf("aclm %s\n", ACLM_VERSION);
-	return 0;
+	for (const struct cli_command *c = commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int run_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_command *c;
+	char *sub[] = { NULL, "--help", NULL };
+
+	if (argc < 2)
+		return cli_help(usage_main);
+	c = find_command(argv[1]);
+	if (c == NULL)
+		return cli_usage_error(usage_main, "unknown command '%s'", argv[1]);
+	sub[0] = argv[1];
+	optind = 0;
+	return c->run(ctx, 2, sub);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		CLI_GLOBAL_LONGOPTS
+	};
+	struct cli_ctx ctx = { 0 };
+	const struct cli_command *cmd;
+	int c, rc;
+
+	/* "+": stop at the command word; the command parses what follows. */
+	while ((c = getopt_long(argc, argv, "+" CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'V') {
+			printf("aclm %s\n", ACLM_VERSION);
+			return CLI_EXIT_OK;
+		}
+		rc = cli_common_opt(&ctx, c, usage_main);
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind >= argc)
+		return cli_usage_error(usage_main, "no command given");
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* re-initialise getopt for the command */
+	if (strcmp(argv[0], "help") == 0)
+		return run_help(&ctx, argc, argv);
+	if (strcmp(argv[0], "version") == 0) {
+		printf("aclm %s\n", ACLM_VERSION);
+		return CLI_EXIT_OK;
+	}
+	cmd = find_command(argv[0]);
+	if (cmd == NULL)
+		return cli_usage_error(usage_main, "unknown command '%s'", argv[0]);
+	rc = cmd->run(&ctx, argc, argv);
+	cli_close(&ctx);
+	return rc;
 }

@@ -1,0 +1,87 @@
+/* cli/: the `aclm` command. Thin: parse, call a subsystem, print. */
+#ifndef ACLM_CLI_H
+#define ACLM_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "inventory/inventory.h"
+#include "keystore/keystore.h"
+#include "store/store.h"
+
+/* Exit codes (docs/CLI.md). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+struct cli_ctx {
+	/* global options as given */
+	const char *home_flag, *db_flag, *tenant_flag, *config_flag, *log_format_flag;
+	int verbosity; /* -1 quiet, 0 default, 1 -v, 2 -vv */
+
+	struct aclm_config *cfg;
+	char *home;
+	struct store *store;
+	struct keystore *ks;
+	struct inventory inv;
+	char tenant[128];
+	char actor[64];
+};
+
+/* Long options every command accepts; append to a command's table. */
+enum { CLI_OPT_HOME = 1000, CLI_OPT_DB, CLI_OPT_TENANT, CLI_OPT_CONFIG, CLI_OPT_LOG_FORMAT,
+       CLI_OPT_FIRST_COMMAND_OPT = 1100 };
+#define CLI_GLOBAL_SHORTOPTS "vqh"
+#define CLI_GLOBAL_LONGOPTS                                              \
+	{ "home", required_argument, NULL, CLI_OPT_HOME },               \
+	{ "db", required_argument, NULL, CLI_OPT_DB },                   \
+	{ "tenant", required_argument, NULL, CLI_OPT_TENANT },           \
+	{ "config", required_argument, NULL, CLI_OPT_CONFIG },           \
+	{ "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT },   \
+	{ "verbose", no_argument, NULL, 'v' },                           \
+	{ "quiet", no_argument, NULL, 'q' },                             \
+	{ "help", no_argument, NULL, 'h' },                              \
+	{ NULL, 0, NULL, 0 }
+
+/* Handles an option every command shares. Returns -1 when handled (go on),
+ * otherwise the exit code to return (help: 0, unknown option: 2). */
+int cli_common_opt(struct cli_ctx *ctx, int c, const char *usage);
+
+/* Loads configuration (home, file, environment, flags) and sets up logging. */
+aclm_status cli_config_load(struct cli_ctx *ctx, struct aclm_err *err);
+/* cli_config_load, then opens the store, keystore and tenant. */
+aclm_status cli_open(struct cli_ctx *ctx, struct aclm_err *err);
+void cli_close(struct cli_ctx *ctx);
+
+/* Prints err and returns CLI_EXIT_FAIL (CLI_EXIT_USAGE for usage errors). */
+int cli_fail(const struct aclm_err *err);
+/* Prints "aclm: MESSAGE" and a hint to --help on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints usage to stdout; returns CLI_EXIT_OK. */
+int cli_help(const char *usage);
+
+/* Parses --format against "a|b|c"; returns false when not allowed. */
+bool cli_format_ok(const char *value, const char *allowed);
+/* Reads a secret (password) from a file or "-" (stdin), without the
+ * trailing newline; *out is freed with cli_secret_free. */
+aclm_status cli_read_secret(const char *path, char **out, struct aclm_err *err);
+void cli_secret_free(char *s);
+
+/* Commands: argv[0] is the command word. */
+int cli_cmd_key(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_csr(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_cert(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_report(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_config(struct cli_ctx *ctx, int argc, char **argv);
+/* Subcommands living in their own files. */
+int cli_cert_import(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cert_list(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif
