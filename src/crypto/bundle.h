@@ -24,6 +24,7 @@ struct crypto_bundle {
 	size_t nkeys;
 	long *cert_key;    /* per certificate: index into keys of its private key
 			    * (paired by public key), or -1 */
+	size_t nskipped;   /* PEM blocks of other types (CRLs, EC parameters) ignored */
 };
 
 /* Parses data. password (may be NULL) decrypts PKCS#12 and encrypted PEM

@@ -21,7 +21,7 @@ aclm_status crypto_trust_from_certs(X509 *const *certs, size_t n, X509_STORE **o
 /* Builds and verifies leaf's chain from the untrusted intermediates (may be
  * NULL) to an anchor in trust, at time `at` (0 = now). On success *chain (if
  * not NULL) receives the chain leaf first, anchor last (free with
- * OSSL_STACK_OF_X509_free / sk_X509_pop_free). On failure ACLM_ERR_VERIFY
+ * sk_X509_pop_free(chain, X509_free)). On failure ACLM_ERR_VERIFY
  * with OpenSSL's reason and the depth. */
 aclm_status crypto_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, X509_STORE *trust,
 				int64_t at, STACK_OF(X509) **chain, struct aclm_err *err);
