@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "crypto/crypto.h"
 
@@ -338,8 +339,7 @@ static int cert_rm(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	json_decref(detail);
-	if (ctx->verbosity >= 0)
-		fprintf(stderr, "removed certificate %s\n", ids);
+	aclm_log_note("removed certificate %s", ids);
 	return CLI_EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
+#include "core/log.h"
 
 static const char usage_import[] =
 	"Usage: aclm cert import PATH... [OPTIONS]\n"
@@ -147,14 +148,15 @@ int cli_cert_import(struct cli_ctx *ctx, int argc, char **argv)
 			rc = CLI_EXIT_FAIL;
 	if (out.json)
 		fputs(out.first ? "[]\n" : "\n]\n", stdout);
-	if (ctx->verbosity < 0)
-		goto out;
-	fprintf(stderr, "imported %d file%s: %d added, %d already present, %d failed",
-		out.added + out.present + out.failed, out.added + out.present + out.failed == 1 ? "" : "s",
-		out.added, out.present, out.failed);
-	if (out.skipped > 0)
-		fprintf(stderr, ", %d skipped", out.skipped);
-	fputc('\n', stderr);
+	{
+		int files = out.added + out.present + out.failed;
+		char skipped[32] = "";
+
+		if (out.skipped > 0)
+			snprintf(skipped, sizeof(skipped), ", %d skipped", out.skipped);
+		aclm_log_note("imported %d file%s: %d added, %d already present, %d failed%s", files,
+			      files == 1 ? "" : "s", out.added, out.present, out.failed, skipped);
+	}
 out:
 	cli_secret_free(password);
 	json_decref(tags);

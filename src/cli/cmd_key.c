@@ -74,8 +74,20 @@ static int key_gen(struct cli_ctx *ctx, int argc, char **argv)
 	    keystore_export_pem(ctx->ks, ctx->inv.tenant_id, id, out, ctx->actor, &err) != ACLM_OK)
 		return cli_fail(&err);
 	if (strcmp(format, "json") == 0) {
-		json_t *o = json_pack("{s:s, s:s, s:s?}", "id", id, "type",
-				      crypto_key_type_name((enum crypto_key_type)type), "out", out);
+		EVP_PKEY *h = NULL;
+		char spki[65] = "";
+		json_t *o;
+
+		/* The handle only serves the public key hash. */
+		if (keystore_pkey(ctx->ks, ctx->inv.tenant_id, id, &h, &err) != ACLM_OK ||
+		    crypto_key_spki_sha256(h, spki) != ACLM_OK) {
+			EVP_PKEY_free(h);
+			return cli_fail(&err);
+		}
+		EVP_PKEY_free(h);
+		o = json_pack("{s:s, s:s, s:s, s:s?}", "id", id, "type",
+			      crypto_key_type_name((enum crypto_key_type)type), "spki_sha256", spki,
+			      "out", out);
 
 		aclm_json_print(stdout, o, true);
 		json_decref(o);

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/time.h"
 
 static const char usage_report[] =
@@ -62,6 +63,8 @@ static int parse_simple(struct cli_ctx *ctx, int argc, char **argv, const char *
 	return -1;
 }
 
+#define SUMMARY_TEXT_ROWS 10 /* per breakdown in text; JSON has them all */
+
 static void print_buckets(const char *title, const json_t *a)
 {
 	size_t i;
@@ -70,8 +73,14 @@ static void print_buckets(const char *title, const json_t *a)
 	if (json_array_size(a) == 0)
 		return;
 	printf("\n%s\n", title);
-	json_array_foreach(a, i, b)
+	json_array_foreach(a, i, b) {
+		if (i == SUMMARY_TEXT_ROWS) {
+			printf("  %8s  … %zu more (--format json lists them)\n", "",
+			       json_array_size(a) - i);
+			break;
+		}
 		printf("  %8lld  %s\n", (long long)aclm_json_int(b, "count", 0), aclm_json_str(b, "name"));
+	}
 }
 
 static void print_summary(const json_t *s)
@@ -128,8 +137,7 @@ int cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(usage_backup, "backup: --out FILE is required");
 	if (cli_open(ctx, &err) != ACLM_OK || store_backup(ctx->store, out, &err) != ACLM_OK)
 		return cli_fail(&err);
-	if (ctx->verbosity >= 0)
-		fprintf(stderr, "database copied to %s\n", out);
+	aclm_log_note("database copied to %s", out);
 	return CLI_EXIT_OK;
 }
 

@@ -2,6 +2,7 @@
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -45,17 +46,10 @@ int aclm_log_format_parse(const char *s)
 	return -1;
 }
 
-void aclm_log(enum aclm_log_level level, const char *fmt, ...)
+static void log_emit(enum aclm_log_level level, bool note, const char *msg)
 {
-	char msg[2048];
 	char ts[ACLM_TIME_RFC3339_LEN];
-	va_list ap;
 
-	if (level > log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (log_format == ACLM_LOG_JSON) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "ts",
 				      aclm_time_fmt(aclm_time_now(), ts), "level",
@@ -68,6 +62,35 @@ void aclm_log(enum aclm_log_level level, const char *fmt, ...)
 		json_decref(o);
 		return;
 	}
-	fprintf(stderr, "aclm: %s%s%s\n", level == ACLM_LOG_INFO ? "" : level_names[level],
-		level == ACLM_LOG_INFO ? "" : ": ", msg);
+	if (note)
+		fprintf(stderr, "%s\n", msg);
+	else
+		fprintf(stderr, "aclm: %s%s%s\n", level == ACLM_LOG_INFO ? "" : level_names[level],
+			level == ACLM_LOG_INFO ? "" : ": ", msg);
+}
+
+void aclm_log(enum aclm_log_level level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_emit(level, false, msg);
+}
+
+void aclm_log_note(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (log_level == ACLM_LOG_ERROR)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_emit(ACLM_LOG_INFO, true, msg);
 }

@@ -15,6 +15,10 @@ int aclm_log_format_parse(const char *s);
 void aclm_log(enum aclm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A status note for people (e.g. "imported 3 files: ..."): shown unless
+ * the level is error (-q), as a JSON line under --log-format json. */
+void aclm_log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_error(...) aclm_log(ACLM_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) aclm_log(ACLM_LOG_WARN, __VA_ARGS__)
 #define log_info(...) aclm_log(ACLM_LOG_INFO, __VA_ARGS__)

@@ -106,10 +106,11 @@ static void sign_and_verify(struct fixture *f, enum crypto_key_type type)
 				       &siglen, &err), ACLM_OK);
 	assert_int_equal(keystore_pkey(f->ks, f->tenant, id, &h, &err), ACLM_OK);
 	assert_int_equal(crypto_verify(h, NULL, NULL, msg, sizeof(msg), sig, siglen, &err), ACLM_OK);
+	EVP_PKEY_free(h);
 	/* The other tenant cannot use the key. */
 	assert_int_equal(keystore_pkey(f->ks, f->other, id, &h, &err), ACLM_ERR_NOTFOUND);
+	assert_null(h);
 	OPENSSL_free(sig);
-	EVP_PKEY_free(h);
 }
 
 static void test_every_key_type_signs(void **state)

@@ -1,0 +1,417 @@
+/* SQLite backend: the connection (file, PRAGMAs, statement cache, errors),
+ * transactions, tenants and the ops table. The other ops live in
+ * sqlite_cert.c, sqlite_query.c, sqlite_keys.c, sqlite_audit.c and
+ * sqlite_backup.c; the schema in sqlite_migrations.c. */
+#include "store/sqlite_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+#include "core/time.h"
+
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+#define TENANT_NAME_MAX 255
+
+/* ---- errors, statements, binds ---- */
+
+static aclm_status status_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ACLM_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return ACLM_ERR_NOMEM;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			return ACLM_ERR_EXISTS;
+		return ACLM_ERR_INVALID;
+	default:
+		return ACLM_ERR_DB;
+	}
+}
+
+aclm_status store__sqlite_err(const struct store__sqlite *s, int rc, struct aclm_err *err,
+			      const char *what)
+{
+	const char *msg = s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+	/* errmsg describes the last call on the connection; when rc came from
+	 * elsewhere (a bind, the backup handle) errstr is the honest text. */
+	if (s->db != NULL && sqlite3_extended_errcode(s->db) != rc)
+		msg = sqlite3_errstr(rc);
+	return aclm_err_set(err, status_of(rc), "%s: %s: %s", s->path, what, msg);
+}
+
+aclm_status store__sqlite_stmt(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			       const char *sql, sqlite3_stmt **out, struct aclm_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if (s->stmt[id] == NULL) {
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
+					NULL);
+		if (rc != SQLITE_OK)
+			return store__sqlite_err(s, rc, err, "prepare");
+	}
+	*out = s->stmt[id];
+	return ACLM_OK;
+}
+
+void store__sqlite_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+aclm_status store__sqlite_exec(struct store__sqlite *s, const char *sql, struct aclm_err *err)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store__sqlite_err(s, rc, err, sql);
+	return ACLM_OK;
+}
+
+void store__bind_text(struct store__bind *b, int idx, const char *v)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	b->rc = v != NULL ? sqlite3_bind_text(b->st, idx, v, -1, SQLITE_STATIC)
+			  : sqlite3_bind_null(b->st, idx);
+}
+
+void store__bind_int(struct store__bind *b, int idx, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->st, idx, v);
+}
+
+void store__bind_blob(struct store__bind *b, int idx, const void *v, size_t len)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_blob64(b->st, idx, v, len, SQLITE_STATIC);
+}
+
+char *store__sqlite_text_dup(sqlite3_stmt *st, int col, bool *ok)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	char *copy;
+
+	if (t == NULL)
+		return NULL;
+	copy = strdup((const char *)t);
+	if (copy == NULL)
+		*ok = false;
+	return copy;
+}
+
+/* ---- opening ---- */
+
+/* "sqlite:PATH" and "sqlite:///abs/path" -> an absolute or ./-relative path.
+ * The "./" keeps SQLite (built with URI filenames) from reading a relative
+ * "file:..." name as a URI. */
+static aclm_status resolve_path(const char *target, const char *home, char **out,
+				struct aclm_err *err)
+{
+	char *joined = NULL;
+
+	*out = NULL;
+	if (strncmp(target, "///", 3) == 0)
+		target += 2;
+	if (target[0] == '\0')
+		return aclm_err_set(err, ACLM_ERR_CONFIG, "store \"sqlite:\": no database path");
+	joined = aclm_fs_join(home, target);
+	if (joined != NULL && joined[0] != '/') {
+		char *rel = aclm_fs_join(".", joined);
+
+		free(joined);
+		joined = rel;
+	}
+	if (joined == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "store \"sqlite:%s\": out of memory", target);
+	*out = joined;
+	return ACLM_OK;
+}
+
+/* Creates the parent directory (0700) and the database file (0600) before
+ * SQLite touches them: SQLite creates files 0644 and gives its -wal and
+ * -shm files the database file's mode, so this is the one place to set it. */
+static aclm_status create_private_file(const char *path, struct aclm_err *err)
+{
+	char *copy = strdup(path);
+	const char *dir;
+	int fd = -1;
+	aclm_status st = ACLM_OK;
+
+	if (copy == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "%s: out of memory", path);
+	dir = dirname(copy);
+	if (!aclm_fs_is_dir(dir)) {
+		st = aclm_fs_mkdirs(dir, 0700, err);
+		if (st != ACLM_OK)
+			goto out;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: cannot create database: %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	/* The umask may have narrowed 0600 further; a key store needs exactly it. */
+	if (fd >= 0 && fchmod(fd, 0600) != 0)
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: chmod: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return st;
+}
+
+static aclm_status set_wal(struct store__sqlite *s, struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	aclm_status ret = ACLM_OK;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = store__sqlite_err(s, rc, err, "PRAGMA journal_mode=WAL");
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0)
+		ret = aclm_err_set(err, ACLM_ERR_DB, "%s: cannot switch to WAL (journal mode %s)",
+				   s->path, mode != NULL ? mode : "unknown");
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* WAL lets readers run beside the one writer; synchronous=NORMAL is safe
+ * with WAL (a power loss may drop the last commits, never corrupt). A
+ * larger page cache keeps the five certificate indexes hot during imports. */
+static aclm_status connect_db(struct store__sqlite *s, const struct store_options *opt,
+			      struct aclm_err *err)
+{
+	long timeout = opt != NULL && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms
+							       : DEFAULT_BUSY_TIMEOUT_MS;
+	aclm_status st;
+	int rc;
+
+	/* No SQLITE_OPEN_CREATE: create_private_file made it with the right mode. */
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return store__sqlite_err(s, rc, err, "open");
+	sqlite3_extended_result_codes(s->db, 1);
+	/* Refuse schema tricks a crafted database file could play. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	sqlite3_busy_timeout(s->db, timeout > 0x7fffffffL ? 0x7fffffff : (int)timeout);
+	st = set_wal(s, err);
+	if (st == ACLM_OK)
+		st = store__sqlite_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+					   "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
+					err);
+	if (st == ACLM_OK && getenv("XP") != NULL) /* TEMP experiment */
+		st = store__sqlite_exec(s, getenv("XP"), err);
+	return st;
+}
+
+static void sqlite_close(void *state)
+{
+	struct store__sqlite *s = state;
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < SQ_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+static aclm_status sqlite_open(const char *target, const struct store_options *opt, void **state,
+			       struct aclm_err *err)
+{
+	struct store__sqlite *s = calloc(1, sizeof(*s));
+	aclm_status st;
+
+	*state = NULL;
+	if (s == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "store: out of memory");
+	st = resolve_path(target, opt != NULL ? opt->home : NULL, &s->path, err);
+	if (st == ACLM_OK)
+		st = create_private_file(s->path, err);
+	if (st == ACLM_OK)
+		st = connect_db(s, opt, err);
+	if (st == ACLM_OK)
+		st = store__sqlite_migrate(s, err);
+	if (st != ACLM_OK)
+		goto out;
+	*state = s;
+	s = NULL;
+out:
+	sqlite_close(s);
+	return st;
+}
+
+/* ---- transactions ---- */
+
+/* IMMEDIATE takes the write lock up front: a deferred transaction that
+ * reads then writes can fail with SQLITE_BUSY_SNAPSHOT, which no busy
+ * timeout resolves. */
+static aclm_status sqlite_begin(void *state, struct aclm_err *err)
+{
+	return store__sqlite_exec(state, "BEGIN IMMEDIATE", err);
+}
+
+static void sqlite_rollback(void *state)
+{
+	struct store__sqlite *s = state;
+
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A failed COMMIT can leave the transaction open; roll it back so that the
+ * caller never has to guess. */
+static aclm_status sqlite_commit(void *state, struct aclm_err *err)
+{
+	aclm_status st = store__sqlite_exec(state, "COMMIT", err);
+
+	if (st != ACLM_OK)
+		sqlite_rollback(state);
+	return st;
+}
+
+/* ---- tenants ---- */
+
+static aclm_status check_tenant_name(const char *name, struct aclm_err *err)
+{
+	if (name == NULL || name[0] == '\0')
+		return aclm_err_set(err, ACLM_ERR_INVALID, "tenant name is empty");
+	if (strlen(name) > TENANT_NAME_MAX)
+		return aclm_err_set(err, ACLM_ERR_INVALID, "tenant name longer than %d bytes",
+				    TENANT_NAME_MAX);
+	return ACLM_OK;
+}
+
+static aclm_status tenant_lookup(struct store__sqlite *s, const char *name, int64_t *id,
+				 bool *found, struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store__bind b = { 0 };
+	aclm_status ret;
+	int rc;
+
+	*found = false;
+	ret = store__sqlite_stmt(s, SQ_TENANT_FIND, "SELECT id FROM tenants WHERE name = ?1", &st,
+				 err);
+	if (ret != ACLM_OK)
+		goto out;
+	b.st = st;
+	store__bind_text(&b, 1, name);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*found = true;
+	} else if (rc != SQLITE_DONE) {
+		ret = store__sqlite_err(s, rc, err, "find tenant");
+	}
+out:
+	store__sqlite_done(st);
+	return ret;
+}
+
+static aclm_status tenant_insert(struct store__sqlite *s, const char *name, struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store__bind b = { 0 };
+	aclm_status ret;
+	int rc;
+
+	ret = store__sqlite_stmt(s, SQ_TENANT_INSERT,
+				 "INSERT INTO tenants(name, created_at) VALUES(?1, ?2) "
+				 "ON CONFLICT(name) DO NOTHING",
+				 &st, err);
+	if (ret != ACLM_OK)
+		goto out;
+	b.st = st;
+	store__bind_text(&b, 1, name);
+	store__bind_int(&b, 2, aclm_time_now());
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "create tenant");
+out:
+	store__sqlite_done(st);
+	return ret;
+}
+
+static aclm_status sqlite_tenant_find(void *state, const char *name, int64_t *id,
+				      struct aclm_err *err)
+{
+	bool found = false;
+	aclm_status st = check_tenant_name(name, err);
+
+	if (st == ACLM_OK)
+		st = tenant_lookup(state, name, id, &found, err);
+	if (st == ACLM_OK && !found)
+		st = aclm_err_set(err, ACLM_ERR_NOTFOUND, "tenant \"%s\" does not exist", name);
+	return st;
+}
+
+/* Look first: the tenant nearly always exists, and a lookup takes no write lock. */
+static aclm_status sqlite_tenant_ensure(void *state, const char *name, int64_t *id,
+					struct aclm_err *err)
+{
+	bool found = false;
+	aclm_status st = check_tenant_name(name, err);
+
+	if (st == ACLM_OK)
+		st = tenant_lookup(state, name, id, &found, err);
+	if (st == ACLM_OK && !found)
+		st = tenant_insert(state, name, err);
+	if (st == ACLM_OK && !found)
+		st = tenant_lookup(state, name, id, &found, err);
+	if (st == ACLM_OK && !found)
+		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "tenant \"%s\" vanished after insert", name);
+	return st;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.scheme = "sqlite",
+	.caps = STORE_CAP_BACKUP,
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.tenant_ensure = sqlite_tenant_ensure,
+	.tenant_find = sqlite_tenant_find,
+	.cert_insert = store__sqlite_cert_insert,
+	.cert_get = store__sqlite_cert_get,
+	.cert_find_fingerprint = store__sqlite_cert_find_fingerprint,
+	.cert_update = store__sqlite_cert_update,
+	.cert_delete = store__sqlite_cert_delete,
+	.cert_list = store__sqlite_cert_list,
+	.cert_link_issuers = store__sqlite_cert_link_issuers,
+	.cert_summary = store__sqlite_cert_summary,
+	.key_put = store__sqlite_key_put,
+	.key_get = store__sqlite_key_get,
+	.audit_last_hash = store__sqlite_audit_last_hash,
+	.audit_insert = store__sqlite_audit_insert,
+	.audit_verify = store__sqlite_audit_verify,
+	.backup = store__sqlite_backup,
+};

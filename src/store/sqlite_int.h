@@ -1,0 +1,118 @@
+/* SQLite backend internals shared by src/store/sqlite*.c. */
+#ifndef ACLM_STORE_SQLITE_INT_H
+#define ACLM_STORE_SQLITE_INT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "core/buf.h"
+#include "store/store.h"
+
+/* Statements prepared on first use and kept until close: the hot ones and
+ * the fixed-text ones. Listing queries are built per call and not cached. */
+enum store__sqlite_stmt_id {
+	SQ_TENANT_FIND,
+	SQ_TENANT_INSERT,
+	SQ_CERT_INSERT,
+	SQ_CERT_ID_BY_FP,
+	SQ_CERT_GET,
+	SQ_CERT_FIND_FP,
+	SQ_CERT_UPDATE,
+	SQ_CERT_DELETE,
+	SQ_LINK_ISSUERS,
+	SQ_LINK_CHILDREN,
+	SQ_KEY_PUT,
+	SQ_KEY_GET,
+	SQ_AUDIT_LAST,
+	SQ_AUDIT_INSERT,
+	SQ_COUNT
+};
+
+/* One connection; NOMUTEX, so one thread at a time uses it. */
+struct store__sqlite {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmt[SQ_COUNT];
+};
+
+/* The columns store__sqlite_cert_row() decodes, in its order; c is the row.
+ * The issuer subquery must walk cert_links' primary key from c.id: CROSS
+ * JOIN pins that loop order (left alone, the planner may scan the tenant's
+ * certificates once per listed row), and ordering by l.issuer_id (the first
+ * issuer linked, when cross-signed) follows that key without a sort. */
+#define STORE__SQLITE_CERT_COLUMNS                                                          \
+	"c.id, c.tenant_id, c.fingerprint, c.facts, c.not_before, c.not_after, c.der, "     \
+	"c.key_id, c.source, c.sources, c.owner, c.tags, c.created_at, c.updated_at, "      \
+	"(SELECT i.fingerprint FROM cert_links l CROSS JOIN certificates i "                 \
+	"ON i.id = l.issuer_id WHERE l.cert_id = c.id AND i.tenant_id = c.tenant_id "        \
+	"ORDER BY l.issuer_id LIMIT 1)"
+
+/* Sets err from a SQLite result code: BUSY/LOCKED -> ACLM_ERR_BUSY, unique
+ * and primary key violations -> ACLM_ERR_EXISTS, other constraints ->
+ * ACLM_ERR_INVALID, the rest ACLM_ERR_DB; the message is
+ * "PATH: WHAT: sqlite3_errmsg()". Returns the status. */
+aclm_status store__sqlite_err(const struct store__sqlite *s, int rc, struct aclm_err *err,
+			      const char *what);
+
+/* The cached statement id (prepared from sql the first time). Hand it back
+ * with store__sqlite_done() before returning, so that it holds no lock. */
+aclm_status store__sqlite_stmt(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			       const char *sql, sqlite3_stmt **out, struct aclm_err *err);
+void store__sqlite_done(sqlite3_stmt *st);
+
+/* Runs fixed SQL text (never text holding user data). */
+aclm_status store__sqlite_exec(struct store__sqlite *s, const char *sql, struct aclm_err *err);
+
+/* Binds that remember the first failure, so a run of binds is checked once.
+ * Values are bound SQLITE_STATIC: keep them alive until store__sqlite_done. */
+struct store__bind {
+	sqlite3_stmt *st;
+	int rc;
+};
+void store__bind_text(struct store__bind *b, int idx, const char *v);  /* NULL -> NULL */
+void store__bind_int(struct store__bind *b, int idx, int64_t v);
+void store__bind_blob(struct store__bind *b, int idx, const void *v, size_t len);
+
+/* A malloc'd copy of a text column, NULL for SQL NULL. *ok is false when
+ * the copy failed for lack of memory. */
+char *store__sqlite_text_dup(sqlite3_stmt *st, int col, bool *ok);
+
+aclm_status store__sqlite_migrate(struct store__sqlite *s, struct aclm_err *err);
+/* Number of migrations this binary knows. */
+int store__sqlite_schema_version(void);
+
+/* Decodes a row selected with STORE__SQLITE_CERT_COLUMNS. */
+aclm_status store__sqlite_cert_row(const struct store__sqlite *s, sqlite3_stmt *st,
+				   struct store_cert **out, struct aclm_err *err);
+/* The SQL of cert_list for f; exposed so that a test can EXPLAIN it. */
+aclm_status store__sqlite_list_sql(const struct store_cert_filter *f, struct aclm_buf *sql);
+
+/* The ops, one file per concern. */
+aclm_status store__sqlite_cert_insert(void *state, const struct store_cert *c, int64_t *id,
+				      bool *created, struct aclm_err *err);
+aclm_status store__sqlite_cert_get(void *state, int64_t tenant, int64_t id,
+				   struct store_cert **out, struct aclm_err *err);
+aclm_status store__sqlite_cert_find_fingerprint(void *state, int64_t tenant, const char *prefix,
+						int64_t *id, struct aclm_err *err);
+aclm_status store__sqlite_cert_update(void *state, const struct store_cert *c,
+				      struct aclm_err *err);
+aclm_status store__sqlite_cert_delete(void *state, int64_t tenant, int64_t id,
+				      struct aclm_err *err);
+aclm_status store__sqlite_cert_link_issuers(void *state, int64_t tenant, int64_t id,
+					    struct aclm_err *err);
+aclm_status store__sqlite_cert_list(void *state, const struct store_cert_filter *f,
+				    store_cert_cb cb, void *arg, struct aclm_err *err);
+aclm_status store__sqlite_cert_summary(void *state, int64_t tenant, int64_t now,
+				       struct store_summary *out, struct aclm_err *err);
+aclm_status store__sqlite_key_put(void *state, const struct store_key *k, struct aclm_err *err);
+aclm_status store__sqlite_key_get(void *state, int64_t tenant, const char *id,
+				  struct store_key **out, struct aclm_err *err);
+aclm_status store__sqlite_audit_last_hash(void *state, char out[65], struct aclm_err *err);
+aclm_status store__sqlite_audit_insert(void *state, const struct store_audit_event *e, int64_t at,
+				       const char *detail_json, const char *prev_hash,
+				       const char *hash, struct aclm_err *err);
+aclm_status store__sqlite_audit_verify(void *state, int64_t *count, struct aclm_err *err);
+aclm_status store__sqlite_backup(void *state, const char *path, struct aclm_err *err);
+
+#endif

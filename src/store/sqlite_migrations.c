@@ -1,0 +1,209 @@
+/* SQLite schema: numbered migrations, applied in order at open, each once
+ * and in its own transaction. Never edit a released migration; append one. */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+
+#include "core/time.h"
+
+static const char *const migrations[] = {
+	/* 1: tenants, the inventory, keys, discovery, jobs, audit. Every
+	 * tenant-owned table carries tenant_id. */
+	"CREATE TABLE tenants("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT UNIQUE NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+
+	/* The indexed columns copy facts (the JSON stays the full record);
+	 * search is the lowercased text `cert list --search` matches with LIKE. */
+	"CREATE TABLE certificates("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  fingerprint TEXT NOT NULL,"
+	"  serial TEXT, subject TEXT, issuer TEXT, common_name TEXT,"
+	"  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	"  key_type TEXT, key_bits INTEGER, key_curve TEXT, sig_alg TEXT,"
+	"  is_ca INTEGER NOT NULL DEFAULT 0, self_signed INTEGER NOT NULL DEFAULT 0,"
+	"  spki_sha256 TEXT, aki TEXT, ski TEXT,"
+	"  search TEXT NOT NULL,"
+	"  facts TEXT NOT NULL,"
+	"  der BLOB NOT NULL,"
+	"  key_id TEXT,"
+	"  source TEXT NOT NULL,"
+	"  sources TEXT NOT NULL,"
+	"  owner TEXT,"
+	"  tags TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	/* The uniqueness of (tenant, fingerprint) is this named index: it also
+	 * serves fingerprint-prefix range lookups, so no second copy is needed. */
+	"CREATE UNIQUE INDEX certificates_tenant_fingerprint ON certificates(tenant_id, fingerprint);"
+	"CREATE INDEX certificates_tenant_not_after ON certificates(tenant_id, not_after);"
+	/* Chain building looks up issuers by subject and SKI, and only a CA
+	 * (or a self-signed v1 root) issues: indexing just those keeps two
+	 * random-key indexes off every leaf insert, a third of an import's writes. */
+	"CREATE INDEX certificates_tenant_subject ON certificates(tenant_id, subject)"
+	"  WHERE is_ca = 1 OR self_signed = 1;"
+	"CREATE INDEX certificates_tenant_ski ON certificates(tenant_id, ski)"
+	"  WHERE is_ca = 1 OR self_signed = 1;"
+	"CREATE INDEX certificates_tenant_issuer ON certificates(tenant_id, issuer);"
+	"CREATE INDEX certificates_tenant_spki ON certificates(tenant_id, spki_sha256);"
+
+	"CREATE TABLE cert_links("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  cert_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
+	"  issuer_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY(cert_id, issuer_id)) WITHOUT ROWID;"
+	"CREATE INDEX cert_links_issuer ON cert_links(issuer_id);"
+
+	"CREATE TABLE keys("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  id TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  spki_sha256 TEXT NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(tenant_id, id));"
+	"CREATE INDEX keys_tenant_spki ON keys(tenant_id, spki_sha256);"
+
+	/* sni is '' rather than NULL when absent: NULLs never collide in a
+	 * UNIQUE constraint, which would let duplicate endpoints in. */
+	"CREATE TABLE endpoints("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  host TEXT NOT NULL, ip TEXT, port INTEGER NOT NULL, sni TEXT NOT NULL DEFAULT '',"
+	"  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	"  UNIQUE(tenant_id, host, port, sni));"
+	/* The indexes on the foreign keys keep cascades from scanning. */
+	"CREATE TABLE observations("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  endpoint_id INTEGER NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,"
+	"  cert_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL,"
+	"  observed_at INTEGER NOT NULL,"
+	"  detail TEXT);"
+	"CREATE INDEX observations_endpoint ON observations(endpoint_id, observed_at);"
+	"CREATE INDEX observations_cert ON observations(cert_id);"
+
+	"CREATE TABLE jobs("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL, state TEXT NOT NULL, payload TEXT,"
+	"  run_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  lease_owner TEXT, lease_until INTEGER, last_error TEXT,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX jobs_state_run_at ON jobs(state, run_at);"
+
+	/* Append-only: the triggers make UPDATE and DELETE fail, and the hash
+	 * chain (store.c) reveals edits made around them. No foreign key on
+	 * tenant_id: the log outlives what it describes. */
+	"CREATE TABLE audit("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  tenant_id INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT, detail TEXT,"
+	"  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int store__sqlite_schema_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+/* One-row integer query on fixed SQL, bound to v when v >= 0. */
+static aclm_status query_int(struct store__sqlite *s, const char *sql, int64_t v, int64_t *out,
+			     bool *found, struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	aclm_status ret = ACLM_OK;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	*found = false;
+	if (rc == SQLITE_OK && v >= 0)
+		rc = sqlite3_bind_int64(st, 1, v);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		*found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	} else if (rc != SQLITE_DONE) {
+		ret = store__sqlite_err(s, rc, err, "read schema version");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static aclm_status record_version(struct store__sqlite *s, int v, struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	aclm_status ret = ACLM_OK;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO schema_migrations(version, applied_at) VALUES(?1, ?2)",
+				    -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 1, v);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, aclm_time_now());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "record schema version");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Re-checks under the write lock: another process may have applied it
+ * between our first look and BEGIN IMMEDIATE. */
+static aclm_status apply(struct store__sqlite *s, int v, struct aclm_err *err)
+{
+	char what[64];
+	int64_t one = 0;
+	bool done = false;
+	aclm_status st = store__sqlite_exec(s, "BEGIN IMMEDIATE", err);
+
+	if (st != ACLM_OK)
+		return st;
+	st = query_int(s, "SELECT 1 FROM schema_migrations WHERE version = ?1", v, &one, &done, err);
+	if (st == ACLM_OK && !done && sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(what, sizeof(what), "schema migration %d", v);
+		st = store__sqlite_err(s, sqlite3_extended_errcode(s->db), err, what);
+	}
+	if (st == ACLM_OK && !done)
+		st = record_version(s, v, err);
+	if (st == ACLM_OK)
+		st = store__sqlite_exec(s, "COMMIT", err);
+	if (st != ACLM_OK && !sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+aclm_status store__sqlite_migrate(struct store__sqlite *s, struct aclm_err *err)
+{
+	int64_t have = 0, one = 0;
+	bool found = false;
+	aclm_status st;
+
+	st = store__sqlite_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations("
+				   "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+				err);
+	if (st == ACLM_OK)
+		st = query_int(s, "SELECT max(version) FROM schema_migrations", -1, &have, &found, err);
+	if (st != ACLM_OK)
+		return st;
+	if (found && have > N_MIGRATIONS)
+		return aclm_err_set(err, ACLM_ERR_DB,
+				    "%s: database schema version %lld is newer than this aclm (%d)",
+				    s->path, (long long)have, N_MIGRATIONS);
+	for (int v = 1; st == ACLM_OK && v <= N_MIGRATIONS; v++) {
+		st = query_int(s, "SELECT 1 FROM schema_migrations WHERE version = ?1", v, &one,
+			       &found, err);
+		if (st == ACLM_OK && !found)
+			st = apply(s, v, err);
+	}
+	return st;
+}

@@ -1,0 +1,388 @@
+/* store/: the generic layer. Picks the backend by URL scheme (the one list of
+ * backends is here), forwards every call to its ops table, and owns what is
+ * the same for every backend: the audit hash chain and the frees. */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "core/encode.h"
+#include "core/json.h"
+#include "core/time.h"
+#include "store/store_int.h"
+
+struct store {
+	const struct store_ops *ops;
+	void *state;
+	bool in_tx; /* store_begin is open: audit appends join it */
+};
+
+/* The registered backends: adding one is one new file and one line here. */
+static const struct store_ops *const store_backends[] = {
+	&store_sqlite_ops,
+};
+#define N_BACKENDS (sizeof(store_backends) / sizeof(store_backends[0]))
+
+/* Schemes a user may reasonably try that have no backend yet. */
+static const char *const store_planned[] = { "postgresql", "postgres" };
+#define N_PLANNED (sizeof(store_planned) / sizeof(store_planned[0]))
+
+static void supported_schemes(char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < N_BACKENDS && used < outlen; i++)
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s:PATH", i ? ", " : "",
+					 store_backends[i]->scheme);
+}
+
+static bool scheme_is(const char *url, size_t len, const char *scheme)
+{
+	return strlen(scheme) == len && strncmp(url, scheme, len) == 0;
+}
+
+/* "scheme:rest" -> the backend for scheme and rest, which it interprets. */
+static aclm_status pick_backend(const char *url, const struct store_ops **ops, const char **target,
+				struct aclm_err *err)
+{
+	const char *colon = url != NULL ? strchr(url, ':') : NULL;
+	size_t len = colon != NULL ? (size_t)(colon - url) : 0;
+	char supported[128];
+
+	for (size_t i = 0; len > 0 && i < N_BACKENDS; i++) {
+		if (scheme_is(url, len, store_backends[i]->scheme)) {
+			*ops = store_backends[i];
+			*target = colon + 1;
+			return ACLM_OK;
+		}
+	}
+	for (size_t i = 0; len > 0 && i < N_PLANNED; i++) {
+		if (scheme_is(url, len, store_planned[i]))
+			return aclm_err_set(err, ACLM_ERR_UNSUPPORTED,
+					    "store \"%s\": PostgreSQL is not supported yet", url);
+	}
+	supported_schemes(supported, sizeof(supported));
+	return aclm_err_set(err, ACLM_ERR_CONFIG, "store \"%s\": unknown scheme; supported: %s",
+			    url != NULL ? url : "", supported);
+}
+
+aclm_status store_open(const char *url, const struct store_options *opt, struct store **out,
+		       struct aclm_err *err)
+{
+	const struct store_ops *ops = NULL;
+	const char *target = NULL;
+	struct store *s = NULL;
+	aclm_status st;
+
+	*out = NULL;
+	st = pick_backend(url, &ops, &target, err);
+	if (st != ACLM_OK)
+		goto out;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "store \"%s\": out of memory", url);
+		goto out;
+	}
+	s->ops = ops;
+	st = ops->open(target, opt, &s->state, err);
+	if (st != ACLM_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	free(s);
+	return st;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	s->ops->close(s->state);
+	free(s);
+}
+
+unsigned store_caps(const struct store *s)
+{
+	return s->ops->caps;
+}
+
+static aclm_status unsupported(const struct store *s, const char *what, struct aclm_err *err)
+{
+	return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "%s is not supported by the %s store", what,
+			    s->ops->scheme);
+}
+
+/* Forwards to an op; a NULL slot means the backend lacks the feature. */
+#define CALL_OP(s, op, err, ...)                                                 \
+	((s)->ops->op == NULL ? unsupported((s), #op, (err))                     \
+			      : (s)->ops->op((s)->state, __VA_ARGS__, (err)))
+
+/* Every tenant-owned row carries its tenant: a zero tenant is a caller bug
+ * (a zeroed filter, a forgotten lookup), never "all tenants". */
+static aclm_status need_tenant(int64_t tenant, const char *what, struct aclm_err *err)
+{
+	if (tenant > 0)
+		return ACLM_OK;
+	return aclm_err_set(err, ACLM_ERR_INVALID, "%s: no tenant given", what);
+}
+
+aclm_status store_begin(struct store *s, struct aclm_err *err)
+{
+	aclm_status st;
+
+	if (s->in_tx)
+		return aclm_err_set(err, ACLM_ERR_INVALID,
+				    "a transaction is already open (transactions do not nest)");
+	if (s->ops->begin == NULL)
+		return unsupported(s, "begin", err);
+	st = s->ops->begin(s->state, err);
+	s->in_tx = st == ACLM_OK;
+	return st;
+}
+
+/* The backend's commit either commits or rolls back, so afterwards no
+ * transaction is open whatever the outcome. */
+aclm_status store_commit(struct store *s, struct aclm_err *err)
+{
+	if (!s->in_tx)
+		return aclm_err_set(err, ACLM_ERR_INVALID, "commit without an open transaction");
+	s->in_tx = false;
+	if (s->ops->commit == NULL)
+		return unsupported(s, "commit", err);
+	return s->ops->commit(s->state, err);
+}
+
+void store_rollback(struct store *s)
+{
+	s->in_tx = false;
+	if (s->ops->rollback != NULL)
+		s->ops->rollback(s->state);
+}
+
+aclm_status store_tenant_ensure(struct store *s, const char *name, int64_t *id, struct aclm_err *err)
+{
+	return CALL_OP(s, tenant_ensure, err, name, id);
+}
+
+aclm_status store_tenant_find(struct store *s, const char *name, int64_t *id, struct aclm_err *err)
+{
+	return CALL_OP(s, tenant_find, err, name, id);
+}
+
+aclm_status store_cert_insert(struct store *s, const struct store_cert *c, int64_t *id,
+			      bool *created, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(c->tenant_id, "certificate insert", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, cert_insert, err, c, id, created);
+}
+
+aclm_status store_cert_get(struct store *s, int64_t tenant, int64_t id, struct store_cert **out,
+			   struct aclm_err *err)
+{
+	*out = NULL;
+	return CALL_OP(s, cert_get, err, tenant, id, out);
+}
+
+aclm_status store_cert_find_fingerprint(struct store *s, int64_t tenant, const char *prefix,
+					int64_t *id, struct aclm_err *err)
+{
+	return CALL_OP(s, cert_find_fingerprint, err, tenant, prefix, id);
+}
+
+aclm_status store_cert_update(struct store *s, const struct store_cert *c, struct aclm_err *err)
+{
+	return CALL_OP(s, cert_update, err, c);
+}
+
+aclm_status store_cert_delete(struct store *s, int64_t tenant, int64_t id, struct aclm_err *err)
+{
+	return CALL_OP(s, cert_delete, err, tenant, id);
+}
+
+aclm_status store_cert_list(struct store *s, const struct store_cert_filter *f, store_cert_cb cb,
+			    void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(f->tenant_id, "certificate list", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, cert_list, err, f, cb, arg);
+}
+
+aclm_status store_cert_link_issuers(struct store *s, int64_t tenant, int64_t id,
+				    struct aclm_err *err)
+{
+	return CALL_OP(s, cert_link_issuers, err, tenant, id);
+}
+
+aclm_status store_cert_summary(struct store *s, int64_t tenant, int64_t now,
+			       struct store_summary *out, struct aclm_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return CALL_OP(s, cert_summary, err, tenant, now, out);
+}
+
+aclm_status store_key_put(struct store *s, const struct store_key *k, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(k->tenant_id, "key put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, key_put, err, k);
+}
+
+aclm_status store_key_get(struct store *s, int64_t tenant, const char *id, struct store_key **out,
+			  struct aclm_err *err)
+{
+	*out = NULL;
+	return CALL_OP(s, key_get, err, tenant, id, out);
+}
+
+aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err *err)
+{
+	*count = 0;
+	return CALL_OP(s, audit_verify, err, count);
+}
+
+aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err)
+{
+	if (!(s->ops->caps & STORE_CAP_BACKUP))
+		return unsupported(s, "backup", err);
+	return CALL_OP(s, backup, err, path);
+}
+
+/* ---- the audit chain ---- */
+
+aclm_status store__audit_hash(const char *prev_hash, int64_t at, int64_t tenant_id,
+			      const char *actor, const char *action, const char *object,
+			      const char *detail_json, char out[65], struct aclm_err *err)
+{
+	char at_s[24], tenant_s[24];
+	const char *parts[7];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	aclm_status st = ACLM_OK;
+	int ok;
+
+	snprintf(at_s, sizeof(at_s), "%lld", (long long)at);
+	snprintf(tenant_s, sizeof(tenant_s), "%lld", (long long)tenant_id);
+	parts[0] = prev_hash;
+	parts[1] = at_s;
+	parts[2] = tenant_s;
+	parts[3] = actor;
+	parts[4] = action;
+	parts[5] = object;
+	parts[6] = detail_json;
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (size_t i = 0; ok && i < 7; i++) {
+		const char *p = parts[i] != NULL ? parts[i] : "";
+
+		ok = (i == 0 || EVP_DigestUpdate(ctx, "|", 1)) && EVP_DigestUpdate(ctx, p, strlen(p));
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
+	if (!ok) {
+		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "audit: SHA-256 failed");
+		goto out;
+	}
+	aclm_hex_encode(md, mdlen, out);
+out:
+	EVP_MD_CTX_free(ctx);
+	return st;
+}
+
+static aclm_status audit_check_event(const struct store *s, const struct store_audit_event *e,
+				     struct aclm_err *err)
+{
+	if (s->ops->audit_last_hash == NULL || s->ops->audit_insert == NULL)
+		return unsupported(s, "audit", err);
+	if (e->actor == NULL || e->actor[0] == '\0' || e->action == NULL || e->action[0] == '\0')
+		return aclm_err_set(err, ACLM_ERR_INVALID, "audit event needs an actor and an action");
+	return ACLM_OK;
+}
+
+/* Reading the last hash and inserting must be one transaction, or two
+ * writers could chain onto the same row and fork the chain. */
+aclm_status store_audit_append(struct store *s, const struct store_audit_event *e,
+			       struct aclm_err *err)
+{
+	char prev[65], hash[65];
+	char *detail = NULL;
+	bool own_tx = false;
+	int64_t at = aclm_time_now();
+	aclm_status st = audit_check_event(s, e, err);
+
+	if (st != ACLM_OK)
+		goto out;
+	if (e->detail != NULL && (detail = aclm_json_dump_compact(e->detail)) == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "audit %s: cannot serialise detail", e->action);
+		goto out;
+	}
+	if (!s->in_tx) {
+		st = store_begin(s, err);
+		if (st != ACLM_OK)
+			goto out;
+		own_tx = true;
+	}
+	st = s->ops->audit_last_hash(s->state, prev, err);
+	if (st == ACLM_OK)
+		st = store__audit_hash(prev, at, e->tenant_id, e->actor, e->action, e->object,
+				       detail, hash, err);
+	if (st == ACLM_OK)
+		st = s->ops->audit_insert(s->state, e, at, detail, prev, hash, err);
+	if (st == ACLM_OK && own_tx) {
+		own_tx = false;
+		st = store_commit(s, err);
+	}
+out:
+	if (own_tx)
+		store_rollback(s);
+	free(detail);
+	return st;
+}
+
+/* ---- frees ---- */
+
+void store_cert_free(struct store_cert *c)
+{
+	if (c == NULL)
+		return;
+	json_decref(c->facts);
+	json_decref(c->sources);
+	json_decref(c->tags);
+	free(c->der);
+	free(c->key_id);
+	free(c->source);
+	free(c->owner);
+	free(c);
+}
+
+void store_key_free(struct store_key *k)
+{
+	if (k == NULL)
+		return;
+	if (k->sealed != NULL)
+		OPENSSL_cleanse(k->sealed, k->sealed_len);
+	free(k->sealed);
+	free(k);
+}
+
+static void buckets_free(struct store_summary_bucket *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].name);
+	free(b);
+}
+
+void store_summary_free(struct store_summary *s)
+{
+	if (s == NULL)
+		return;
+	buckets_free(s->by_issuer, s->n_issuer);
+	buckets_free(s->by_key_type, s->n_key_type);
+	buckets_free(s->by_sig_alg, s->n_sig_alg);
+	memset(s, 0, sizeof(*s));
+}

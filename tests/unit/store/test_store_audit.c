@@ -1,0 +1,164 @@
+/* store: sealed keys, and the append-only, hash-chained audit log. */
+#include "store_test.h"
+
+static struct store_key key_of(int64_t tenant, const char *id)
+{
+	static unsigned char sealed[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct store_key k = { .tenant_id = tenant, .sealed = sealed, .sealed_len = sizeof(sealed),
+			       .created_at = NOW };
+
+	snprintf(k.id, sizeof(k.id), "%s", id);
+	snprintf(k.type, sizeof(k.type), "p256");
+	memset(k.spki_sha256, 'a', 64);
+	return k;
+}
+
+static void test_key_put_get_duplicate_missing(void **state)
+{
+	struct tdb t;
+	struct store_key k, *got = NULL;
+	int64_t other = 0;
+
+	tdb_open(&t);
+	assert_int_equal(store_tenant_ensure(t.s, "other", &other, &t.err), ACLM_OK);
+	k = key_of(t.tenant, "key-1");
+	assert_int_equal(store_key_put(t.s, &k, &t.err), ACLM_OK);
+	assert_int_equal(store_key_put(t.s, &k, &t.err), ACLM_ERR_EXISTS);
+	assert_non_null(strstr(t.err.msg, "UNIQUE constraint failed"));
+	assert_int_equal(store_key_get(t.s, t.tenant, "key-1", &got, &t.err), ACLM_OK);
+	assert_string_equal(got->id, "key-1");
+	assert_string_equal(got->type, "p256");
+	assert_string_equal(got->spki_sha256, k.spki_sha256);
+	assert_int_equal(got->sealed_len, k.sealed_len);
+	assert_memory_equal(got->sealed, k.sealed, k.sealed_len);
+	assert_int_equal(got->tenant_id, t.tenant);
+	assert_int_equal(got->created_at, NOW);
+	store_key_free(got);
+	assert_int_equal(store_key_get(t.s, t.tenant, "key-2", &got, &t.err), ACLM_ERR_NOTFOUND);
+	assert_int_equal(store_key_get(t.s, other, "key-1", &got, &t.err), ACLM_ERR_NOTFOUND);
+	assert_null(got);
+	k = key_of(other, "key-1"); /* ids are per tenant */
+	assert_int_equal(store_key_put(t.s, &k, &t.err), ACLM_OK);
+	tdb_close(&t);
+}
+
+static void append(struct tdb *t, const char *action, const char *object, json_t *detail)
+{
+	struct store_audit_event e = { .tenant_id = t->tenant, .actor = "cli:root",
+				       .action = action, .object = object, .detail = detail };
+
+	assert_int_equal(store_audit_append(t->s, &e, &t->err), ACLM_OK);
+	json_decref(detail);
+}
+
+static void append_three(struct tdb *t)
+{
+	append(t, "cert.import", "42", json_pack("{sisb}", "count", 3, "dry", 0));
+	append(t, "key.export", "/etc/ssl/k.pem", NULL);
+	append(t, "cert.delete", NULL, json_pack("{ss}", "why", "a|b"));
+}
+
+static void test_audit_append_then_verify(void **state)
+{
+	struct tdb t;
+	int64_t n = 0;
+	sqlite3 *raw;
+
+	tdb_open(&t);
+	assert_int_equal(store_audit_verify(t.s, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 0);
+	append_three(&t);
+	assert_int_equal(store_audit_verify(t.s, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 3);
+	raw = raw_open(t.path);
+	/* the first row hangs off the all-zero hash; each next off the previous */
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM audit WHERE id = 1 AND prev_hash ="
+				      " '0000000000000000000000000000000000000000000000000000000000000000'"),
+			 1);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM audit a JOIN audit b ON b.id = a.id + 1"
+				      " WHERE b.prev_hash = a.hash"),
+			 2);
+	sqlite3_close(raw);
+	tdb_close(&t);
+}
+
+static void test_audit_rows_reject_update_and_delete(void **state)
+{
+	struct tdb t;
+	sqlite3 *raw;
+
+	tdb_open(&t);
+	append_three(&t);
+	raw = raw_open(t.path);
+	assert_int_equal(sqlite3_exec(raw, "UPDATE audit SET actor = 'x' WHERE id = 1", NULL, NULL,
+				      NULL),
+			 SQLITE_CONSTRAINT);
+	assert_non_null(strstr(sqlite3_errmsg(raw), "append-only"));
+	assert_int_equal(sqlite3_exec(raw, "DELETE FROM audit WHERE id = 3", NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM audit"), 3);
+	sqlite3_close(raw);
+	tdb_close(&t);
+}
+
+/* Someone with the file drops the triggers: the chain still tells. */
+static void test_audit_verify_names_the_tampered_row(void **state)
+{
+	struct tdb t;
+	int64_t n = 0;
+	sqlite3 *raw;
+
+	tdb_open(&t);
+	append_three(&t);
+	raw = raw_open(t.path);
+	assert_int_equal(sqlite3_exec(raw, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+				      " UPDATE audit SET object = '43' WHERE id = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_audit_verify(t.s, &n, &t.err), ACLM_ERR_VERIFY);
+	assert_non_null(strstr(t.err.msg, "audit row 1:"));
+	assert_int_equal(n, 0);
+	/* put it back, then remove the middle row instead */
+	assert_int_equal(sqlite3_exec(raw, "UPDATE audit SET object = '42' WHERE id = 1;"
+				      " DELETE FROM audit WHERE id = 2",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_audit_verify(t.s, &n, &t.err), ACLM_ERR_VERIFY);
+	assert_non_null(strstr(t.err.msg, "audit row 3:"));
+	assert_int_equal(n, 1);
+	sqlite3_close(raw);
+	tdb_close(&t);
+}
+
+static void test_audit_append_joins_the_callers_transaction(void **state)
+{
+	struct tdb t;
+	int64_t n = 0;
+
+	tdb_open(&t);
+	assert_int_equal(store_begin(t.s, &t.err), ACLM_OK);
+	append(&t, "cert.import", "1", NULL);
+	store_rollback(t.s);
+	assert_int_equal(store_audit_verify(t.s, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_begin(t.s, &t.err), ACLM_OK);
+	append(&t, "cert.import", "1", NULL);
+	append(&t, "cert.import", "2", NULL);
+	assert_int_equal(store_commit(t.s, &t.err), ACLM_OK);
+	assert_int_equal(store_audit_verify(t.s, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 2);
+	tdb_close(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_put_get_duplicate_missing),
+		cmocka_unit_test(test_audit_append_then_verify),
+		cmocka_unit_test(test_audit_rows_reject_update_and_delete),
+		cmocka_unit_test(test_audit_verify_names_the_tampered_row),
+		cmocka_unit_test(test_audit_append_joins_the_callers_transaction),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

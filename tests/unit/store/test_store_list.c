@@ -1,0 +1,223 @@
+/* store: `cert list` filters, order, cursor, callback stop, and the query
+ * plan of the expiring query. */
+#include "store_test.h"
+
+#include "core/buf.h"
+#include "store/sqlite_int.h"
+
+struct fixture {
+	struct tdb t;
+	int64_t id[5];
+};
+
+/* Four rows in tenant "default", one in another tenant that must never show. */
+static int setup(void **state)
+{
+	struct fixture *x = calloc(1, sizeof(*x));
+	int64_t other = 0;
+	char fp[65];
+	const struct tfacts rows[] = {
+		{ .cn = "alpha.example.com", .subject = "CN=alpha.example.com",
+		  .issuer = "CN=Let's Encrypt R3, O=Let's Encrypt", .key_type = "ec",
+		  .curve = "P-256", .dns = { "alpha.example.com", "api.internal" } },
+		{ .cn = "beta.example.com", .subject = "CN=beta.example.com",
+		  .issuer = "CN=DigiCert TLS", .key_type = "rsa", .bits = 2048 },
+		{ .cn = "100%_off.shop", .subject = "CN=100%_off.shop",
+		  .issuer = "CN=Let's Encrypt R3, O=Let's Encrypt", .key_type = "rsa", .bits = 3072 },
+		/* what "100%_off" would match if % and _ were wildcards */
+		{ .cn = "100x1off.shop", .subject = "CN=100x1off.shop", .issuer = "CN=SM2 CA",
+		  .key_type = "sm2" },
+	};
+	const int64_t after[] = { NOW + 10 * DAY, NOW - 5 * DAY, NOW + 40 * DAY, NOW + 5 * DAY };
+
+	tdb_open(&x->t);
+	for (unsigned i = 0; i < 4; i++) {
+		tfp(fp, "11", i);
+		x->id[i] = tinsert(&x->t, x->t.tenant, fp, &rows[i], after[i]);
+	}
+	assert_int_equal(store_tenant_ensure(x->t.s, "other", &other, &x->t.err), ACLM_OK);
+	tfp(fp, "22", 9);
+	x->id[4] = tinsert(&x->t, other, fp, &rows[0], NOW + DAY);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *x = *state;
+
+	tdb_close(&x->t);
+	free(x);
+	return 0;
+}
+
+struct seen {
+	int n;
+	int64_t id[8];
+	int stop_after; /* > 0: return ACLM_ERR_IO after this many rows */
+};
+
+static aclm_status collect(const struct store_cert *c, void *arg)
+{
+	struct seen *s = arg;
+
+	s->id[s->n++] = c->id;
+	return s->stop_after > 0 && s->n >= s->stop_after ? ACLM_ERR_IO : ACLM_OK;
+}
+
+/* Lists with f (tenant and now filled in) and checks the ids, in order. */
+static void expect(struct fixture *x, struct store_cert_filter f, int n, const int64_t *want)
+{
+	struct seen seen = { 0 };
+
+	f.tenant_id = x->t.tenant;
+	f.now = NOW;
+	assert_int_equal(store_cert_list(x->t.s, &f, collect, &seen, &x->t.err), ACLM_OK);
+	assert_int_equal(seen.n, n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(seen.id[i], want[i]);
+}
+
+static void test_list_expiring_and_expired(void **state)
+{
+	struct fixture *x = *state;
+	const int64_t *id = x->id;
+
+	expect(x, (struct store_cert_filter){ .expiring_within = 30 * DAY }, 2,
+	       (int64_t[]){ id[0], id[3] });
+	expect(x, (struct store_cert_filter){ .expiring_within = 30 * DAY, .by_expiry = true }, 2,
+	       (int64_t[]){ id[3], id[0] });
+	expect(x, (struct store_cert_filter){ .expired = true }, 1, (int64_t[]){ id[1] });
+}
+
+static void test_list_issuer_substring_ignores_case(void **state)
+{
+	struct fixture *x = *state;
+
+	expect(x, (struct store_cert_filter){ .issuer = "let's ENCRYPT" }, 2,
+	       (int64_t[]){ x->id[0], x->id[2] });
+	expect(x, (struct store_cert_filter){ .issuer = "nobody" }, 0, NULL);
+}
+
+static void test_list_key_type(void **state)
+{
+	struct fixture *x = *state;
+
+	expect(x, (struct store_cert_filter){ .key_type = "rsa" }, 2,
+	       (int64_t[]){ x->id[1], x->id[2] });
+	expect(x, (struct store_cert_filter){ .key_type = "sm2" }, 1, (int64_t[]){ x->id[3] });
+}
+
+static void test_list_search_matches_cn_san_and_treats_wildcards_literally(void **state)
+{
+	struct fixture *x = *state;
+
+	expect(x, (struct store_cert_filter){ .search = "100%_off" }, 1, (int64_t[]){ x->id[2] });
+	expect(x, (struct store_cert_filter){ .search = "_" }, 1, (int64_t[]){ x->id[2] });
+	expect(x, (struct store_cert_filter){ .search = "EXAMPLE.com" }, 2,
+	       (int64_t[]){ x->id[0], x->id[1] });
+	expect(x, (struct store_cert_filter){ .search = "api.internal" }, 1,
+	       (int64_t[]){ x->id[0] });
+	expect(x, (struct store_cert_filter){ .search = "\\" }, 0, NULL);
+}
+
+static void test_list_limit_cursor_and_expiry_order(void **state)
+{
+	struct fixture *x = *state;
+	const int64_t *id = x->id;
+
+	expect(x, (struct store_cert_filter){ .limit = 2 }, 2, (int64_t[]){ id[0], id[1] });
+	expect(x, (struct store_cert_filter){ .limit = 2, .after_id = id[1] }, 2,
+	       (int64_t[]){ id[2], id[3] });
+	expect(x, (struct store_cert_filter){ .after_id = id[3] }, 0, NULL);
+	expect(x, (struct store_cert_filter){ .by_expiry = true }, 4,
+	       (int64_t[]){ id[1], id[3], id[0], id[2] });
+}
+
+static void test_list_stops_when_the_callback_fails(void **state)
+{
+	struct fixture *x = *state;
+	struct store_cert_filter f = { .tenant_id = x->t.tenant };
+	struct seen seen = { .stop_after = 1 };
+
+	assert_int_equal(store_cert_list(x->t.s, &f, collect, &seen, &x->t.err), ACLM_ERR_IO);
+	assert_int_equal(seen.n, 1);
+}
+
+/* The plan's detail lines for sql, joined. */
+static void plan_of(sqlite3 *db, const char *sql, char *out, size_t outlen)
+{
+	char q[4200];
+	sqlite3_stmt *st = NULL;
+
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		strncat(out, (const char *)sqlite3_column_text(st, 3), outlen - strlen(out) - 2);
+		strncat(out, "\n", outlen - strlen(out) - 1);
+	}
+	sqlite3_finalize(st);
+}
+
+/* The whole plan of the expiring query: the index range in order (no
+ * sort), and the issuer subquery by primary keys (no scan per row). */
+static void assert_expiring_plan(const char *plan)
+{
+	assert_non_null(strstr(plan, "SEARCH c USING INDEX certificates_tenant_not_after "
+				     "(tenant_id=? AND not_after>? AND not_after<?)"));
+	assert_non_null(strstr(plan, "SEARCH l USING PRIMARY KEY (cert_id=?)"));
+	assert_non_null(strstr(plan, "SEARCH i USING INTEGER PRIMARY KEY (rowid=?)"));
+	assert_null(strstr(plan, "TEMP B-TREE"));
+	assert_null(strstr(plan, "SCAN"));
+}
+
+/* `cert list --expiring 30 --limit 1000`, before and after ANALYZE. */
+static void test_expiring_query_walks_the_not_after_index(void **state)
+{
+	struct fixture *x = *state;
+	struct store_cert_filter f = { .tenant_id = x->t.tenant, .now = NOW,
+				       .expiring_within = 30 * DAY, .by_expiry = true,
+				       .limit = 1000 };
+	struct tfacts facts = { .cn = "n", .subject = "CN=n", .issuer = "CN=ca", .key_type = "ec" };
+	struct aclm_buf sql;
+	char plan[2048], fp[65];
+	sqlite3 *raw = raw_open(x->t.path);
+
+	aclm_buf_init(&sql, 8192);
+	assert_int_equal(store__sqlite_list_sql(&f, &sql), ACLM_OK);
+	plan_of(raw, (const char *)sql.data, plan, sizeof(plan));
+	assert_expiring_plan(plan);
+	assert_int_equal(store_begin(x->t.s, &x->t.err), ACLM_OK);
+	for (unsigned i = 0; i < 500; i++) {
+		tfp(fp, "33", i);
+		tinsert(&x->t, x->t.tenant, fp, &facts, NOW + (int64_t)i * DAY);
+	}
+	assert_int_equal(store_commit(x->t.s, &x->t.err), ACLM_OK);
+	assert_int_equal(sqlite3_exec(raw, "ANALYZE", NULL, NULL, NULL), SQLITE_OK);
+	plan_of(raw, (const char *)sql.data, plan, sizeof(plan));
+	assert_expiring_plan(plan);
+	aclm_buf_free(&sql);
+	sqlite3_close(raw);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_expiring_and_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_issuer_substring_ignores_case, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_key_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_list_search_matches_cn_san_and_treats_wildcards_literally, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_list_limit_cursor_and_expiry_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_stops_when_the_callback_fails, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_expiring_query_walks_the_not_after_index, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
