@@ -200,8 +200,11 @@ out:
 }
 
 /* WAL lets readers run beside the one writer; synchronous=NORMAL is safe
- * with WAL (a power loss may drop the last commits, never corrupt). A
- * larger page cache keeps the five certificate indexes hot during imports. */
+ * with WAL (a power loss may drop the last commits, never corrupt). An
+ * import dirties about one page per row in each random-key index; a 64 MiB
+ * WAL between checkpoints lets a checkpoint write each such page once for
+ * several transactions (measured at 200k rows: 37 -> 29 KB written per
+ * row), and journal_size_limit shrinks the WAL back after a big one. */
 static aclm_status connect_db(struct store__sqlite *s, const struct store_options *opt,
 			      struct aclm_err *err)
 {
@@ -221,11 +224,11 @@ static aclm_status connect_db(struct store__sqlite *s, const struct store_option
 	sqlite3_busy_timeout(s->db, timeout > 0x7fffffffL ? 0x7fffffff : (int)timeout);
 	st = set_wal(s, err);
 	if (st == ACLM_OK)
-		st = store__sqlite_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-					   "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
+		st = store__sqlite_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+					   " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+					   " PRAGMA wal_autocheckpoint=16384;"
+					   " PRAGMA journal_size_limit=67108864",
 					err);
-	if (st == ACLM_OK && getenv("XP") != NULL) /* TEMP experiment */
-		st = store__sqlite_exec(s, getenv("XP"), err);
 	return st;
 }
 

@@ -13,11 +13,12 @@
 #define FACTS_JSON_MAX (16u << 20)
 #define SEARCH_MAX (4u << 20)
 
+/* Bounded: c->fingerprint is a char[65] the caller may have filled badly. */
 static bool is_fingerprint(const char *fp)
 {
 	size_t n = 0;
 
-	for (; fp[n] != '\0'; n++) {
+	for (; n < 65 && fp[n] != '\0'; n++) {
 		if (!isxdigit((unsigned char)fp[n]) || isupper((unsigned char)fp[n]))
 			return false;
 	}

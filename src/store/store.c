@@ -165,7 +165,8 @@ void store_rollback(struct store *s)
 		s->ops->rollback(s->state);
 }
 
-aclm_status store_tenant_ensure(struct store *s, const char *name, int64_t *id, struct aclm_err *err)
+aclm_status store_tenant_ensure(struct store *s, const char *name, int64_t *id,
+				struct aclm_err *err)
 {
 	return CALL_OP(s, tenant_ensure, err, name, id);
 }

@@ -233,9 +233,10 @@ static void test_update_changes_metadata_and_null_json_keeps_it(void **state)
 	tdb_close(&t);
 }
 
+/* A v1 root: no basic constraints, so only self_signed says it may issue. */
 static const struct tfacts root = {
 	.cn = "Example Root", .subject = "CN=Example Root", .issuer = "CN=Example Root",
-	.key_type = "rsa", .bits = 4096, .is_ca = true, .self_signed = true,
+	.key_type = "rsa", .bits = 4096, .is_ca = false, .self_signed = true,
 	.ski = "0001",
 };
 static const struct tfacts inter = {
@@ -256,8 +257,8 @@ static void assert_issuer(struct tdb *t, int64_t id, const char *want)
 static void test_chain_links_in_both_insert_orders(void **state)
 {
 	struct tdb t;
-	struct tfacts other_key = leaf;
-	char fr[65], fi[65], fl[65], fo[65];
+	struct tfacts other_key = leaf, not_ca = inter;
+	char fr[65], fi[65], fl[65], fo[65], fn[65];
 	int64_t idr, idi, idl, ido;
 
 	tdb_open(&t);
@@ -265,7 +266,10 @@ static void test_chain_links_in_both_insert_orders(void **state)
 	tfp(fi, "f1", 2);
 	tfp(fl, "f2", 3);
 	tfp(fo, "f3", 4);
+	tfp(fn, "f4", 5);
 	other_key.aki = "ffff"; /* same issuer DN, another CA key: no link */
+	not_ca.is_ca = false;   /* the CA's DN and key id, but it cannot issue */
+	tinsert(&t, t.tenant, fn, &not_ca, NOW);
 	idl = tinsert(&t, t.tenant, fl, &leaf, NOW); /* child first */
 	ido = tinsert(&t, t.tenant, fo, &other_key, NOW);
 	assert_int_equal(store_cert_link_issuers(t.s, t.tenant, idl, &t.err), ACLM_OK);
