@@ -279,10 +279,14 @@ aclm_status store__audit_hash(const char *prev_hash, int64_t at, int64_t tenant_
 	parts[5] = object;
 	parts[6] = detail_json;
 	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	/* Each field as "LENGTH:BYTES" (netstring-like), so no byte of one
+	 * field can be moved into its neighbour without changing the hash. */
 	for (size_t i = 0; ok && i < 7; i++) {
 		const char *p = parts[i] != NULL ? parts[i] : "";
+		char len[24];
+		int n = snprintf(len, sizeof(len), "%zu:", strlen(p));
 
-		ok = (i == 0 || EVP_DigestUpdate(ctx, "|", 1)) && EVP_DigestUpdate(ctx, p, strlen(p));
+		ok = EVP_DigestUpdate(ctx, len, (size_t)n) && EVP_DigestUpdate(ctx, p, strlen(p));
 	}
 	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
 	if (!ok) {

@@ -188,8 +188,9 @@ aclm_status store_key_put(struct store *s, const struct store_key *k, struct acl
 aclm_status store_key_get(struct store *s, int64_t tenant, const char *id, struct store_key **out,
 			  struct aclm_err *err);
 
-/* Appends an event: hash = SHA-256(prev_hash | at | tenant | actor | action |
- * object | detail), in the caller's transaction when one is open. */
+/* Appends an event: hash = SHA-256 over prev_hash, at, tenant, actor,
+ * action, object and detail (compact JSON), each as "LENGTH:BYTES", in the
+ * caller's transaction when one is open. */
 aclm_status store_audit_append(struct store *s, const struct store_audit_event *e,
 			       struct aclm_err *err);
 /* Re-computes the hash chain; ACLM_ERR_VERIFY names the first broken row. */

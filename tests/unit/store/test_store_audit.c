@@ -1,5 +1,6 @@
 /* store: sealed keys, and the append-only, hash-chained audit log. */
 #include "store_test.h"
+#include "store/store_int.h"
 
 static struct store_key key_of(int64_t tenant, const char *id)
 {
@@ -130,6 +131,20 @@ static void test_audit_verify_names_the_tampered_row(void **state)
 	tdb_close(&t);
 }
 
+/* A separator moved from one field to the next must change the hash. */
+static void test_audit_hash_fields_cannot_shift(void **state)
+{
+	char h1[65], h2[65], h3[65];
+	struct aclm_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(store__audit_hash("00", 1, 1, "cli:a|b", "x", "o", "", h1, &err), ACLM_OK);
+	assert_int_equal(store__audit_hash("00", 1, 1, "cli:a", "b|x", "o", "", h2, &err), ACLM_OK);
+	assert_int_equal(store__audit_hash("00", 1, 1, "cli:a|b", "x", "o", "", h3, &err), ACLM_OK);
+	assert_string_not_equal(h1, h2);
+	assert_string_equal(h1, h3);
+}
+
 static void test_audit_append_joins_the_callers_transaction(void **state)
 {
 	struct tdb t;
@@ -158,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_audit_rows_reject_update_and_delete),
 		cmocka_unit_test(test_audit_verify_names_the_tampered_row),
 		cmocka_unit_test(test_audit_append_joins_the_callers_transaction),
+		cmocka_unit_test(test_audit_hash_fields_cannot_shift),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
