@@ -319,7 +319,7 @@ static aclm_status bundle_parse_pem(struct bundle_builder *bb, const unsigned ch
 	char *name = NULL, *header = NULL, *rem = NULL;
 	unsigned char *der = NULL;
 	char type[PEM_TYPE_MAX];
-	const char *begin;
+	const char *begin, *start;
 	long derlen = 0, remlen;
 	struct pem_block blk = {0};
 	aclm_status st = ACLM_OK;
@@ -337,6 +337,7 @@ static aclm_status bundle_parse_pem(struct bundle_builder *bb, const unsigned ch
 			break;
 		blk.index++;
 		pem_type_of(begin, rem + remlen, type);
+		start = rem;
 		ERR_set_mark();
 		if (PEM_read_bio(bio, &name, &header, &der, &derlen) != 1) {
 			st = aclm_err_ssl(err, ACLM_ERR_PARSE, "truncated or corrupt PEM block %lu (%s)",
@@ -349,8 +350,15 @@ static aclm_status bundle_parse_pem(struct bundle_builder *bb, const unsigned ch
 		blk.header = header;
 		blk.der = der;
 		blk.derlen = derlen;
-		blk.text = begin;
-		blk.textlen = (size_t)(rem - begin);
+		/* The text PEM_read_bio consumed, from where it started reading:
+		 * `begin` is only our guess of the block (PEM_read_bio may accept a
+		 * BEGIN line our scan skipped), and could lie after `rem`. */
+		if (rem < start || rem - start > INT_MAX) {
+			st = aclm_err_set(err, ACLM_ERR_PARSE, "corrupt PEM block %lu", blk.index);
+			goto out;
+		}
+		blk.text = start;
+		blk.textlen = (size_t)(rem - start);
 		st = pem_handle_block(bb, &blk, password, err);
 		OPENSSL_free(name);
 		OPENSSL_free(header);
@@ -397,6 +405,55 @@ struct p12_pass {
 	bool mac_checked; /* the MAC proved pass right */
 };
 
+/* A hostile file can ask for billions of key-derivation rounds; real
+ * exporters use 2,000 (Windows) to a few 100,000 (recent Java). */
+#define P12_MAX_ITER 1000000L
+
+static aclm_status p12_iter_check(long iter, const char *what, struct aclm_err *err)
+{
+	if (iter < 0 || iter > P12_MAX_ITER)
+		return aclm_err_set(err, ACLM_ERR_TOOBIG,
+				    "PKCS#12 %s iteration count %ld exceeds the limit of %ld", what,
+				    iter, P12_MAX_ITER);
+	return ACLM_OK;
+}
+
+/* Iteration count of a PBES1 or PBES2/PBKDF2 algorithm (RFC 8018 A.2-A.4);
+ * 0 when the parameters are of another shape (decryption will refuse them). */
+static long p12_pbe_iter(const X509_ALGOR *alg)
+{
+	int nid = OBJ_obj2nid(alg->algorithm);
+	long iter = 0;
+
+	if (nid == NID_pbes2) {
+		PBE2PARAM *pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+		PBKDF2PARAM *kdf = NULL;
+
+		if (pbe2 != NULL && OBJ_obj2nid(pbe2->keyfunc->algorithm) == NID_id_pbkdf2)
+			kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+							pbe2->keyfunc->parameter);
+		if (kdf != NULL)
+			iter = ASN1_INTEGER_get(kdf->iter);
+		PBKDF2PARAM_free(kdf);
+		PBE2PARAM_free(pbe2);
+	} else {
+		PBEPARAM *pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+
+		if (pbe != NULL)
+			iter = ASN1_INTEGER_get(pbe->iter);
+		PBEPARAM_free(pbe);
+	}
+	return iter;
+}
+
+static aclm_status p12_mac_iter_check(const PKCS12 *p12, struct aclm_err *err)
+{
+	const ASN1_INTEGER *iter = NULL;
+
+	PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+	return iter != NULL ? p12_iter_check(ASN1_INTEGER_get(iter), "MAC", err) : ACLM_OK;
+}
+
 /* Exporters encode an empty password either as no bytes (NULL) or as ""
  * (a lone BMPString NUL), so both are tried before the user's. The MAC
  * (RFC 7292 §5) tells a wrong password from damaged contents. */
@@ -413,6 +470,9 @@ static aclm_status p12_pick_password(PKCS12 *p12, const char *password, struct p
 	pw->mac_checked = false;
 	if (!PKCS12_mac_present(p12))
 		goto out; /* nothing to check against: decryption will tell */
+	st = p12_mac_iter_check(p12, err);
+	if (st != ACLM_OK)
+		goto out;
 	ERR_set_mark();
 	for (i = 0; i < n && !pw->mac_checked; i++) {
 		if (PKCS12_verify_mac(p12, cand[i], cand[i] != NULL ? (int)strlen(cand[i]) : 0) == 1) {
@@ -480,6 +540,15 @@ static aclm_status p12_shrouded_key(struct bundle_builder *bb, const PKCS12_SAFE
 	PKCS8_PRIV_KEY_INFO *p8;
 	aclm_status st;
 
+	{
+		const X509_SIG *shrouded = PKCS12_SAFEBAG_get0_pkcs8(bag);
+		const X509_ALGOR *alg = NULL;
+
+		X509_SIG_get0(shrouded, &alg, NULL);
+		st = alg != NULL ? p12_iter_check(p12_pbe_iter(alg), "key encryption", err) : ACLM_OK;
+		if (st != ACLM_OK)
+			return st;
+	}
 	p8 = PKCS12_decrypt_skey(bag, pw->pass, pw->passlen);
 	if (p8 == NULL)
 		st = p12_decrypt_error(pw, "private key", err);
@@ -554,6 +623,12 @@ static aclm_status p12_safe(struct bundle_builder *bb, PKCS7 *p7, const struct p
 			goto out;
 		}
 	} else if (PKCS7_type_is_encrypted(p7)) {
+		if (p7->d.encrypted != NULL && p7->d.encrypted->enc_data != NULL) {
+			st = p12_iter_check(p12_pbe_iter(p7->d.encrypted->enc_data->algorithm),
+					    "certificate encryption", err);
+			if (st != ACLM_OK)
+				goto out;
+		}
 		bags = PKCS12_unpack_p7encdata(p7, pw->pass, pw->passlen);
 		if (bags == NULL) {
 			st = p12_decrypt_error(pw, "certificates", err);

@@ -225,7 +225,7 @@ static aclm_status connect_db(struct store__sqlite *s, const struct store_option
 	st = set_wal(s, err);
 	if (st == ACLM_OK)
 		st = store__sqlite_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-					   " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+					   " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
 					   " PRAGMA wal_autocheckpoint=16384;"
 					   " PRAGMA journal_size_limit=67108864",
 					err);

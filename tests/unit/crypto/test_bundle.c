@@ -67,6 +67,7 @@ static const char gen_script[] =
 	"grep -q 'pbeWithSHA1And40BitRC2-CBC' legacy.info\n"
 	"grep -q 'pbeWithSHA1And3-KeyTripleDES-CBC' legacy.info\n"
 	"openssl pkcs12 -export -inkey leaf.key -in leaf.pem -passout pass: -out empty.p12\n"
+	"openssl pkcs12 -export -iter 1000001 -inkey leaf.key -in leaf.pem -passout pass:secret -out slow.p12\n"
 	"openssl pkcs12 -export -inkey sm2leaf.key -in sm2leaf.pem -certfile sm2root.pem -passout pass:secret -out sm2.p12\n"
 	/* encrypted keys: PKCS#8 and traditional with Proc-Type/DEK-Info */
 	"openssl pkey -in leaf.key -aes256 -passout pass:pw -out leaf-enc.key\n"
@@ -419,6 +420,15 @@ static void p12_legacy_rc2_3des_with_password_loads(void **state)
 	check_leaf_p12("legacy.p12", "secret");
 }
 
+/* Key-derivation rounds are capped: a hostile file cannot stall an import. */
+static void p12_iteration_count_over_cap_is_refused(void **state)
+{
+	struct aclm_err err;
+
+	parse_file("slow.p12", "secret", ACLM_ERR_TOOBIG, &err);
+	assert_non_null(strstr(err.msg, "iteration count 1000001"));
+}
+
 static void p12_empty_password_loads_without_password(void **state)
 {
 	struct aclm_err err;
@@ -544,6 +554,23 @@ static void empty_input_is_parse_error(void **state)
 	assert_string_equal(err.msg, "empty input");
 }
 
+/* Fuzzer find: a stray byte after a BEGIN line made our block scan and
+ * PEM_read_bio disagree on where the block starts; the key text length went
+ * negative and was read as a NUL-terminated string past the input. */
+static void pem_begin_line_with_trailing_byte_is_parse_error(void **state)
+{
+	static const char input[] = "-----BEGIN PRIVATE KEY-----\xb0\nMIID\n-----END PRIVATE KEY-----\n"
+				    "\n-----BEGIN -----";
+	unsigned char *copy = malloc(sizeof(input) - 1); /* no NUL after it: ASan sees over-reads */
+	struct aclm_err err;
+
+	(void)state;
+	assert_non_null(copy);
+	memcpy(copy, input, sizeof(input) - 1);
+	parse_mem(copy, sizeof(input) - 1, NULL, ACLM_ERR_PARSE, &err);
+	free(copy);
+}
+
 static void crypto_init_is_idempotent(void **state)
 {
 	struct aclm_err err = {0};
@@ -582,6 +609,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(p12_legacy_without_provider_says_so),
 		cmocka_unit_test(garbage_bytes_are_parse_error),
 		cmocka_unit_test(empty_input_is_parse_error),
+		cmocka_unit_test(p12_iteration_count_over_cap_is_refused),
+		cmocka_unit_test(pem_begin_line_with_trailing_byte_is_parse_error),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--no-legacy-child") == 0) {
