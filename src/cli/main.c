@@ -15,6 +15,8 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
 	{ "cert", cli_cmd_cert, "import, list, show, export and remove certificates" },
+	{ "issue", cli_cmd_issue, "obtain certificates over ACME" },
+	{ "account", cli_cmd_account, "ACME accounts (register, list)" },
 	{ "key", cli_cmd_key, "generate private keys in the sealed keystore" },
 	{ "csr", cli_cmd_csr, "create certificate signing requests" },
 	{ "report", cli_cmd_report, "inventory reports (summary)" },
@@ -35,6 +37,8 @@ static const char usage_main[] =
 	"  cert show ID|FPR        one certificate (text, json or pem)\n"
 	"  cert export ID          certificate, chain and optionally key (pem, der, p12)\n"
 	"  cert rm ID              remove a certificate\n"
+	"  issue -d NAME ...       obtain a certificate over ACME (http-01)\n"
+	"  account register|list   ACME accounts\n"
 	"  key gen                 generate a key in the keystore\n"
 	"  csr new                 create a CSR\n"
 	"  report summary          counts by expiry, issuer, key type, signature\n"

@@ -1,7 +1,7 @@
 /* SQLite backend: the connection (file, PRAGMAs, statement cache, errors),
  * transactions, tenants and the ops table. The other ops live in
- * sqlite_cert.c, sqlite_query.c, sqlite_keys.c, sqlite_audit.c and
- * sqlite_backup.c; the schema in sqlite_migrations.c. */
+ * sqlite_cert.c, sqlite_query.c, sqlite_keys.c, sqlite_audit.c,
+ * sqlite_backup.c and sqlite_acme.c; the schema in sqlite_migrations.c. */
 #include "store/sqlite_int.h"
 
 #include <errno.h>
@@ -417,4 +417,13 @@ const struct store_ops store_sqlite_ops = {
 	.audit_insert = store__sqlite_audit_insert,
 	.audit_verify = store__sqlite_audit_verify,
 	.backup = store__sqlite_backup,
+	.acme_account_put = store__sqlite_acme_account_put,
+	.acme_account_get = store__sqlite_acme_account_get,
+	.acme_account_find = store__sqlite_acme_account_find,
+	.acme_account_list = store__sqlite_acme_account_list,
+	.lineage_put = store__sqlite_lineage_put,
+	.lineage_get = store__sqlite_lineage_get,
+	.lineage_list = store__sqlite_lineage_list,
+	.lineage_lock = store__sqlite_lineage_lock,
+	.lineage_unlock = store__sqlite_lineage_unlock,
 };

@@ -26,6 +26,14 @@ enum store__sqlite_stmt_id {
 	SQ_KEY_GET,
 	SQ_AUDIT_LAST,
 	SQ_AUDIT_INSERT,
+	SQ_ACCOUNT_PUT,
+	SQ_ACCOUNT_GET,
+	SQ_ACCOUNT_FIND,
+	SQ_LINEAGE_PUT,
+	SQ_LINEAGE_GET,
+	SQ_LINEAGE_LOCK,
+	SQ_LINEAGE_HOLDER,
+	SQ_LINEAGE_UNLOCK,
 	SQ_COUNT
 };
 
@@ -114,5 +122,25 @@ aclm_status store__sqlite_audit_insert(void *state, const struct store_audit_eve
 				       const char *hash, struct aclm_err *err);
 aclm_status store__sqlite_audit_verify(void *state, int64_t *count, struct aclm_err *err);
 aclm_status store__sqlite_backup(void *state, const char *path, struct aclm_err *err);
+aclm_status store__sqlite_acme_account_put(void *state, const struct store_acme_account *a,
+					   int64_t *id, struct aclm_err *err);
+aclm_status store__sqlite_acme_account_get(void *state, int64_t tenant, int64_t id,
+					   struct store_acme_account **out, struct aclm_err *err);
+aclm_status store__sqlite_acme_account_find(void *state, int64_t tenant, const char *server,
+					    struct store_acme_account **out,
+					    struct aclm_err *err);
+aclm_status store__sqlite_acme_account_list(void *state, int64_t tenant,
+					    store_acme_account_cb cb, void *arg,
+					    struct aclm_err *err);
+aclm_status store__sqlite_lineage_put(void *state, const struct store_lineage *l, int64_t *id,
+				      struct aclm_err *err);
+aclm_status store__sqlite_lineage_get(void *state, int64_t tenant, const char *name,
+				      struct store_lineage **out, struct aclm_err *err);
+aclm_status store__sqlite_lineage_list(void *state, int64_t tenant, store_lineage_cb cb,
+				       void *arg, struct aclm_err *err);
+aclm_status store__sqlite_lineage_lock(void *state, int64_t tenant, const char *name,
+				       const char *owner, int64_t until, struct aclm_err *err);
+aclm_status store__sqlite_lineage_unlock(void *state, int64_t tenant, const char *name,
+					 const char *owner, struct aclm_err *err);
 
 #endif

@@ -107,6 +107,44 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	"  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;",
+
+	/* 2: the ACME client's state: accounts held at ACME servers and the
+	 * lineages renewed with them. contact and names are JSON arrays,
+	 * options a JSON object. */
+	"CREATE TABLE acme_accounts("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  server TEXT NOT NULL,"
+	"  key_id TEXT NOT NULL,"
+	"  url TEXT,"
+	"  contact TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  UNIQUE(tenant_id, server, key_id));"
+	/* store_acme_account_find: the newest valid account at a server; the
+	 * rowid at the end of the index serves its ORDER BY id DESC. */
+	"CREATE INDEX acme_accounts_tenant_server_status"
+	"  ON acme_accounts(tenant_id, server, status);"
+
+	/* lock_owner/lock_until is a lease (store_lineage_lock); lock_until 0
+	 * with lock_owner NULL is free. */
+	"CREATE TABLE lineages("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  name TEXT NOT NULL,"
+	"  server TEXT NOT NULL,"
+	"  account_id INTEGER REFERENCES acme_accounts(id),"
+	"  names TEXT NOT NULL,"
+	"  key_type TEXT NOT NULL,"
+	"  options TEXT NOT NULL,"
+	"  cert_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL,"
+	"  order_url TEXT, order_state TEXT, ari_id TEXT,"
+	"  next_check INTEGER NOT NULL DEFAULT 0,"
+	"  lock_owner TEXT, lock_until INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  UNIQUE(tenant_id, name));"
+	/* Keeps every certificate delete (ON DELETE SET NULL) from scanning. */
+	"CREATE INDEX lineages_cert ON lineages(cert_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -255,6 +255,75 @@ aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err
 	return CALL_OP(s, backup, err, path);
 }
 
+aclm_status store_acme_account_put(struct store *s, const struct store_acme_account *a, int64_t *id,
+				   struct aclm_err *err)
+{
+	aclm_status st = need_tenant(a->tenant_id, "ACME account put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, acme_account_put, err, a, id);
+}
+
+aclm_status store_acme_account_get(struct store *s, int64_t tenant, int64_t id,
+				   struct store_acme_account **out, struct aclm_err *err)
+{
+	*out = NULL;
+	return CALL_OP(s, acme_account_get, err, tenant, id, out);
+}
+
+aclm_status store_acme_account_find(struct store *s, int64_t tenant, const char *server,
+				    struct store_acme_account **out, struct aclm_err *err)
+{
+	*out = NULL;
+	return CALL_OP(s, acme_account_find, err, tenant, server, out);
+}
+
+aclm_status store_acme_account_list(struct store *s, int64_t tenant, store_acme_account_cb cb,
+				    void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "ACME account list", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, acme_account_list, err, tenant, cb, arg);
+}
+
+aclm_status store_lineage_put(struct store *s, const struct store_lineage *l, int64_t *id,
+			      struct aclm_err *err)
+{
+	aclm_status st = need_tenant(l->tenant_id, "lineage put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, lineage_put, err, l, id);
+}
+
+aclm_status store_lineage_get(struct store *s, int64_t tenant, const char *name,
+			      struct store_lineage **out, struct aclm_err *err)
+{
+	*out = NULL;
+	return CALL_OP(s, lineage_get, err, tenant, name, out);
+}
+
+aclm_status store_lineage_list(struct store *s, int64_t tenant, store_lineage_cb cb, void *arg,
+			       struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "lineage list", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, lineage_list, err, tenant, cb, arg);
+}
+
+aclm_status store_lineage_lock(struct store *s, int64_t tenant, const char *name, const char *owner,
+			       int64_t until, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "lineage lock", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, lineage_lock, err, tenant, name, owner, until);
+}
+
+aclm_status store_lineage_unlock(struct store *s, int64_t tenant, const char *name,
+				 const char *owner, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "lineage unlock", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, lineage_unlock, err, tenant, name, owner);
+}
+
 /* ---- the audit chain ---- */
 
 aclm_status store__audit_hash(const char *prev_hash, int64_t at, int64_t tenant_id,
@@ -373,6 +442,33 @@ void store_key_free(struct store_key *k)
 		OPENSSL_cleanse(k->sealed, k->sealed_len);
 	free(k->sealed);
 	free(k);
+}
+
+void store_acme_account_free(struct store_acme_account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->server);
+	free(a->key_id);
+	free(a->url);
+	json_decref(a->contact);
+	free(a->status);
+	free(a);
+}
+
+void store_lineage_free(struct store_lineage *l)
+{
+	if (l == NULL)
+		return;
+	free(l->name);
+	free(l->server);
+	json_decref(l->names);
+	free(l->key_type);
+	json_decref(l->options);
+	free(l->order_url);
+	free(l->order_state);
+	free(l->ari_id);
+	free(l);
 }
 
 static void buckets_free(struct store_summary_bucket *b, size_t n)

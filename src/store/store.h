@@ -96,6 +96,40 @@ struct store_audit_event {
 	json_t *detail;            /* borrowed; may be NULL */
 };
 
+/* ---- ACME accounts (client side: accounts aclm holds at ACME servers) ---- */
+struct store_acme_account {
+	int64_t id;
+	int64_t tenant_id;
+	char *server;              /* directory URL */
+	char *key_id;              /* keystore id of the account key */
+	char *url;                 /* account URL ("kid") once registered, else NULL */
+	json_t *contact;           /* array of "mailto:..." */
+	char *status;              /* "valid", "deactivated", "revoked" */
+	int64_t created_at, updated_at;
+};
+void store_acme_account_free(struct store_acme_account *a);
+typedef aclm_status (*store_acme_account_cb)(const struct store_acme_account *a, void *arg);
+
+/* ---- lineages: what to renew, and the order in flight ---- */
+struct store_lineage {
+	int64_t id;
+	int64_t tenant_id;
+	char *name;                /* e.g. "example.com", "example.com-sm2" */
+	char *server;              /* directory URL */
+	int64_t account_id;        /* store_acme_account id */
+	json_t *names;             /* array of identifiers: DNS names and IP addresses */
+	char *key_type;            /* crypto key type name, e.g. "p256", "sm2" */
+	json_t *options;           /* object: challenge, solver options, hooks, profile, ... */
+	int64_t cert_id;           /* current certificate in the inventory, or 0 */
+	char *order_url;           /* order in flight (resume after a crash), or NULL */
+	char *order_state;         /* last step stored for it, or NULL */
+	char *ari_id;              /* RFC 9773 certificate identifier of cert_id, or NULL */
+	int64_t next_check;        /* do not ask the CA before this (Retry-After), or 0 */
+	int64_t created_at, updated_at;
+};
+void store_lineage_free(struct store_lineage *l);
+typedef aclm_status (*store_lineage_cb)(const struct store_lineage *l, void *arg);
+
 /* ---- the backend interface ---- */
 #define STORE_CAP_BACKUP 0x1u  /* online consistent copy to a file */
 
@@ -142,6 +176,26 @@ struct store_ops {
 	aclm_status (*audit_verify)(void *state, int64_t *count, struct aclm_err *err);
 
 	aclm_status (*backup)(void *state, const char *path, struct aclm_err *err);
+
+	aclm_status (*acme_account_put)(void *state, const struct store_acme_account *a, int64_t *id,
+					struct aclm_err *err);
+	aclm_status (*acme_account_get)(void *state, int64_t tenant, int64_t id,
+					struct store_acme_account **out, struct aclm_err *err);
+	aclm_status (*acme_account_find)(void *state, int64_t tenant, const char *server,
+					 struct store_acme_account **out, struct aclm_err *err);
+	aclm_status (*acme_account_list)(void *state, int64_t tenant, store_acme_account_cb cb,
+					 void *arg, struct aclm_err *err);
+
+	aclm_status (*lineage_put)(void *state, const struct store_lineage *l, int64_t *id,
+				   struct aclm_err *err);
+	aclm_status (*lineage_get)(void *state, int64_t tenant, const char *name,
+				   struct store_lineage **out, struct aclm_err *err);
+	aclm_status (*lineage_list)(void *state, int64_t tenant, store_lineage_cb cb, void *arg,
+				    struct aclm_err *err);
+	aclm_status (*lineage_lock)(void *state, int64_t tenant, const char *name, const char *owner,
+				    int64_t until, struct aclm_err *err);
+	aclm_status (*lineage_unlock)(void *state, int64_t tenant, const char *name,
+				      const char *owner, struct aclm_err *err);
 };
 
 /* Opens the store named by url ("sqlite:PATH"; a relative PATH is under
@@ -198,6 +252,34 @@ aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err 
 
 /* Consistent online copy to path (SQLite backup API). */
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err);
+
+/* Inserts a (tenant, server, key_id) account or updates its url, contact,
+ * status and updated_at; *id is the row. */
+aclm_status store_acme_account_put(struct store *s, const struct store_acme_account *a, int64_t *id,
+				   struct aclm_err *err);
+aclm_status store_acme_account_get(struct store *s, int64_t tenant, int64_t id,
+				   struct store_acme_account **out, struct aclm_err *err);
+/* The newest "valid" account of the tenant at server; ACLM_ERR_NOTFOUND if none. */
+aclm_status store_acme_account_find(struct store *s, int64_t tenant, const char *server,
+				    struct store_acme_account **out, struct aclm_err *err);
+aclm_status store_acme_account_list(struct store *s, int64_t tenant, store_acme_account_cb cb,
+				    void *arg, struct aclm_err *err);
+
+/* Inserts or replaces (by tenant + name) every field of the lineage except
+ * the lock; *id is the row. */
+aclm_status store_lineage_put(struct store *s, const struct store_lineage *l, int64_t *id,
+			      struct aclm_err *err);
+aclm_status store_lineage_get(struct store *s, int64_t tenant, const char *name,
+			      struct store_lineage **out, struct aclm_err *err);
+aclm_status store_lineage_list(struct store *s, int64_t tenant, store_lineage_cb cb, void *arg,
+			       struct aclm_err *err);
+/* Takes the lineage's lock for owner until `until` (epoch s) when it is free,
+ * expired or already owner's; ACLM_ERR_BUSY naming the holder otherwise, so
+ * two processes never run an order for one lineage. Atomic (one UPDATE). */
+aclm_status store_lineage_lock(struct store *s, int64_t tenant, const char *name, const char *owner,
+			       int64_t until, struct aclm_err *err);
+aclm_status store_lineage_unlock(struct store *s, int64_t tenant, const char *name,
+				 const char *owner, struct aclm_err *err);
 
 /* The registered backends (store.c holds the one list). */
 extern const struct store_ops store_sqlite_ops;

@@ -1,0 +1,129 @@
+/* acme/: the protocol pieces shared by the ACME client (client/) and the ACME
+ * server (ca/): base64url, JWK and thumbprints, JWS, External Account
+ * Binding, problem documents, the directory. RFC 8555, RFC 7515/7517/7518/
+ * 7638, RFC 8037 (EdDSA). No I/O here. */
+#ifndef ACLM_ACME_H
+#define ACLM_ACME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "core/status.h"
+
+/* ---- base64url (RFC 4648 §5), no padding ---- */
+/* Returns a malloc'd NUL-terminated string, or NULL on allocation failure. */
+char *acme_b64url_encode(const unsigned char *in, size_t len);
+/* Decodes exactly inlen characters (no padding, no whitespace accepted);
+ * returns the number of bytes written, or -1 on bad input or when outmax is
+ * too small. */
+long acme_b64url_decode(const char *in, size_t inlen, unsigned char *out, size_t outmax);
+
+/* ---- JWK (RFC 7517/7518, RFC 8037) ---- */
+/* The public JWK of key: EC P-256/P-384 {"crv","kty":"EC","x","y"}, RSA
+ * {"e","kty":"RSA","n"}, Ed25519 {"crv":"Ed25519","kty":"OKP","x"}; only the
+ * required members. Other key types (SM2 included: no JWS algorithm exists)
+ * -> ACLM_ERR_UNSUPPORTED. */
+aclm_status acme_jwk_from_pkey(const EVP_PKEY *key, json_t **out, struct aclm_err *err);
+/* The public key of a JWK (for the server side); RSA below 2048 bits and
+ * unknown curves -> ACLM_ERR_UNSUPPORTED, malformed members -> ACLM_ERR_PARSE. */
+aclm_status acme_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out, struct aclm_err *err);
+/* RFC 7638 thumbprint: base64url(SHA-256(canonical JSON of the required
+ * members, sorted, no whitespace)); 43 characters + NUL. */
+aclm_status acme_jwk_thumbprint(const json_t *jwk, char out[44], struct aclm_err *err);
+
+/* The JWS "alg" for a key: "ES256" (P-256), "ES384" (P-384), "RS256" (RSA),
+ * "EdDSA" (Ed25519); NULL when there is none. */
+const char *acme_jws_alg(const EVP_PKEY *key);
+
+/* ---- JWS (RFC 7515 flattened JSON serialisation, RFC 8555 §6.2) ---- */
+/* Produces the signature over msg: ECDSA as DER (crypto_sign's output;
+ * acme_jws_sign turns it into raw r||s of the curve's size, RFC 7518 §3.4),
+ * RSA PKCS#1 v1.5 SHA-256, Ed25519 raw. The key stays wherever the callback
+ * keeps it (keystore). *sig is released with OPENSSL_free (as crypto_sign's). */
+typedef aclm_status (*acme_sign_fn)(void *arg, const unsigned char *msg, size_t len,
+				    unsigned char **sig, size_t *siglen, struct aclm_err *err);
+
+struct acme_signer {
+	const char *alg;           /* from acme_jws_alg */
+	const json_t *jwk;         /* public JWK: used when kid is NULL */
+	const char *kid;           /* account URL once registered */
+	acme_sign_fn sign;         /* returns DER (ECDSA) or raw (RSA, EdDSA) signatures */
+	void *arg;
+};
+
+/* The flattened JWS {"protected","payload","signature"} as a compact JSON
+ * string (malloc'd). protected = {"alg","jwk"|"kid","nonce","url"};
+ * payload NULL means POST-as-GET (payload ""). nonce may be NULL (keyChange
+ * inner JWS). ECDSA DER signatures from sign() are converted to r||s. */
+aclm_status acme_jws_sign(const struct acme_signer *s, const char *url, const char *nonce,
+			  const json_t *payload, char **out, struct aclm_err *err);
+/* The same, returning the JWS object instead of a string (for nesting:
+ * keyChange and EAB). */
+aclm_status acme_jws_sign_obj(const struct acme_signer *s, const char *url, const char *nonce,
+			      const json_t *payload, json_t **out, struct aclm_err *err);
+
+/* ---- External Account Binding (RFC 8555 §7.3.4) ---- */
+/* The HS256 JWS over the account's public JWK: protected {"alg":"HS256",
+ * "kid":eab_kid,"url":new_account_url}. */
+aclm_status acme_eab_jws(const char *eab_kid, const unsigned char *hmac_key, size_t keylen,
+			 const json_t *account_jwk, const char *new_account_url, json_t **out,
+			 struct aclm_err *err);
+
+/* ---- key authorizations (RFC 8555 §8.1, §8.4; RFC 8737 §3) ---- */
+/* token "." thumbprint, malloc'd. */
+char *acme_key_authorization(const char *token, const char *thumbprint);
+/* dns-01 TXT value: base64url(SHA-256(key authorization)), 43 chars + NUL. */
+aclm_status acme_dns01_txt(const char *key_authorization, char out[44], struct aclm_err *err);
+/* tls-alpn-01 acmeIdentifier value: SHA-256(key authorization), 32 bytes. */
+aclm_status acme_tlsalpn01_digest(const char *key_authorization, unsigned char out[32],
+				  struct aclm_err *err);
+
+/* ---- problem documents (RFC 8555 §6.7, RFC 7807) ---- */
+#define ACME_URN_PREFIX "urn:ietf:params:acme:error:"
+
+struct acme_problem {
+	char type[128];            /* full URN or URI; "" when absent */
+	char detail[512];
+	int status;                /* HTTP status from the document, or 0 */
+	json_t *subproblems;       /* array or NULL; owned */
+};
+
+/* Maps a problem type to aclm's status (one table, as mod_md's Problems[]):
+ * badNonce -> ACLM_ERR_BUSY (retry), rateLimited -> ACLM_ERR_BUSY, unauthorized ->
+ * ACLM_ERR_VERIFY, malformed -> ACLM_ERR_INVALID, ... unknown -> ACLM_ERR_PARSE. */
+aclm_status acme_problem_status(const char *type);
+/* The short name of a type: "badNonce" for the ACME URN, else the type. */
+const char *acme_problem_name(const char *type);
+/* True for the URN "urn:ietf:params:acme:error:NAME". */
+bool acme_problem_is(const struct acme_problem *p, const char *name);
+/* Parses a problem document (capped, untrusted); ACLM_ERR_PARSE when it is
+ * not one. */
+aclm_status acme_problem_parse(const char *body, size_t len, struct acme_problem *out,
+			       struct aclm_err *err);
+void acme_problem_free(struct acme_problem *p);
+/* One clear line: "NAME: DETAIL" plus, for each subproblem, "; IDENTIFIER:
+ * NAME: DETAIL" (bounded); into err with the mapped status. */
+aclm_status acme_problem_to_err(const struct acme_problem *p, const char *context,
+				struct aclm_err *err);
+
+/* ---- directory (RFC 8555 §7.1.1) ---- */
+struct acme_directory {
+	char *new_nonce, *new_account, *new_order, *new_authz, *revoke_cert, *key_change;
+	char *renewal_info;        /* RFC 9773 ARI; NULL when not offered */
+	char *terms_of_service, *website;
+	bool external_account_required;
+	json_t *profiles;          /* object name -> description, or NULL */
+	json_t *caa_identities;    /* array or NULL */
+};
+/* Parses a directory document; newNonce, newAccount and newOrder are
+ * required (ACLM_ERR_PARSE naming the missing one). URLs must be https://
+ * unless allow_http. */
+aclm_status acme_directory_parse(const char *body, size_t len, bool allow_http,
+				 struct acme_directory *out, struct aclm_err *err);
+void acme_directory_free(struct acme_directory *d);
+
+#endif

@@ -1,0 +1,267 @@
+/* acme/problem: ACME problem documents (RFC 8555 §6.7, RFC 7807): one table
+ * from error URN to aclm status, the parser, and the one-line message. */
+#include "acme/acme.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/json.h"
+
+#define PROBLEM_MAX_BYTES (64 * 1024)
+#define PROBLEM_MAX_SUBPROBLEMS_SHOWN 5
+#define PROBLEM_SUB_DETAIL_MAX 96
+
+struct problem_entry {
+	const char *name;        /* after ACME_URN_PREFIX */
+	aclm_status status;
+	const char *description; /* used when the document has no detail */
+};
+
+/* RFC 8555 §6.7 Table, RFC 9773 §7.4 alreadyReplaced, draft-aaron-acme-
+ * profiles invalidProfile. Sorted by name. Statuses say what the client
+ * does: BUSY retries, VERIFY is a failed validation, CONFIG needs the user. */
+static const struct problem_entry problem_table[] = {
+	{ "accountDoesNotExist", ACLM_ERR_NOTFOUND, "the account does not exist" },
+	{ "alreadyReplaced", ACLM_ERR_EXISTS, "the certificate has already been replaced" },
+	{ "alreadyRevoked", ACLM_ERR_EXISTS, "the certificate has already been revoked" },
+	{ "badCSR", ACLM_ERR_INVALID, "the CSR is unacceptable" },
+	{ "badNonce", ACLM_ERR_BUSY, "the nonce was not acceptable (retry with a fresh one)" },
+	{ "badPublicKey", ACLM_ERR_UNSUPPORTED, "the JWS public key is not supported" },
+	{ "badRevocationReason", ACLM_ERR_INVALID, "the revocation reason is not allowed" },
+	{ "badSignatureAlgorithm", ACLM_ERR_UNSUPPORTED, "the JWS algorithm is not supported" },
+	{ "caa", ACLM_ERR_VERIFY, "CAA records forbid the CA from issuing" },
+	{ "compound", ACLM_ERR_INVALID, "several errors (see the subproblems)" },
+	{ "connection", ACLM_ERR_VERIFY, "the server could not connect to the validation target" },
+	{ "dns", ACLM_ERR_VERIFY, "there was a problem with a DNS query during validation" },
+	{ "externalAccountRequired", ACLM_ERR_CONFIG,
+	  "the server requires external account binding (EAB key id and HMAC key)" },
+	{ "incorrectResponse", ACLM_ERR_VERIFY, "the challenge response did not match" },
+	{ "invalidContact", ACLM_ERR_INVALID, "a contact URL is invalid" },
+	{ "invalidProfile", ACLM_ERR_INVALID, "the requested profile is not offered" },
+	{ "malformed", ACLM_ERR_INVALID, "the request message was malformed" },
+	{ "orderNotReady", ACLM_ERR_BUSY, "the order is not ready to be finalized" },
+	{ "rateLimited", ACLM_ERR_BUSY, "the request exceeds a rate limit" },
+	{ "rejectedIdentifier", ACLM_ERR_INVALID, "the server will not issue for the identifier" },
+	{ "serverInternal", ACLM_ERR_IO, "the server had an internal error" },
+	{ "tls", ACLM_ERR_VERIFY, "the server received a TLS error during validation" },
+	{ "unauthorized", ACLM_ERR_VERIFY, "the client lacks sufficient authorization" },
+	{ "unsupportedContact", ACLM_ERR_UNSUPPORTED, "a contact URL scheme is not supported" },
+	{ "unsupportedIdentifier", ACLM_ERR_UNSUPPORTED, "the identifier type is not supported" },
+	{ "userActionRequired", ACLM_ERR_CONFIG,
+	  "visit the \"instance\" URL and take the actions it names" },
+};
+
+#define N_PROBLEMS (sizeof(problem_table) / sizeof(problem_table[0]))
+
+static const struct problem_entry *problem_lookup(const char *type)
+{
+	const size_t plen = sizeof(ACME_URN_PREFIX) - 1;
+	const struct problem_entry *e = NULL;
+
+	if (type == NULL || strncmp(type, ACME_URN_PREFIX, plen) != 0)
+		goto out;
+	for (size_t i = 0; i < N_PROBLEMS; i++)
+		if (strcmp(problem_table[i].name, type + plen) == 0)
+			e = &problem_table[i];
+out:
+	return e;
+}
+
+aclm_status acme_problem_status(const char *type)
+{
+	const struct problem_entry *e = problem_lookup(type);
+
+	return e != NULL ? e->status : ACLM_ERR_PARSE;
+}
+
+const char *acme_problem_name(const char *type)
+{
+	const size_t plen = sizeof(ACME_URN_PREFIX) - 1;
+	const char *name = type != NULL ? type : "";
+
+	if (strncmp(name, ACME_URN_PREFIX, plen) == 0 && name[plen] != '\0')
+		name += plen;
+	return name;
+}
+
+bool acme_problem_is(const struct acme_problem *p, const char *name)
+{
+	const size_t plen = sizeof(ACME_URN_PREFIX) - 1;
+
+	return p != NULL && name != NULL && strncmp(p->type, ACME_URN_PREFIX, plen) == 0 &&
+	       strcmp(p->type + plen, name) == 0;
+}
+
+/* Copies at most max-1 bytes of a server's text, never cutting a UTF-8
+ * sequence, with control characters (terminal escapes) made spaces. */
+static void copy_text(char *dst, size_t max, const char *src, size_t len)
+{
+	size_t n = len < max - 1 ? len : max - 1;
+
+	/* Back up to the start of a sequence if the cut falls inside one. */
+	if (n < len)
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = c < 0x20 || c == 0x7F ? ' ' : (char)c;
+	}
+	dst[n] = '\0';
+}
+
+static void problem_reset(struct acme_problem *p)
+{
+	p->type[0] = '\0';
+	p->detail[0] = '\0';
+	p->status = 0;
+	p->subproblems = NULL;
+}
+
+/* RFC 7807 §3.1 defaults an absent type to "about:blank"; an ACME server
+ * always sends one, so a body without it is taken for something else. */
+static aclm_status problem_fields(const json_t *doc, struct acme_problem *out,
+				  struct aclm_err *err)
+{
+	const json_t *type = json_object_get(doc, "type");
+	const json_t *detail = json_object_get(doc, "detail");
+	const json_t *status = json_object_get(doc, "status");
+	const json_t *subs = json_object_get(doc, "subproblems");
+	aclm_status st = ACLM_OK;
+
+	if (!json_is_string(type) || json_string_length(type) == 0 ||
+	    json_string_length(type) >= sizeof(out->type)) {
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "problem: \"type\" is %s",
+				  type == NULL		    ? "missing"
+				  : !json_is_string(type)	    ? "not a string"
+				  : json_string_length(type) == 0 ? "empty"
+								  : "too long");
+		goto out;
+	}
+	copy_text(out->type, sizeof(out->type), json_string_value(type), json_string_length(type));
+	if (json_is_string(detail))
+		copy_text(out->detail, sizeof(out->detail), json_string_value(detail),
+			  json_string_length(detail));
+	if (json_is_integer(status) && json_integer_value(status) >= 100 &&
+	    json_integer_value(status) <= 599)
+		out->status = (int)json_integer_value(status);
+	if (json_is_array(subs))
+		out->subproblems = json_incref((json_t *)subs);
+out:
+	return st;
+}
+
+aclm_status acme_problem_parse(const char *body, size_t len, struct acme_problem *out,
+			       struct aclm_err *err)
+{
+	json_t *doc = NULL;
+	aclm_status st;
+
+	problem_reset(out);
+	if (body == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "problem: no body");
+		goto out;
+	}
+	st = aclm_json_parse(body, len, PROBLEM_MAX_BYTES, "problem", &doc, err);
+	if (st != ACLM_OK)
+		goto out;
+	if (!json_is_object(doc)) {
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "problem: not a JSON object");
+		goto out;
+	}
+	st = problem_fields(doc, out, err);
+out:
+	json_decref(doc);
+	return st;
+}
+
+void acme_problem_free(struct acme_problem *p)
+{
+	if (p == NULL)
+		return;
+	json_decref(p->subproblems);
+	problem_reset(p);
+}
+
+/* Appends to a fixed line; what does not fit is cut (the line stays a line). */
+struct line {
+	char buf[ACLM_ERR_MSG_MAX];
+	size_t len;
+};
+
+static void line_add(struct line *l, const char *s, size_t max)
+{
+	size_t room = sizeof(l->buf) - l->len;
+	char tmp[ACLM_ERR_MSG_MAX];
+
+	if (s == NULL || room <= 1)
+		return;
+	copy_text(tmp, max + 1 < room ? max + 1 : room, s, strlen(s));
+	memcpy(l->buf + l->len, tmp, strlen(tmp) + 1);
+	l->len += strlen(tmp);
+}
+
+static void line_name_detail(struct line *l, const char *type, const char *detail,
+			     size_t detail_max)
+{
+	const struct problem_entry *e = problem_lookup(type);
+
+	line_add(l, type != NULL && type[0] != '\0' ? acme_problem_name(type) : "(no type)", 127);
+	line_add(l, ": ", 2);
+	if (detail == NULL || detail[0] == '\0')
+		detail = e != NULL ? e->description : "(no detail)";
+	line_add(l, detail, detail_max);
+}
+
+/* RFC 8555 §6.7.1: each subproblem may name the identifier it concerns. */
+static void line_subproblems(struct line *l, const json_t *subs)
+{
+	size_t n = json_array_size(subs), shown = 0;
+	char more[64];
+
+	for (size_t i = 0; i < n && shown < PROBLEM_MAX_SUBPROBLEMS_SHOWN; i++, shown++) {
+		const json_t *sub = json_array_get(subs, i);
+		const char *value = aclm_json_str(json_object_get(sub, "identifier"), "value");
+
+		line_add(l, "; ", 2);
+		if (value != NULL) {
+			line_add(l, value, 255);
+			line_add(l, ": ", 2);
+		}
+		line_name_detail(l, aclm_json_str(sub, "type"), aclm_json_str(sub, "detail"),
+				 PROBLEM_SUB_DETAIL_MAX);
+	}
+	if (n > shown) {
+		snprintf(more, sizeof(more), "; \xE2\x80\xA6 %zu more", n - shown);
+		line_add(l, more, sizeof(more));
+	}
+}
+
+aclm_status acme_problem_to_err(const struct acme_problem *p, const char *context,
+				struct aclm_err *err)
+{
+	struct line l = { .len = 0 };
+	aclm_status st;
+
+	l.buf[0] = '\0';
+	if (p == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_INVALID, "%s%sno problem document",
+				  context != NULL ? context : "", context != NULL ? ": " : "");
+		goto out;
+	}
+	if (context != NULL && context[0] != '\0') {
+		line_add(&l, context, 128);
+		line_add(&l, ": ", 2);
+	}
+	line_name_detail(&l, p->type, p->detail, sizeof(p->detail));
+	if (p->status != 0 && acme_problem_status(p->type) == ACLM_ERR_PARSE) {
+		char http[32];
+
+		snprintf(http, sizeof(http), " (HTTP %d)", p->status);
+		line_add(&l, http, sizeof(http));
+	}
+	line_subproblems(&l, p->subproblems);
+	st = aclm_err_set(err, acme_problem_status(p->type), "%s", l.buf);
+out:
+	return st;
+}

@@ -1,0 +1,332 @@
+/* aclm issue, aclm account */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli/cli.h"
+#include "client/client.h"
+#include "core/buf.h"
+#include "core/encode.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+
+#define ISSUE_MAX_KEY_TYPES 8
+
+static const char usage_issue[] =
+	"Usage: aclm issue -d NAME [-d NAME...] [--ip ADDR...] [OPTIONS]\n"
+	"\n"
+	"Obtains a certificate over ACME (RFC 8555), stores it in the inventory and writes\n"
+	"HOME/live/LINEAGE/{cert,chain,fullchain,privkey}.pem (the key 0600).\n"
+	"\n"
+	"Options:\n"
+	"  --server URL|NAME       directory URL, or letsencrypt (default),\n"
+	"                          letsencrypt-staging, zerossl\n"
+	"  -d, --domain NAME       DNS name (repeatable)\n"
+	"  --ip ADDR               IP address identifier (RFC 8738; repeatable)\n"
+	"  --challenge TYPE        http-01 (default)\n"
+	"  --http-listen ADDR:PORT answer http-01 with the built-in listener (default :80)\n"
+	"  --webroot DIR           answer http-01 by writing DIR/.well-known/acme-challenge/\n"
+	"  --key-type T[,T...]     p256 (default), p384, rsa2048, rsa3072, rsa4096, sm2;\n"
+	"                          several: one certificate each (LINEAGE, LINEAGE-TYPE)\n"
+	"  --name LINEAGE          lineage name (default: the first name without \"*.\")\n"
+	"  --ca-bundle FILE        roots to trust for the ACME server's TLS\n"
+	"  --email ADDR            account contact\n"
+	"  --agree-tos             agree to the server's terms of service\n"
+	"  --eab-kid KID           External Account Binding key id\n"
+	"  --eab-hmac-key-file F   its HMAC key (base64url), from a file\n"
+	"  --format text|json\n"
+	"\n"
+	"Example:\n"
+	"  aclm issue --agree-tos --email ops@example.com -d example.com -d www.example.com \\\n"
+	"       --webroot /var/www/html\n";
+
+static const char usage_account[] =
+	"Usage: aclm account register|list [--server URL|NAME] [OPTIONS]\n"
+	"\n"
+	"  register   create an account at the server (--agree-tos, --email, --eab-kid,\n"
+	"             --eab-hmac-key-file, --ca-bundle)\n"
+	"  list       accounts of the tenant (--format text|json)\n";
+
+struct issue_args {
+	struct client_opts co;
+	struct solver_config sc;
+	const char **names;
+	size_t nnames;
+	const char *key_types, *lineage, *format, *eab_key_file, *challenge;
+};
+
+/* base64url (RFC 8555 §7.3.4 hands out MAC keys so) or base64 in a file. */
+static aclm_status read_eab_key(const char *path, unsigned char **key, size_t *len,
+				struct aclm_err *err)
+{
+	char *text = NULL;
+	unsigned char buf[256];
+	long n;
+	aclm_status st = cli_read_secret(path, &text, err);
+
+	if (st != ACLM_OK)
+		return st;
+	n = acme_b64url_decode(text, strlen(text), buf, sizeof(buf));
+	if (n <= 0)
+		n = aclm_base64_decode(text, buf, sizeof(buf));
+	cli_secret_free(text);
+	if (n <= 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return aclm_err_set(err, ACLM_ERR_INVALID, "%s: not a base64url HMAC key", path);
+	}
+	*key = OPENSSL_malloc((size_t)n);
+	if (*key != NULL)
+		memcpy(*key, buf, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return *key != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+}
+
+static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *usage,
+		       struct issue_args *a)
+{
+	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_IP, OPT_CHALLENGE, OPT_HTTP_LISTEN,
+	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
+	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT };
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "challenge", required_argument, NULL, OPT_CHALLENGE },
+		{ "http-listen", required_argument, NULL, OPT_HTTP_LISTEN },
+		{ "webroot", required_argument, NULL, OPT_WEBROOT },
+		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "ca-bundle", required_argument, NULL, OPT_CA_BUNDLE },
+		{ "email", required_argument, NULL, OPT_EMAIL },
+		{ "agree-tos", no_argument, NULL, OPT_AGREE_TOS },
+		{ "eab-kid", required_argument, NULL, OPT_EAB_KID },
+		{ "eab-hmac-key-file", required_argument, NULL, OPT_EAB_KEY },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		CLI_GLOBAL_LONGOPTS
+	};
+	const char *server = "letsencrypt";
+	int c, rc;
+
+	a->names = calloc((size_t)argc, sizeof(*a->names));
+	if (a->names == NULL)
+		return CLI_EXIT_FAIL;
+	a->format = "text";
+	a->key_types = "p256";
+	a->challenge = "http-01";
+	while ((c = getopt_long(argc, argv, "d:" CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SERVER: server = optarg; break;
+		case 'd':
+		case OPT_IP: a->names[a->nnames++] = optarg; break;
+		case OPT_CHALLENGE: a->challenge = optarg; break;
+		case OPT_HTTP_LISTEN: a->sc.http_listen = optarg; break;
+		case OPT_WEBROOT: a->sc.webroot = optarg; break;
+		case OPT_KEY_TYPE: a->key_types = optarg; break;
+		case OPT_NAME: a->lineage = optarg; break;
+		case OPT_CA_BUNDLE: a->co.ca_bundle = optarg; break;
+		case OPT_EMAIL: a->co.email = optarg; break;
+		case OPT_AGREE_TOS: a->co.agree_tos = true; break;
+		case OPT_EAB_KID: a->co.eab_kid = optarg; break;
+		case OPT_EAB_KEY: a->eab_key_file = optarg; break;
+		case OPT_FORMAT: a->format = optarg; break;
+		default:
+			if ((rc = cli_common_opt(ctx, c, usage)) >= 0)
+				return rc;
+		}
+	}
+	a->co.server = client_server_url(server);
+	if (a->co.server == NULL)
+		return cli_usage_error(usage, "--server %s: give an https:// directory URL or one of "
+					      "letsencrypt, letsencrypt-staging, zerossl", server);
+	if (!cli_format_ok(a->format, "text|json"))
+		return cli_usage_error(usage, "--format %s: expected text or json", a->format);
+	if ((a->co.eab_kid == NULL) != (a->eab_key_file == NULL))
+		return cli_usage_error(usage, "--eab-kid and --eab-hmac-key-file go together");
+	if (strcmp(a->challenge, "http-01") != 0)
+		return cli_usage_error(usage, "--challenge %s: only http-01 is available in this version",
+				       a->challenge);
+	if (optind < argc)
+		return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+	if (a->sc.http_listen == NULL && a->sc.webroot == NULL)
+		a->sc.http_listen = ":80";
+	return -1;
+}
+
+/* Splits "p256,sm2" into key types; false on an unknown one. */
+static bool parse_key_types(const char *list, enum crypto_key_type *out, size_t *n)
+{
+	char *copy = strdup(list), *save = NULL;
+	bool ok = copy != NULL;
+
+	*n = 0;
+	for (char *t = ok ? strtok_r(copy, ",", &save) : NULL; t != NULL && ok;
+	     t = strtok_r(NULL, ",", &save)) {
+		int kt = crypto_key_type_parse(t);
+
+		ok = kt >= 0 && *n < ISSUE_MAX_KEY_TYPES;
+		if (ok)
+			out[(*n)++] = (enum crypto_key_type)kt;
+	}
+	free(copy);
+	return ok && *n > 0;
+}
+
+static void print_issued(const char *format, const struct client_request *req,
+			 const struct client_result *res)
+{
+	if (strcmp(format, "json") == 0) {
+		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "lineage", req->lineage, "cert_id",
+				      (json_int_t)res->cert_id, "fingerprint_sha256", res->fingerprint,
+				      "not_after", res->not_after, "key_type",
+				      crypto_key_type_name(req->key_type), "dir", res->lineage_dir);
+
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+		return;
+	}
+	printf("issued   %s: certificate %lld (%s), expires %s, files in %s\n", req->lineage,
+	       (long long)res->cert_id, crypto_key_type_name(req->key_type), res->not_after,
+	       res->lineage_dir);
+}
+
+/* Normalises the names in place (they are kept for the whole run). */
+static aclm_status normalise_names(struct issue_args *a, char ***norm, struct aclm_err *err)
+{
+	aclm_status st = ACLM_OK;
+
+	*norm = calloc(a->nnames, sizeof(**norm));
+	if (*norm == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < a->nnames && st == ACLM_OK; i++) {
+		bool ip;
+
+		st = client_normalise_name(a->names[i], &(*norm)[i], &ip, err);
+	}
+	return st;
+}
+
+static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
+{
+	enum crypto_key_type types[ISSUE_MAX_KEY_TYPES];
+	struct client_conn *conn = NULL;
+	struct aclm_err err = { 0 };
+	char **norm = NULL, base[256], lineage[300], *live = NULL;
+	size_t ntypes = 0;
+	int rc = CLI_EXIT_FAIL;
+
+	if (!parse_key_types(a->key_types, types, &ntypes))
+		return cli_usage_error(usage_issue, "--key-type %s: expected a comma-separated list of "
+						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2", a->key_types);
+	if (normalise_names(a, &norm, &err) != ACLM_OK || cli_open(ctx, &err) != ACLM_OK ||
+	    (a->eab_key_file != NULL &&
+	     read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK) ||
+	    client_conn_open(&ctx->inv, &a->co, &conn, &err) != ACLM_OK) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	live = aclm_fs_join(ctx->home, "live");
+	client_default_lineage(a->lineage != NULL ? a->lineage : norm[0], base, sizeof(base));
+	for (size_t t = 0; t < ntypes; t++) {
+		struct client_request req = { .names = (const char *const *)norm, .nnames = a->nnames,
+					      .key_type = types[t], .challenge = a->challenge,
+					      .solver = &a->sc, .live_dir = live, .lineage = lineage };
+		struct client_result res;
+
+		/* The first key type gets LINEAGE, the others LINEAGE-TYPE. */
+		snprintf(lineage, sizeof(lineage), t == 0 ? "%s" : "%s-%s", base,
+			 crypto_key_type_name(types[t]));
+		if (client_issue(conn, &req, &res, &err) != ACLM_OK) {
+			aclm_err_prefix(&err, "%s", lineage);
+			rc = cli_fail(&err);
+			goto out;
+		}
+		print_issued(a->format, &req, &res);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	client_conn_close(conn);
+	for (size_t i = 0; norm != NULL && i < a->nnames; i++)
+		free(norm[i]);
+	free(norm);
+	free(live);
+	if (a->co.eab_key != NULL)
+		OPENSSL_clear_free((void *)a->co.eab_key, a->co.eab_keylen);
+	return rc;
+}
+
+int cli_cmd_issue(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct issue_args a = { 0 };
+	int rc = parse_issue(ctx, argc, argv, usage_issue, &a);
+
+	if (rc < 0 && a.nnames == 0)
+		rc = cli_usage_error(usage_issue, "issue: give at least one -d NAME or --ip ADDR");
+	if (rc < 0)
+		rc = run_issue(ctx, &a);
+	free(a.names);
+	return rc;
+}
+
+static aclm_status print_account(const struct store_acme_account *acc, void *arg)
+{
+	json_t *arr = arg;
+
+	if (arr != NULL) {
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s, s:O, s:s}", "id",
+						     (json_int_t)acc->id, "server", acc->server, "url",
+						     acc->url, "status", acc->status, "contact",
+						     acc->contact, "key_id", acc->key_id));
+		return ACLM_OK;
+	}
+	printf("%-4lld %-12s %s\n     %s\n", (long long)acc->id, acc->status, acc->server,
+	       acc->url != NULL ? acc->url : "-");
+	return ACLM_OK;
+}
+
+int cli_cmd_account(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct issue_args a = { 0 };
+	struct client_conn *conn = NULL;
+	struct aclm_err err = { 0 };
+	json_t *arr = NULL;
+	int rc;
+
+	if (argc < 2 || (strcmp(argv[1], "register") != 0 && strcmp(argv[1], "list") != 0)) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+			return cli_help(usage_account);
+		return cli_usage_error(usage_account, "account: give a subcommand (register, list)");
+	}
+	rc = parse_issue(ctx, argc - 1, argv + 1, usage_account, &a);
+	free(a.names);
+	if (rc >= 0)
+		return rc;
+	if (cli_open(ctx, &err) != ACLM_OK)
+		return cli_fail(&err);
+	if (strcmp(argv[1], "list") == 0) {
+		arr = strcmp(a.format, "json") == 0 ? json_array() : NULL;
+		if (store_acme_account_list(ctx->store, ctx->inv.tenant_id, print_account, arr, &err) != ACLM_OK)
+			rc = cli_fail(&err);
+		else if (arr != NULL)
+			aclm_json_print(stdout, arr, true);
+		json_decref(arr);
+		return rc >= 0 ? rc : CLI_EXIT_OK;
+	}
+	if ((a.eab_key_file != NULL &&
+	     read_eab_key(a.eab_key_file, (unsigned char **)&a.co.eab_key, &a.co.eab_keylen, &err) != ACLM_OK) ||
+	    client_conn_open(&ctx->inv, &a.co, &conn, &err) != ACLM_OK ||
+	    client_account_register(conn, &err) != ACLM_OK)
+		rc = cli_fail(&err);
+	else {
+		printf("registered %s\n", client_account_url(conn));
+		rc = CLI_EXIT_OK;
+	}
+	client_conn_close(conn);
+	if (a.co.eab_key != NULL)
+		OPENSSL_clear_free((void *)a.co.eab_key, a.co.eab_keylen);
+	return rc;
+}

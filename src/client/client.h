@@ -1,0 +1,93 @@
+/* client/: the ACME client (RFC 8555): a connection to one server (directory,
+ * nonces, signed requests, problems), accounts, and the order state machine
+ * that turns names into an inventory certificate and a certbot-style lineage. */
+#ifndef ACLM_CLIENT_H
+#define ACLM_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "acme/acme.h"
+#include "core/status.h"
+#include "http/http.h"
+#include "inventory/inventory.h"
+#include "keystore/keystore.h"
+#include "solvers/solver.h"
+#include "store/store.h"
+
+#define CLIENT_DEFAULT_SERVER "https://acme-v02.api.letsencrypt.org/directory"
+
+/* Server names users may type instead of a URL. NULL when not a known name. */
+const char *client_server_url(const char *name_or_url);
+
+struct client_opts {
+	const char *server;        /* directory URL */
+	const char *ca_bundle;     /* roots for the server's TLS, NULL = system */
+	const char *email;         /* account contact, may be NULL */
+	bool agree_tos;
+	const char *eab_kid;       /* External Account Binding, may be NULL */
+	const unsigned char *eab_key;
+	size_t eab_keylen;
+	long poll_timeout_s;       /* authorizations and orders; 0 = 120 */
+};
+
+struct client_conn;
+
+/* Fetches the directory and prepares signing with the tenant's account key
+ * (none yet is fine: client_account_ensure makes one). */
+aclm_status client_conn_open(struct inventory *inv, const struct client_opts *opts,
+			     struct client_conn **out, struct aclm_err *err);
+void client_conn_close(struct client_conn *c);
+const struct acme_directory *client_conn_directory(const struct client_conn *c);
+
+/* Signed POST (payload NULL = POST-as-GET) with bounded badNonce retries. A
+ * problem document becomes an error (acme_problem_to_err) prefixed by what. */
+aclm_status client_post(struct client_conn *c, const char *url, const json_t *payload,
+			const char *what, struct http_response *resp, struct aclm_err *err);
+/* POST-as-GET returning the parsed JSON body. */
+aclm_status client_get_json(struct client_conn *c, const char *url, const char *what,
+			    json_t **out, struct http_response *resp, struct aclm_err *err);
+
+/* The tenant's valid account at the server: found in the store, or
+ * registered now (needs agree_tos when the server has terms). */
+aclm_status client_account_ensure(struct client_conn *c, struct aclm_err *err);
+/* Registers a new account even when one exists. */
+aclm_status client_account_register(struct client_conn *c, struct aclm_err *err);
+int64_t client_account_id(const struct client_conn *c);
+const char *client_account_url(const struct client_conn *c);
+
+/* One certificate to obtain. */
+struct client_request {
+	const char *lineage;       /* name of the lineage */
+	const char *const *names;  /* DNS names and IP addresses, normalised */
+	size_t nnames;
+	enum crypto_key_type key_type;
+	const char *challenge;     /* "http-01", "dns-01", "tls-alpn-01" */
+	const struct solver_config *solver;
+	const char *live_dir;      /* HOME/live */
+};
+
+struct client_result {
+	int64_t cert_id;
+	char lineage_dir[1024];
+	char fingerprint[65];
+	char not_after[32];
+};
+
+/* Runs an order for req to the end: identifiers, authorizations solved with
+ * the configured solver, CSR from a fresh keystore key, finalize, download,
+ * inventory import (source acme), lineage files (0600 key), lineage row. The
+ * lineage is locked in the store for the duration. */
+aclm_status client_issue(struct client_conn *c, const struct client_request *req,
+			 struct client_result *res, struct aclm_err *err);
+
+/* Identifier checks and normalisation (lowercase, no trailing dot; IPs in
+ * canonical form); ACLM_ERR_INVALID naming the bad name. *out is malloc'd. */
+aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struct aclm_err *err);
+/* LINEAGE default: first name without "*.", ':' -> '-'. */
+void client_default_lineage(const char *first, char *out, size_t outlen);
+
+#endif

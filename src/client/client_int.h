@@ -1,0 +1,39 @@
+/* client/ internals shared by its files. */
+#ifndef ACLM_CLIENT_INT_H
+#define ACLM_CLIENT_INT_H
+
+#include "client/client.h"
+
+#define CLIENT_NONCE_RETRIES 5  /* badNonce retries per request (RFC 8555 §6.5) */
+
+struct client_conn {
+	struct inventory *inv;
+	struct client_opts opts;
+	char *server;
+	struct http_client *http;
+	struct acme_directory dir;
+	char *nonce;               /* next Replay-Nonce to use, or NULL */
+
+	/* the account */
+	int64_t account_id;
+	char key_id[KEYSTORE_ID_MAX];
+	json_t *jwk;
+	char *kid;                 /* account URL */
+	const char *alg;
+	struct acme_signer signer;
+};
+
+/* Binds the account key key_id to the signer (jwk, alg). */
+aclm_status client__use_key(struct client_conn *c, const char *key_id, struct aclm_err *err);
+
+/* Downloads the certificate chain at cert_url (RFC 8555 §7.4.2), imports it
+ * into the inventory, writes the lineage files and records the certificate
+ * on the lineage row. */
+aclm_status client__download_and_store(struct client_conn *c, const struct client_request *req,
+				       const char *cert_url, struct client_result *res,
+				       struct aclm_err *err);
+
+/* Sleeps for Retry-After (bounded) or the backoff step. */
+void client__wait(const struct http_response *resp, int attempt);
+
+#endif

@@ -1,0 +1,219 @@
+/* The connection to one ACME server: directory, nonces, signed requests,
+ * problem documents (RFC 8555 §6, §7.1, §7.2). */
+#include "client/client_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "core/json.h"
+#include "core/log.h"
+
+#define CLIENT_MAX_BODY (4u << 20) /* certificate chains and orders stay far below */
+#define CLIENT_MAX_WAIT_S 60       /* cap on one Retry-After sleep */
+
+static const struct {
+	const char *name;
+	const char *url;
+} known_servers[] = {
+	{ "letsencrypt", "https://acme-v02.api.letsencrypt.org/directory" },
+	{ "letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory" },
+	{ "zerossl", "https://acme.zerossl.com/v2/DV90" },
+};
+
+const char *client_server_url(const char *name_or_url)
+{
+	for (size_t i = 0; i < sizeof(known_servers) / sizeof(known_servers[0]); i++)
+		if (strcmp(name_or_url, known_servers[i].name) == 0)
+			return known_servers[i].url;
+	return strncmp(name_or_url, "https://", 8) == 0 || strncmp(name_or_url, "http://", 7) == 0
+		       ? name_or_url
+		       : NULL;
+}
+
+aclm_status client_conn_open(struct inventory *inv, const struct client_opts *opts,
+			     struct client_conn **out, struct aclm_err *err)
+{
+	struct http_client_opts ho = { .ca_bundle = opts->ca_bundle, .max_body = CLIENT_MAX_BODY };
+	struct http_response resp = { 0 };
+	struct client_conn *c = calloc(1, sizeof(*c));
+	aclm_status st;
+
+	*out = NULL;
+	if (c == NULL || (c->server = strdup(opts->server)) == NULL) {
+		free(c);
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	}
+	c->inv = inv;
+	c->opts = *opts;
+	st = http_client_new(&ho, &c->http, err);
+	if (st == ACLM_OK)
+		st = http_request(c->http, "GET", c->server, NULL, NULL, 0, &resp, err);
+	if (st == ACLM_OK && resp.status != 200)
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: directory answered HTTP %ld", c->server,
+				  resp.status);
+	if (st == ACLM_OK)
+		st = acme_directory_parse((const char *)resp.body.data, resp.body.len,
+					  strncmp(c->server, "http://", 7) == 0, &c->dir, err);
+	if (st == ACLM_OK && resp.replay_nonce != NULL)
+		c->nonce = strdup(resp.replay_nonce);
+	http_response_free(&resp);
+	if (st != ACLM_OK) {
+		client_conn_close(c);
+		return st;
+	}
+	*out = c;
+	return ACLM_OK;
+}
+
+void client_conn_close(struct client_conn *c)
+{
+	if (c == NULL)
+		return;
+	http_client_free(c->http);
+	acme_directory_free(&c->dir);
+	json_decref(c->jwk);
+	free(c->kid);
+	free(c->nonce);
+	free(c->server);
+	free(c);
+}
+
+const struct acme_directory *client_conn_directory(const struct client_conn *c)
+{
+	return &c->dir;
+}
+
+static aclm_status conn_sign(void *arg, const unsigned char *msg, size_t len, unsigned char **sig,
+			     size_t *siglen, struct aclm_err *err)
+{
+	struct client_conn *c = arg;
+
+	return keystore_sign(c->inv->ks, c->inv->tenant_id, c->key_id, NULL, NULL, msg, len, sig,
+			     siglen, err);
+}
+
+aclm_status client__use_key(struct client_conn *c, const char *key_id, struct aclm_err *err)
+{
+	EVP_PKEY *key = NULL;
+	aclm_status st = keystore_pkey(c->inv->ks, c->inv->tenant_id, key_id, &key, err);
+
+	if (st == ACLM_OK) {
+		json_decref(c->jwk);
+		c->jwk = NULL;
+		st = acme_jwk_from_pkey(key, &c->jwk, err);
+	}
+	if (st == ACLM_OK && (c->alg = acme_jws_alg(key)) == NULL)
+		st = aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "account key %s has no JWS algorithm", key_id);
+	EVP_PKEY_free(key);
+	if (st != ACLM_OK)
+		return st;
+	snprintf(c->key_id, sizeof(c->key_id), "%s", key_id);
+	c->signer = (struct acme_signer){ .alg = c->alg, .jwk = c->jwk, .kid = c->kid,
+					  .sign = conn_sign, .arg = c };
+	return ACLM_OK;
+}
+
+static aclm_status fresh_nonce(struct client_conn *c, struct aclm_err *err)
+{
+	struct http_response resp = { 0 };
+	aclm_status st;
+
+	if (c->nonce != NULL)
+		return ACLM_OK;
+	st = http_request(c->http, "HEAD", c->dir.new_nonce, NULL, NULL, 0, &resp, err);
+	if (st == ACLM_OK && resp.replay_nonce == NULL)
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "%s: no Replay-Nonce in the answer (HTTP %ld)",
+				  c->dir.new_nonce, resp.status);
+	if (st == ACLM_OK)
+		c->nonce = strdup(resp.replay_nonce);
+	http_response_free(&resp);
+	return st;
+}
+
+void client__wait(const struct http_response *resp, int attempt)
+{
+	/* Retry-After when the server gave one (bounded), else 1, 2, 4... s. */
+	int64_t s = resp != NULL && resp->retry_after >= 0 ? resp->retry_after : 1LL << (attempt < 5 ? attempt : 5);
+	struct timespec ts;
+
+	if (s > CLIENT_MAX_WAIT_S)
+		s = CLIENT_MAX_WAIT_S;
+	if (s <= 0 && attempt == 0)
+		s = 1;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = 0;
+	nanosleep(&ts, NULL);
+}
+
+static bool is_problem(const struct http_response *resp)
+{
+	return resp->status >= 400 && resp->content_type != NULL &&
+	       strcmp(resp->content_type, "application/problem+json") == 0;
+}
+
+/* One signed POST; *retry is set on badNonce. */
+static aclm_status post_once(struct client_conn *c, const char *url, const json_t *payload,
+			     const char *what, struct http_response *resp, bool *retry,
+			     struct aclm_err *err)
+{
+	struct acme_problem prob = { 0 };
+	char *jws = NULL;
+	aclm_status st;
+
+	*retry = false;
+	st = fresh_nonce(c, err);
+	if (st == ACLM_OK) {
+		c->signer.kid = c->kid;
+		st = acme_jws_sign(&c->signer, url, c->nonce, payload, &jws, err);
+	}
+	free(c->nonce);
+	c->nonce = NULL; /* single use, whatever happens */
+	if (st != ACLM_OK)
+		return st;
+	http_response_free(resp);
+	st = http_request(c->http, "POST", url, "application/jose+json", jws, strlen(jws), resp, err);
+	free(jws);
+	if (st != ACLM_OK)
+		return st;
+	if (resp->replay_nonce != NULL)
+		c->nonce = strdup(resp->replay_nonce);
+	if (resp->status < 400)
+		return ACLM_OK;
+	if (is_problem(resp) && acme_problem_parse((const char *)resp->body.data, resp->body.len,
+						   &prob, NULL) == ACLM_OK) {
+		*retry = acme_problem_is(&prob, "badNonce");
+		st = acme_problem_to_err(&prob, what, err);
+		acme_problem_free(&prob);
+		return st;
+	}
+	return aclm_err_set(err, ACLM_ERR_IO, "%s: %s answered HTTP %ld", what, url, resp->status);
+}
+
+aclm_status client_post(struct client_conn *c, const char *url, const json_t *payload,
+			const char *what, struct http_response *resp, struct aclm_err *err)
+{
+	aclm_status st = ACLM_OK;
+	bool retry = true;
+
+	for (int attempt = 0; retry && attempt <= CLIENT_NONCE_RETRIES; attempt++) {
+		st = post_once(c, url, payload, what, resp, &retry, err);
+		if (retry)
+			log_info("%s: bad nonce, retrying (%d)", what, attempt + 1);
+	}
+	return st;
+}
+
+aclm_status client_get_json(struct client_conn *c, const char *url, const char *what,
+			    json_t **out, struct http_response *resp, struct aclm_err *err)
+{
+	aclm_status st = client_post(c, url, NULL, what, resp, err);
+
+	*out = NULL;
+	if (st == ACLM_OK)
+		st = aclm_json_parse((const char *)resp->body.data, resp->body.len, CLIENT_MAX_BODY,
+				     what, out, err);
+	return st;
+}

@@ -1,0 +1,133 @@
+/* After an order: download, inventory, certbot-style lineage files
+ * (live/LINEAGE/{cert,chain,fullchain,privkey}.pem), the lineage row. */
+#include "client/client_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "crypto/crypto.h"
+
+static aclm_status write_pems(X509 *const *certs, size_t from, size_t to, const char *dir,
+			      const char *name, struct aclm_err *err)
+{
+	struct aclm_buf pem;
+	char *path = aclm_fs_join(dir, name);
+	aclm_status st = path != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+
+	aclm_buf_init(&pem, 1 << 20);
+	for (size_t i = from; i < to && st == ACLM_OK; i++)
+		st = crypto_cert_to_pem(certs[i], &pem, err);
+	if (st == ACLM_OK)
+		st = aclm_fs_write_atomic(path, pem.data != NULL ? pem.data : (unsigned char *)"",
+					  pem.len, 0644, err);
+	aclm_buf_free(&pem);
+	free(path);
+	return st;
+}
+
+static aclm_status write_lineage_files(struct client_conn *c, const struct client_request *req,
+				       const struct crypto_bundle *b, struct client_result *res,
+				       struct aclm_err *err)
+{
+	char key_id[KEYSTORE_ID_MAX], *keypath = NULL;
+	aclm_status st;
+
+	snprintf(res->lineage_dir, sizeof(res->lineage_dir), "%s/%s", req->live_dir, req->lineage);
+	st = aclm_fs_mkdirs(res->lineage_dir, 0700, err);
+	if (st == ACLM_OK)
+		st = write_pems(b->certs, 0, 1, res->lineage_dir, "cert.pem", err);
+	if (st == ACLM_OK)
+		st = write_pems(b->certs, 1, b->ncerts, res->lineage_dir, "chain.pem", err);
+	if (st == ACLM_OK)
+		st = write_pems(b->certs, 0, b->ncerts, res->lineage_dir, "fullchain.pem", err);
+	if (st == ACLM_OK)
+		st = keystore_key_id(X509_get0_pubkey(b->certs[0]), key_id, err);
+	if (st == ACLM_OK && (keypath = aclm_fs_join(res->lineage_dir, "privkey.pem")) == NULL)
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	/* The server needs the key in a file; the write is audited (keystore). */
+	if (st == ACLM_OK)
+		st = keystore_export_pem(c->inv->ks, c->inv->tenant_id, key_id, keypath,
+					 c->inv->actor, err);
+	free(keypath);
+	return st;
+}
+
+static aclm_status import_chain(struct client_conn *c, const struct client_request *req,
+				const struct http_response *resp, struct client_result *res,
+				struct aclm_err *err)
+{
+	struct inventory_file_result r = { 0 };
+	struct inventory_import_opts o = { .source = "acme" };
+	char name[512];
+	aclm_status st;
+
+	o.tags = json_pack("{s:s, s:s, s:s?}", "acme.lineage", req->lineage, "acme.server",
+			   c->server, "acme.account", c->kid);
+	snprintf(name, sizeof(name), "acme:%s", req->lineage);
+	st = inventory_import_data(c->inv, resp->body.data, resp->body.len, name, &o, &r);
+	if (st != ACLM_OK)
+		*err = r.err;
+	else if (json_array_size(r.certs) == 0)
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "the server's certificate chain is empty");
+	if (st == ACLM_OK) {
+		json_t *leaf = json_array_get(r.certs, 0);
+
+		res->cert_id = strtoll(aclm_json_str(leaf, "id"), NULL, 10);
+		snprintf(res->fingerprint, sizeof(res->fingerprint), "%s",
+			 aclm_json_str(leaf, "fingerprint_sha256"));
+	}
+	json_decref(r.certs);
+	json_decref(o.tags);
+	return st;
+}
+
+static aclm_status lineage_record(struct client_conn *c, const struct client_request *req,
+				  int64_t cert_id, struct aclm_err *err)
+{
+	struct store_lineage *l = NULL;
+	int64_t id;
+	aclm_status st = store_lineage_get(c->inv->store, c->inv->tenant_id, req->lineage, &l, err);
+
+	if (st != ACLM_OK)
+		return st;
+	l->cert_id = cert_id;
+	free(l->order_url);
+	free(l->order_state);
+	l->order_url = NULL;
+	l->order_state = strdup("valid");
+	l->account_id = c->account_id;
+	l->updated_at = aclm_time_now();
+	st = store_lineage_put(c->inv->store, l, &id, err);
+	store_lineage_free(l);
+	return st;
+}
+
+aclm_status client__download_and_store(struct client_conn *c, const struct client_request *req,
+				       const char *cert_url, struct client_result *res,
+				       struct aclm_err *err)
+{
+	struct http_response resp = { 0 };
+	struct crypto_bundle *b = NULL;
+	aclm_status st = client_post(c, cert_url, NULL, "certificate", &resp, err);
+	int64_t nb, na;
+	char ts[ACLM_TIME_RFC3339_LEN];
+
+	if (st == ACLM_OK)
+		st = crypto_bundle_parse(resp.body.data, resp.body.len, NULL, &b, err);
+	if (st == ACLM_OK)
+		st = import_chain(c, req, &resp, res, err);
+	if (st == ACLM_OK)
+		st = write_lineage_files(c, req, b, res, err);
+	if (st == ACLM_OK)
+		st = lineage_record(c, req, res->cert_id, err);
+	if (st == ACLM_OK && crypto_cert_validity(b->certs[0], &nb, &na) == ACLM_OK)
+		snprintf(res->not_after, sizeof(res->not_after), "%s", aclm_time_fmt(na, ts));
+	crypto_bundle_free(b);
+	http_response_free(&resp);
+	return st;
+}

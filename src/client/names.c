@@ -1,0 +1,89 @@
+/* Identifier checks and normalisation (RFC 8555 §7.1.4, RFC 8738), lineage names. */
+#include "client/client_int.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 253
+#define LABEL_MAX_LEN 63
+
+static bool canonical_ip(const char *in, char *out, size_t outlen)
+{
+	unsigned char addr[16];
+
+	if (inet_pton(AF_INET, in, addr) == 1)
+		return inet_ntop(AF_INET, addr, out, (socklen_t)outlen) != NULL;
+	if (inet_pton(AF_INET6, in, addr) == 1)
+		return inet_ntop(AF_INET6, addr, out, (socklen_t)outlen) != NULL;
+	return false;
+}
+
+/* Letters, digits and hyphens; 1-63 characters; no hyphen at either end. */
+static bool label_ok(const char *l, size_t n)
+{
+	if (n == 0 || n > LABEL_MAX_LEN || l[0] == '-' || l[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+			return false;
+	return true;
+}
+
+aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struct aclm_err *err)
+{
+	char ip[64], *s = NULL;
+	const char *p;
+	size_t n;
+
+	*out = NULL;
+	*is_ip = canonical_ip(in, ip, sizeof(ip));
+	if (*is_ip) {
+		*out = strdup(ip);
+		return *out != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	}
+	for (p = in; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return aclm_err_set(err, ACLM_ERR_INVALID,
+					    "\"%s\": internationalised name: give its punycode form (xn--...)", in);
+	s = strdup(in);
+	if (s == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	n = strlen(s);
+	if (n > 0 && s[n - 1] == '.')
+		s[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	p = strncmp(s, "*.", 2) == 0 ? s + 2 : s;
+	if (n == 0 || n > NAME_MAX_LEN || strchr(p, '.') == NULL)
+		goto bad;
+	for (const char *l = p;;) {
+		const char *dot = strchr(l, '.');
+		size_t len = dot != NULL ? (size_t)(dot - l) : strlen(l);
+
+		if (!label_ok(l, len))
+			goto bad;
+		if (dot == NULL)
+			break;
+		l = dot + 1;
+	}
+	*out = s;
+	return ACLM_OK;
+bad:
+	free(s);
+	return aclm_err_set(err, ACLM_ERR_INVALID,
+			    "\"%s\": not a valid DNS name (labels of 1-63 letters, digits or hyphens, "
+			    "at least two labels, at most 253 characters) nor an IP address", in);
+}
+
+void client_default_lineage(const char *first, char *out, size_t outlen)
+{
+	size_t i = 0;
+
+	if (strncmp(first, "*.", 2) == 0)
+		first += 2;
+	for (; first[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = first[i] == ':' ? '-' : first[i];
+	out[i] = '\0';
+}

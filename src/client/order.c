@@ -1,0 +1,349 @@
+/* The order state machine (RFC 8555 §7.4, §7.5): newOrder, authorizations,
+ * challenges, finalize, download; then inventory and lineage. */
+#include "client/client_int.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "crypto/crypto.h"
+
+#define LOCK_SECONDS 900
+
+struct order_run {
+	struct client_conn *c;
+	const struct client_request *req;
+	const struct solver_ops *solver;
+	void *solver_state;
+	char owner[96];
+	char *order_url;
+	json_t *order;
+	char key_id[KEYSTORE_ID_MAX];
+};
+
+static long poll_limit(const struct client_conn *c)
+{
+	return c->opts.poll_timeout_s > 0 ? c->opts.poll_timeout_s : 120;
+}
+
+static json_t *identifiers(const struct client_request *req)
+{
+	json_t *a = json_array();
+	unsigned char buf[16];
+
+	for (size_t i = 0; i < req->nnames; i++) {
+		bool ip = inet_pton(AF_INET, req->names[i], buf) == 1 ||
+			  inet_pton(AF_INET6, req->names[i], buf) == 1;
+
+		json_array_append_new(a, json_pack("{s:s, s:s}", "type", ip ? "ip" : "dns", "value",
+						   req->names[i]));
+	}
+	return a;
+}
+
+/* Polls url (POST-as-GET) while its status is one of `waiting`. */
+static aclm_status poll_status(struct order_run *r, const char *url, const char *what,
+			       const char *const *waiting, json_t **out, struct aclm_err *err)
+{
+	int64_t deadline = aclm_time_now() + poll_limit(r->c);
+	struct http_response resp = { 0 };
+	aclm_status st;
+
+	for (int attempt = 0;; attempt++) {
+		bool wait = false;
+		const char *status;
+
+		json_decref(*out);
+		*out = NULL;
+		st = client_get_json(r->c, url, what, out, &resp, err);
+		if (st != ACLM_OK)
+			break;
+		status = aclm_json_str(*out, "status");
+		for (size_t i = 0; waiting[i] != NULL && status != NULL; i++)
+			wait = wait || strcmp(status, waiting[i]) == 0;
+		if (!wait)
+			break;
+		if (aclm_time_now() >= deadline) {
+			st = aclm_err_set(err, ACLM_ERR_BUSY, "%s: still %s after %ld s", what, status,
+					  poll_limit(r->c));
+			break;
+		}
+		client__wait(&resp, attempt);
+	}
+	http_response_free(&resp);
+	return st;
+}
+
+static const json_t *find_challenge(const json_t *authz, const char *type)
+{
+	size_t i;
+	json_t *ch;
+
+	json_array_foreach(json_object_get(authz, "challenges"), i, ch)
+		if (aclm_json_str(ch, "type") != NULL && strcmp(aclm_json_str(ch, "type"), type) == 0)
+			return ch;
+	return NULL;
+}
+
+/* The problem a failed authorization carries in its challenge (§7.5.1). */
+static aclm_status authz_failure(const json_t *authz, const char *ident, struct aclm_err *err)
+{
+	size_t i;
+	json_t *ch, *e;
+
+	json_array_foreach(json_object_get(authz, "challenges"), i, ch) {
+		struct acme_problem p = { 0 };
+		char *txt;
+
+		if ((e = json_object_get(ch, "error")) == NULL || (txt = json_dumps(e, 0)) == NULL)
+			continue;
+		if (acme_problem_parse(txt, strlen(txt), &p, NULL) == ACLM_OK) {
+			char ctx[300];
+
+			snprintf(ctx, sizeof(ctx), "authorization of %s", ident);
+			acme_problem_to_err(&p, ctx, err);
+			acme_problem_free(&p);
+			free(txt);
+			return ACLM_ERR_VERIFY;
+		}
+		free(txt);
+	}
+	return aclm_err_set(err, ACLM_ERR_VERIFY, "authorization of %s failed (status %s)", ident,
+			    aclm_json_str(authz, "status"));
+}
+
+static aclm_status solve_authz(struct order_run *r, const char *url, struct aclm_err *err)
+{
+	static const char *const pending[] = { "pending", NULL };
+	struct http_response resp = { 0 };
+	json_t *authz = NULL, *empty = json_object();
+	const json_t *ch;
+	char *ident = NULL, *token = NULL; /* copied: polling replaces authz */
+	char thumb[44], *keyauth = NULL;
+	struct solver_challenge sc = { 0 };
+	bool presented = false;
+	aclm_status st = client_get_json(r->c, url, "authorization", &authz, &resp, err);
+
+	if (st != ACLM_OK)
+		goto out;
+	if (aclm_json_str(json_object_get(authz, "identifier"), "value") != NULL)
+		ident = strdup(aclm_json_str(json_object_get(authz, "identifier"), "value"));
+	if (strcmp(aclm_json_str(authz, "status") ?: "", "valid") == 0) {
+		log_info("%s: authorization already valid (reused)", ident ?: "?");
+		goto out;
+	}
+	ch = find_challenge(authz, r->req->challenge);
+	if (ch == NULL || ident == NULL || aclm_json_str(ch, "token") == NULL ||
+	    aclm_json_str(ch, "url") == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "%s: the server offers no %s challenge",
+				  ident ?: url, r->req->challenge);
+		goto out;
+	}
+	st = acme_jwk_thumbprint(r->c->jwk, thumb, err);
+	if (st != ACLM_OK)
+		goto out;
+	token = strdup(aclm_json_str(ch, "token"));
+	keyauth = acme_key_authorization(token, thumb);
+	sc = (struct solver_challenge){ .type = r->req->challenge, .identifier = ident,
+					.token = token, .key_authorization = keyauth };
+	st = r->solver->present(r->solver_state, &sc, err);
+	presented = st == ACLM_OK;
+	if (st == ACLM_OK)
+		st = client_post(r->c, aclm_json_str(ch, "url"), empty, "challenge", &resp, err);
+	if (st == ACLM_OK)
+		st = poll_status(r, url, "authorization", pending, &authz, err);
+	if (st == ACLM_OK && strcmp(aclm_json_str(authz, "status") ?: "", "valid") != 0)
+		st = authz_failure(authz, ident, err);
+	if (st == ACLM_OK)
+		log_info("%s: %s validated", ident, r->req->challenge);
+out:
+	if (presented)
+		r->solver->cleanup(r->solver_state, &sc, NULL);
+	free(ident);
+	free(token);
+	free(keyauth);
+	json_decref(empty);
+	json_decref(authz);
+	http_response_free(&resp);
+	return st;
+}
+
+static aclm_status new_order(struct order_run *r, struct aclm_err *err)
+{
+	struct http_response resp = { 0 };
+	json_t *payload = json_pack("{s:o}", "identifiers", identifiers(r->req));
+	aclm_status st = client_post(r->c, r->c->dir.new_order, payload, "newOrder", &resp, err);
+
+	if (st == ACLM_OK && resp.location == NULL)
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "newOrder: no Location in the answer");
+	if (st == ACLM_OK)
+		st = aclm_json_parse((const char *)resp.body.data, resp.body.len, resp.body.max,
+				     "newOrder", &r->order, err);
+	if (st == ACLM_OK)
+		r->order_url = strdup(resp.location);
+	json_decref(payload);
+	http_response_free(&resp);
+	return st;
+}
+
+static aclm_status make_csr(struct order_run *r, char **b64, struct aclm_err *err)
+{
+	const char **dns = calloc(r->req->nnames, sizeof(*dns)), **ips = calloc(r->req->nnames, sizeof(*ips));
+	struct crypto_csr_req cr = { .dns = dns, .ips = ips };
+	unsigned char buf[16], *der = NULL;
+	EVP_PKEY *key = NULL;
+	X509_REQ *csr = NULL;
+	int len;
+	aclm_status st;
+
+	*b64 = NULL;
+	if (dns == NULL || ips == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < r->req->nnames; i++) {
+		const char *n = r->req->names[i];
+
+		if (inet_pton(AF_INET, n, buf) == 1 || inet_pton(AF_INET6, n, buf) == 1)
+			ips[cr.nips++] = n;
+		else
+			dns[cr.ndns++] = n;
+	}
+	st = keystore_create(r->c->inv->ks, r->c->inv->tenant_id, r->req->key_type, r->key_id, err);
+	if (st == ACLM_OK)
+		st = keystore_pkey(r->c->inv->ks, r->c->inv->tenant_id, r->key_id, &key, err);
+	if (st == ACLM_OK)
+		st = crypto_csr_new(key, &cr, &csr, err);
+	if (st != ACLM_OK)
+		goto out;
+	len = i2d_X509_REQ(csr, &der);
+	if (len <= 0 || (*b64 = acme_b64url_encode(der, (size_t)len)) == NULL)
+		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "cannot encode the CSR");
+out:
+	OPENSSL_free(der);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	free(dns);
+	free(ips);
+	return st;
+}
+
+static aclm_status finalize(struct order_run *r, struct aclm_err *err)
+{
+	static const char *const processing[] = { "pending", "ready", "processing", NULL };
+	struct http_response resp = { 0 };
+	json_t *payload = NULL;
+	char *csr = NULL;
+	aclm_status st = make_csr(r, &csr, err);
+
+	if (st == ACLM_OK) {
+		payload = json_pack("{s:s}", "csr", csr);
+		st = client_post(r->c, aclm_json_str(r->order, "finalize"), payload, "finalize", &resp, err);
+	}
+	if (st == ACLM_OK)
+		st = poll_status(r, r->order_url, "order", processing, &r->order, err);
+	if (st == ACLM_OK && strcmp(aclm_json_str(r->order, "status") ?: "", "valid") != 0)
+		st = aclm_err_set(err, ACLM_ERR_VERIFY, "order %s ended %s", r->order_url,
+				  aclm_json_str(r->order, "status"));
+	free(csr);
+	json_decref(payload);
+	http_response_free(&resp);
+	return st;
+}
+
+static aclm_status solve_all(struct order_run *r, struct aclm_err *err)
+{
+	static const char *const pending[] = { "pending", NULL };
+	size_t i;
+	json_t *u;
+	aclm_status st = ACLM_OK;
+
+	json_array_foreach(json_object_get(r->order, "authorizations"), i, u) {
+		if (!json_is_string(u))
+			return aclm_err_set(err, ACLM_ERR_PARSE, "order: authorization is not a URL");
+		st = solve_authz(r, json_string_value(u), err);
+		if (st != ACLM_OK)
+			return st;
+	}
+	/* The order turns ready once every authorization is valid (§7.1.6). */
+	return poll_status(r, r->order_url, "order", pending, &r->order, err);
+}
+
+static aclm_status lineage_begin(struct order_run *r, struct aclm_err *err)
+{
+	struct store_lineage *l = NULL, row = { .tenant_id = r->c->inv->tenant_id };
+	json_t *names = json_array(), *options;
+	int64_t id;
+	aclm_status st;
+
+	for (size_t i = 0; i < r->req->nnames; i++)
+		json_array_append_new(names, json_string(r->req->names[i]));
+	options = json_pack("{s:s, s:s?, s:s?}", "challenge", r->req->challenge, "http_listen",
+			    r->req->solver->http_listen, "webroot", r->req->solver->webroot);
+	st = store_lineage_get(r->c->inv->store, row.tenant_id, r->req->lineage, &l, err);
+	if (st == ACLM_ERR_NOTFOUND) {
+		aclm_err_clear(err);
+		row.name = (char *)r->req->lineage;
+		row.server = r->c->server;
+		row.account_id = r->c->account_id;
+		row.names = names;
+		row.key_type = (char *)crypto_key_type_name(r->req->key_type);
+		row.options = options;
+		row.created_at = row.updated_at = aclm_time_now();
+		st = store_lineage_put(r->c->inv->store, &row, &id, err);
+	}
+	if (st == ACLM_OK)
+		st = store_lineage_lock(r->c->inv->store, row.tenant_id, r->req->lineage, r->owner,
+					aclm_time_now() + LOCK_SECONDS, err);
+	store_lineage_free(l);
+	json_decref(names);
+	json_decref(options);
+	return st;
+}
+
+aclm_status client_issue(struct client_conn *c, const struct client_request *req,
+			 struct client_result *res, struct aclm_err *err)
+{
+	struct order_run r = { .c = c, .req = req };
+	char host[64] = "";
+	bool locked = false;
+	aclm_status st;
+
+	memset(res, 0, sizeof(*res));
+	gethostname(host, sizeof(host) - 1);
+	snprintf(r.owner, sizeof(r.owner), "aclm:%ld@%s", (long)getpid(), host);
+	r.solver = solver_for(req->challenge, req->solver);
+	if (r.solver == NULL)
+		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "no solver for %s with these options",
+				    req->challenge);
+	st = client_account_ensure(c, err);
+	if (st == ACLM_OK)
+		st = lineage_begin(&r, err);
+	locked = st == ACLM_OK;
+	if (st == ACLM_OK)
+		st = r.solver->start(req->solver, &r.solver_state, err);
+	if (st == ACLM_OK)
+		st = new_order(&r, err);
+	if (st == ACLM_OK)
+		st = solve_all(&r, err);
+	if (r.solver_state != NULL)
+		r.solver->stop(r.solver_state);
+	if (st == ACLM_OK)
+		st = finalize(&r, err);
+	if (st == ACLM_OK && aclm_json_str(r.order, "certificate") == NULL)
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "order %s is valid but has no certificate URL",
+				  r.order_url);
+	if (st == ACLM_OK)
+		st = client__download_and_store(c, req, aclm_json_str(r.order, "certificate"), res, err);
+	if (locked)
+		store_lineage_unlock(c->inv->store, c->inv->tenant_id, req->lineage, r.owner, NULL);
+	free(r.order_url);
+	json_decref(r.order);
+	return st;
+}

@@ -1,0 +1,49 @@
+/* solvers/: ACME challenge solvers behind one ops table. One file per solver;
+ * the table of solvers lives in solver.c. A solver is started once per run,
+ * presents and cleans up many challenges (concurrently: present and cleanup
+ * are thread-safe), and is stopped at the end. */
+#ifndef ACLM_SOLVER_H
+#define ACLM_SOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/status.h"
+
+#define SOLVER_HTTP01 0x1u
+#define SOLVER_DNS01 0x2u
+#define SOLVER_TLSALPN01 0x4u
+
+struct solver_config {
+	const char *http_listen;   /* "ADDR:PORT" / "[v6]:PORT" for the built-in http-01 listener */
+	const char *webroot;       /* directory for http-01 token files */
+	const char *tlsalpn_listen;
+	const char *dns_hook;      /* command (lego exec protocol) */
+	const char *dns_resolver;
+};
+
+struct solver_challenge {
+	const char *type;          /* "http-01", "dns-01", "tls-alpn-01" */
+	const char *identifier;    /* DNS name (without "*.") or IP address */
+	const char *token;
+	const char *key_authorization;
+};
+
+struct solver_ops {
+	const char *name;          /* "http-listen", "webroot", ... */
+	unsigned types;            /* SOLVER_* it can answer */
+	aclm_status (*start)(const struct solver_config *cfg, void **state, struct aclm_err *err);
+	aclm_status (*present)(void *state, const struct solver_challenge *ch, struct aclm_err *err);
+	aclm_status (*cleanup)(void *state, const struct solver_challenge *ch, struct aclm_err *err);
+	void (*stop)(void *state);
+};
+
+/* The registered solvers. */
+extern const struct solver_ops solver_http_listen_ops;
+extern const struct solver_ops solver_webroot_ops;
+
+/* Picks the solver for a challenge type from the configuration (one place):
+ * http-01 -> webroot when cfg->webroot, else http-listen. NULL when none fits. */
+const struct solver_ops *solver_for(const char *type, const struct solver_config *cfg);
+
+#endif

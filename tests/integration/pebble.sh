@@ -1,0 +1,58 @@
+# Starts Pebble and pebble-challtestsrv on free loopback ports (TESTBED.md), for tests that
+# source lib.sh first. Sets PEBBLE_DIR (directory URL), PEBBLE_CA (its TLS certificate: the
+# --ca-bundle for aclm), PEBBLE_MGMT (management API), PEBBLE_HTTP_PORT (where Pebble's VA
+# connects for http-01), PEBBLE_ROOT (file with the issuing root, fetched after start).
+# Pebble's default 5 % nonce rejection stays on: every test also exercises badNonce retries.
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL [CAFILE]: until it answers, at most ~10 s
+	for _ in $(seq 1 100); do
+		if python3 - "$1" "${2:-}" <<'PY' 2>/dev/null; then return 0; fi
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2]) if sys.argv[2] else None
+urllib.request.urlopen(sys.argv[1], context=ctx, timeout=1).read()
+PY
+		sleep 0.1
+	done
+	fail "$1 did not come up"
+}
+
+start_pebble() {
+	command -v pebble >/dev/null || fail "pebble is not installed (scripts/deps)"
+	P=$T/pebble
+	mkdir -p "$P"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=pebble -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$P/key.pem" -out "$P/cert.pem" 2>/dev/null
+	api=$(free_port)
+	mgmt=$(free_port)
+	PEBBLE_HTTP_PORT=$(free_port)
+	tls=$(free_port)
+	dns=$(free_port)
+	cmgmt=$(free_port)
+	cat >"$P/pebble.json" <<JSON
+{"pebble":{"listenAddress":"127.0.0.1:$api","managementListenAddress":"127.0.0.1:$mgmt",
+ "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$tls,
+ "ocspResponderURL":"","externalAccountBindingRequired":false}}
+JSON
+	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$dns" \
+		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$cmgmt" \
+		>"$P/challtestsrv.log" 2>&1 &
+	bg_track $!
+	PEBBLE_VA_NOSLEEP=1 pebble -config "$P/pebble.json" -dnsserver "127.0.0.1:$dns" -strict=false \
+		>"$P/pebble.log" 2>&1 &
+	bg_track $!
+	PEBBLE_DIR=https://127.0.0.1:$api/dir
+	PEBBLE_CA=$P/cert.pem
+	PEBBLE_MGMT=https://127.0.0.1:$mgmt
+	wait_http "$PEBBLE_DIR" "$PEBBLE_CA"
+	PEBBLE_ROOT=$P/root.pem
+	python3 - "$PEBBLE_MGMT/roots/0" "$PEBBLE_CA" >"$PEBBLE_ROOT" <<'PY'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=5).read().decode())
+PY
+}

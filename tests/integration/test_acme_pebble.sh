@@ -1,0 +1,106 @@
+# aclm issue against Pebble (Let's Encrypt's test CA): account registration, http-01 through the
+# built-in listener and through a webroot served by nginx, an IP identifier, two key types in one
+# run, the inventory rows and the certbot-style lineage files. Pebble rejects 5 % of nonces, so
+# badNonce retries happen along the way.
+. "$ACLM_SRC/tests/integration/lib.sh"
+. "$ACLM_SRC/tests/integration/pebble.sh"
+
+start_pebble
+
+issue() {
+	aclm issue --server "$PEBBLE_DIR" --ca-bundle "$PEBBLE_CA" --agree-tos --email ops@example.test "$@"
+}
+
+verify_lineage() { # DIR: chain verifies to Pebble's root, key matches, key 0600
+	d=$1
+	for f in cert.pem chain.pem fullchain.pem privkey.pem; do
+		[ -s "$d/$f" ] || fail "$d/$f missing or empty"
+	done
+	expect_eq "$(mode_of "$d/privkey.pem")" 600 "privkey.pem mode"
+	openssl verify -CAfile "$PEBBLE_ROOT" -untrusted "$d/chain.pem" "$d/cert.pem" >/dev/null 2>&1 ||
+		fail "$d/cert.pem does not verify against Pebble's root"
+	expect_eq "$(openssl x509 -in "$d/cert.pem" -noout -pubkey)" \
+		"$(openssl pkey -in "$d/privkey.pem" -pubout)" "public key of $d"
+	[ "$(cat "$d/cert.pem" "$d/chain.pem")" = "$(cat "$d/fullchain.pem")" ] ||
+		fail "$d/fullchain.pem is not cert.pem + chain.pem"
+}
+
+note "http-01 through the built-in listener, two names and an IP, two key types"
+expect_exit 0 issue -d a.example.test -d www.a.example.test --ip 127.0.0.1 \
+	--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" --key-type p256,rsa2048 --format json
+expect_eq "$(wc -l <"$OUT")" 2 "one JSON line per certificate"
+verify_lineage "$ACLM_HOME/live/a.example.test"
+verify_lineage "$ACLM_HOME/live/a.example.test-rsa2048"
+openssl x509 -in "$ACLM_HOME/live/a.example.test/cert.pem" -noout -ext subjectAltName >"$T/san"
+expect_file_contains "$T/san" "DNS:a.example.test" "SAN"
+expect_file_contains "$T/san" "DNS:www.a.example.test" "SAN"
+expect_file_contains "$T/san" "IP Address:127.0.0.1" "SAN"
+openssl x509 -in "$ACLM_HOME/live/a.example.test-rsa2048/cert.pem" -noout -text | grep -q "rsaEncryption" ||
+	fail "the second lineage is not RSA"
+
+note "the inventory holds both leaves as source acme, with their keys"
+ok cert list --search a.example.test --format json
+cp "$OUT" "$T/list.json"
+json_check "$T/list.json" "len([c for c in d if c['source'] == 'acme' and not c['is_ca']]) == 2" "two acme leaves"
+json_check "$T/list.json" "all(c['has_private_key'] for c in d if not c['is_ca'])" "leaf keys held"
+json_check "$T/list.json" "all(c['tags'].get('acme.lineage','').startswith('a.example.test') for c in d if not c['is_ca'])" "lineage tag"
+
+note "one account, reused by the next order"
+ok account list --format json
+cp "$OUT" "$T/acc.json"
+json_check "$T/acc.json" "len(d) == 1 and d[0]['status'] == 'valid' and d[0]['url'].startswith('https://127.0.0.1')" "one account"
+
+note "http-01 through a webroot served by nginx"
+W=$T/www
+mkdir -p "$W"
+chmod 755 "$T" "$W"
+cat >"$T/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log $T/nginx-access.log;
+	client_body_temp_path $T/nginx-body;
+	proxy_temp_path $T/nginx-proxy;
+	fastcgi_temp_path $T/nginx-fastcgi;
+	uwsgi_temp_path $T/nginx-uwsgi;
+	scgi_temp_path $T/nginx-scgi;
+	server { listen 127.0.0.1:$PEBBLE_HTTP_PORT; root $W; }
+}
+NGINX
+nginx -c "$T/nginx.conf" -p "$T" &
+bg_track $!
+for _ in $(seq 1 50); do
+	[ -s "$T/nginx.pid" ] && break
+	sleep 0.1
+done
+expect_exit 0 issue -d web.example.test --webroot "$W"
+verify_lineage "$ACLM_HOME/live/web.example.test"
+grep -q "GET /.well-known/acme-challenge/" "$T/nginx-access.log" || fail "nginx served no challenge"
+[ -z "$(find "$W/.well-known/acme-challenge" -type f 2>/dev/null)" ] || fail "token files left behind"
+ok account list --format json
+cp "$OUT" "$T/acc2.json"
+json_check "$T/acc2.json" "len(d) == 1" "still one account"
+
+note "bad input: an invalid name fails before any request, nothing written"
+for bad in "bad name.example.test" "empty..example.test" "-lead.example.test" "nodot"; do
+	expect_exit 1 issue -d "$bad" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+	expect_contains "$(err)" "not a valid DNS name"
+done
+[ ! -e "$ACLM_HOME/live/empty..example.test" ] || fail "files written for a bad name"
+
+note "terms of service not agreed: clear refusal"
+rm -f "$ACLM_HOME/aclm.db" "$ACLM_HOME"/aclm.db-*
+expect_exit 2 aclm issue --server "$PEBBLE_DIR" --ca-bundle "$PEBBLE_CA" -d t.example.test \
+	--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "agree-tos"
+[ ! -d "$ACLM_HOME/live/t.example.test" ] || fail "files written without an account"
+
+note "TLS verification of the ACME server is on: without its CA the run fails clearly"
+expect_exit 1 aclm issue --server "$PEBBLE_DIR" --agree-tos -d v.example.test \
+	--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "verif"
