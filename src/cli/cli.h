@@ -82,6 +82,8 @@ int cli_cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_config(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_issue(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_account(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_renew(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_revoke(struct cli_ctx *ctx, int argc, char **argv);
 /* Subcommands living in their own files. */
 int cli_cert_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cert_list(struct cli_ctx *ctx, int argc, char **argv);

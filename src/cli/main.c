@@ -17,6 +17,8 @@ static const struct cli_command commands[] = {
 	{ "cert", cli_cmd_cert, "import, list, show, export and remove certificates" },
 	{ "issue", cli_cmd_issue, "obtain certificates over ACME" },
 	{ "account", cli_cmd_account, "ACME accounts (register, list)" },
+	{ "renew", cli_cmd_renew, "renew the lineages that are due" },
+	{ "revoke", cli_cmd_revoke, "revoke a certificate at its ACME server" },
 	{ "key", cli_cmd_key, "generate private keys in the sealed keystore" },
 	{ "csr", cli_cmd_csr, "create certificate signing requests" },
 	{ "report", cli_cmd_report, "inventory reports (summary)" },
@@ -38,6 +40,8 @@ static const char usage_main[] =
 	"  cert export ID          certificate, chain and optionally key (pem, der, p12)\n"
 	"  cert rm ID              remove a certificate\n"
 	"  issue -d NAME ...       obtain a certificate over ACME (http-01)\n"
+	"  renew [--all|LINEAGE]   renew what is due (--force, --dry-run)\n"
+	"  revoke ID|FILE          revoke at the ACME server (--reason)\n"
 	"  account register|list   ACME accounts\n"
 	"  key gen                 generate a key in the keystore\n"
 	"  csr new                 create a CSR\n"

@@ -100,16 +100,23 @@ out:
 
 aclm_status client_account_ensure(struct client_conn *c, struct aclm_err *err)
 {
+	aclm_status st = client_account_use_existing(c, err);
+
+	if (st == ACLM_ERR_NOTFOUND) {
+		aclm_err_clear(err);
+		return client_account_register(c, err);
+	}
+	return st;
+}
+
+aclm_status client_account_use_existing(struct client_conn *c, struct aclm_err *err)
+{
 	struct store_acme_account *a = NULL;
 	aclm_status st;
 
 	if (c->kid != NULL)
 		return ACLM_OK;
 	st = store_acme_account_find(c->inv->store, c->inv->tenant_id, c->server, &a, err);
-	if (st == ACLM_ERR_NOTFOUND) {
-		aclm_err_clear(err);
-		return client_account_register(c, err);
-	}
 	if (st == ACLM_OK && a->url == NULL)
 		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "account %lld has no URL", (long long)a->id);
 	if (st == ACLM_OK) {

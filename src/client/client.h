@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <openssl/x509.h>
 
 #include "acme/acme.h"
 #include "core/status.h"
@@ -54,6 +55,9 @@ aclm_status client_get_json(struct client_conn *c, const char *url, const char *
 /* The tenant's valid account at the server: found in the store, or
  * registered now (needs agree_tos when the server has terms). */
 aclm_status client_account_ensure(struct client_conn *c, struct aclm_err *err);
+/* The tenant's valid account at the server from the store; ACLM_ERR_NOTFOUND
+ * when there is none (nothing is registered). */
+aclm_status client_account_use_existing(struct client_conn *c, struct aclm_err *err);
 /* Registers a new account even when one exists. */
 aclm_status client_account_register(struct client_conn *c, struct aclm_err *err);
 int64_t client_account_id(const struct client_conn *c);
@@ -83,6 +87,18 @@ struct client_result {
  * lineage is locked in the store for the duration. */
 aclm_status client_issue(struct client_conn *c, const struct client_request *req,
 			 struct client_result *res, struct aclm_err *err);
+
+/* RFC 8555 §7.6: revokes cert with the account key, or with the
+ * certificate's own key (from the keystore) when the tenant has no account
+ * at the server. reason is an RFC 5280 CRLReason code. */
+aclm_status client_revoke(struct client_conn *c, X509 *cert, int reason, struct aclm_err *err);
+/* "keyCompromise" -> 1 ...; -1 when not a reason ACME accepts. */
+int client_revocation_reason(const char *name);
+
+/* Renewal schedule without ARI (issue 3): due when 1/3 of the lifetime is
+ * left, 1/2 for lifetimes of 10 days or less. Returns true when due at now;
+ * *due_at (may be NULL) receives the moment it becomes due. */
+bool client_renewal_due(int64_t not_before, int64_t not_after, int64_t now, int64_t *due_at);
 
 /* Identifier checks and normalisation (lowercase, no trailing dot; IPs in
  * canonical form); ACLM_ERR_INVALID naming the bad name. *out is malloc'd. */

@@ -3,6 +3,9 @@
 #include "client/client_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +29,9 @@ struct order_run {
 	json_t *order;
 	char key_id[KEYSTORE_ID_MAX];
 };
+
+static aclm_status lineage_step(struct order_run *r, const char *state, struct aclm_err *err);
+static void crash_point(const char *step);
 
 static long poll_limit(const struct client_conn *c)
 {
@@ -247,6 +253,9 @@ static aclm_status finalize(struct order_run *r, struct aclm_err *err)
 		st = client_post(r->c, aclm_json_str(r->order, "finalize"), payload, "finalize", &resp, err);
 	}
 	if (st == ACLM_OK)
+		st = lineage_step(r, "finalizing", err);
+	crash_point("after-finalize");
+	if (st == ACLM_OK)
 		st = poll_status(r, r->order_url, "order", processing, &r->order, err);
 	if (st == ACLM_OK && strcmp(aclm_json_str(r->order, "status") ?: "", "valid") != 0)
 		st = aclm_err_set(err, ACLM_ERR_VERIFY, "order %s ended %s", r->order_url,
@@ -275,31 +284,75 @@ static aclm_status solve_all(struct order_run *r, struct aclm_err *err)
 	return poll_status(r, r->order_url, "order", pending, &r->order, err);
 }
 
-static aclm_status lineage_begin(struct order_run *r, struct aclm_err *err)
+/* Everything renew needs to replay the order (issue 3: "stored with it"). */
+static json_t *lineage_options(const struct order_run *r)
 {
-	struct store_lineage *l = NULL, row = { .tenant_id = r->c->inv->tenant_id };
-	json_t *names = json_array(), *options;
+	const struct solver_config *sc = r->req->solver;
+
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "challenge",
+			 r->req->challenge, "http_listen", sc->http_listen, "webroot", sc->webroot,
+			 "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
+			 "dns_resolver", sc->dns_resolver, "ca_bundle", r->c->opts.ca_bundle, "email",
+			 r->c->opts.email);
+}
+
+/* Lock owners are "aclm:PID@HOST" (client_issue). True when that process
+ * ran on this host and is gone. */
+static bool owner_is_dead_here(const char *owner)
+{
+	char host[64] = "", ohost[64] = "";
+	long pid = 0;
+
+	if (owner == NULL || sscanf(owner, "aclm:%ld@%63s", &pid, ohost) != 2 || pid <= 0)
+		return false;
+	gethostname(host, sizeof(host) - 1);
+	return strcmp(host, ohost) == 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Creates or refreshes the lineage row and locks it. *resume receives the
+ * order left in flight by an earlier run at the same server, if any. */
+static aclm_status lineage_begin(struct order_run *r, char **resume, struct aclm_err *err)
+{
+	struct store_lineage *l = NULL, fresh = { .tenant_id = r->c->inv->tenant_id };
+	struct store_lineage *row = &fresh;
+	json_t *names = json_array(), *options = lineage_options(r);
 	int64_t id;
 	aclm_status st;
 
+	*resume = NULL;
 	for (size_t i = 0; i < r->req->nnames; i++)
 		json_array_append_new(names, json_string(r->req->names[i]));
-	options = json_pack("{s:s, s:s?, s:s?}", "challenge", r->req->challenge, "http_listen",
-			    r->req->solver->http_listen, "webroot", r->req->solver->webroot);
-	st = store_lineage_get(r->c->inv->store, row.tenant_id, r->req->lineage, &l, err);
+	st = store_lineage_get(r->c->inv->store, fresh.tenant_id, r->req->lineage, &l, err);
 	if (st == ACLM_ERR_NOTFOUND) {
 		aclm_err_clear(err);
-		row.name = (char *)r->req->lineage;
-		row.server = r->c->server;
-		row.account_id = r->c->account_id;
-		row.names = names;
-		row.key_type = (char *)crypto_key_type_name(r->req->key_type);
-		row.options = options;
-		row.created_at = row.updated_at = aclm_time_now();
-		st = store_lineage_put(r->c->inv->store, &row, &id, err);
+		fresh.created_at = aclm_time_now();
+		st = ACLM_OK;
+	} else if (st == ACLM_OK) {
+		row = l;
+		if (l->order_url != NULL && strcmp(l->server, r->c->server) == 0)
+			*resume = strdup(l->order_url);
+	}
+	if (st == ACLM_OK) {
+		struct store_lineage w = *row;
+
+		w.name = (char *)r->req->lineage;
+		w.server = r->c->server;
+		w.account_id = r->c->account_id;
+		w.names = names;
+		w.key_type = (char *)crypto_key_type_name(r->req->key_type);
+		w.options = options;
+		w.updated_at = aclm_time_now();
+		st = store_lineage_put(r->c->inv->store, &w, &id, err);
+	}
+	if (st == ACLM_OK && l != NULL && owner_is_dead_here(l->lock_owner)) {
+		/* A crashed run on this host: its lease would block us for minutes. */
+		log_info("lineage %s: taking over the lock of %s, which is no longer running",
+			 r->req->lineage, l->lock_owner);
+		store_lineage_unlock(r->c->inv->store, fresh.tenant_id, r->req->lineage, l->lock_owner,
+				     NULL);
 	}
 	if (st == ACLM_OK)
-		st = store_lineage_lock(r->c->inv->store, row.tenant_id, r->req->lineage, r->owner,
+		st = store_lineage_lock(r->c->inv->store, fresh.tenant_id, r->req->lineage, r->owner,
 					aclm_time_now() + LOCK_SECONDS, err);
 	store_lineage_free(l);
 	json_decref(names);
@@ -307,11 +360,105 @@ static aclm_status lineage_begin(struct order_run *r, struct aclm_err *err)
 	return st;
 }
 
+/* Stores the order in flight before the next step, so a crash resumes it
+ * (issue 3, crash safety). */
+static aclm_status lineage_step(struct order_run *r, const char *state, struct aclm_err *err)
+{
+	struct store_lineage *l = NULL;
+	int64_t id;
+	aclm_status st = store_lineage_get(r->c->inv->store, r->c->inv->tenant_id, r->req->lineage,
+					   &l, err);
+
+	if (st != ACLM_OK)
+		return st;
+	free(l->order_url);
+	free(l->order_state);
+	l->order_url = strdup(r->order_url);
+	l->order_state = strdup(state);
+	st = store_lineage_put(r->c->inv->store, l, &id, err);
+	store_lineage_free(l);
+	return st;
+}
+
+/* Fetches an order left by an earlier run. Usable when it can still give a
+ * certificate (pending, ready, processing, valid); else a new order starts. */
+static bool resume_order(struct order_run *r, const char *url)
+{
+	struct http_response resp = { 0 };
+	struct aclm_err ignored = { 0 };
+	const char *status;
+	bool usable;
+
+	if (client_get_json(r->c, url, "order (resume)", &r->order, &resp, &ignored) != ACLM_OK) {
+		http_response_free(&resp);
+		log_info("earlier order %s is gone (%s); starting a new one", url, ignored.msg);
+		return false;
+	}
+	http_response_free(&resp);
+	status = aclm_json_str(r->order, "status");
+	usable = status != NULL && strcmp(status, "invalid") != 0 && strcmp(status, "expired") != 0 &&
+		 strcmp(status, "deactivated") != 0;
+	if (!usable) {
+		json_decref(r->order);
+		r->order = NULL;
+		log_info("earlier order %s is %s; starting a new one", url, status ?: "unreadable");
+		return false;
+	}
+	r->order_url = strdup(url);
+	log_info("resuming order %s (%s)", url, status);
+	return true;
+}
+
+/* Test-only crash points: ACLM_TEST_CRASH_AT=STEP kills the process there,
+ * as a power cut would (SIGKILL: no cleanup, no atexit). */
+static void crash_point(const char *step)
+{
+	const char *at = getenv("ACLM_TEST_CRASH_AT");
+
+	if (at != NULL && strcmp(at, step) == 0)
+		kill(getpid(), SIGKILL);
+}
+
+/* From a fresh or resumed order to a downloaded certificate. */
+static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err *err)
+{
+	const char *status;
+	aclm_status st = ACLM_OK;
+
+	if (!resumed) {
+		st = new_order(r, err);
+		if (st == ACLM_OK)
+			st = lineage_step(r, "pending", err);
+		crash_point("after-order");
+	}
+	status = r->order != NULL ? aclm_json_str(r->order, "status") : NULL;
+	if (st == ACLM_OK && status != NULL && strcmp(status, "valid") != 0 &&
+	    strcmp(status, "processing") != 0) {
+		st = r->solver->start(r->req->solver, &r->solver_state, err);
+		if (st == ACLM_OK)
+			st = solve_all(r, err);
+		if (r->solver_state != NULL)
+			r->solver->stop(r->solver_state);
+		r->solver_state = NULL;
+		if (st == ACLM_OK)
+			st = finalize(r, err);
+	} else if (st == ACLM_OK && status != NULL && strcmp(status, "processing") == 0) {
+		static const char *const processing[] = { "processing", NULL };
+
+		st = poll_status(r, r->order_url, "order", processing, &r->order, err);
+	}
+	if (st == ACLM_OK && aclm_json_str(r->order, "certificate") == NULL)
+		st = aclm_err_set(err, ACLM_ERR_PARSE, "order %s is %s but has no certificate URL",
+				  r->order_url, aclm_json_str(r->order, "status"));
+	crash_point("before-download");
+	return st;
+}
+
 aclm_status client_issue(struct client_conn *c, const struct client_request *req,
 			 struct client_result *res, struct aclm_err *err)
 {
 	struct order_run r = { .c = c, .req = req };
-	char host[64] = "";
+	char host[64] = "", *resume = NULL;
 	bool locked = false;
 	aclm_status st;
 
@@ -324,25 +471,15 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 				    req->challenge);
 	st = client_account_ensure(c, err);
 	if (st == ACLM_OK)
-		st = lineage_begin(&r, err);
+		st = lineage_begin(&r, &resume, err);
 	locked = st == ACLM_OK;
 	if (st == ACLM_OK)
-		st = r.solver->start(req->solver, &r.solver_state, err);
-	if (st == ACLM_OK)
-		st = new_order(&r, err);
-	if (st == ACLM_OK)
-		st = solve_all(&r, err);
-	if (r.solver_state != NULL)
-		r.solver->stop(r.solver_state);
-	if (st == ACLM_OK)
-		st = finalize(&r, err);
-	if (st == ACLM_OK && aclm_json_str(r.order, "certificate") == NULL)
-		st = aclm_err_set(err, ACLM_ERR_PARSE, "order %s is valid but has no certificate URL",
-				  r.order_url);
+		st = run_order(&r, resume != NULL && resume_order(&r, resume), err);
 	if (st == ACLM_OK)
 		st = client__download_and_store(c, req, aclm_json_str(r.order, "certificate"), res, err);
 	if (locked)
 		store_lineage_unlock(c->inv->store, c->inv->tenant_id, req->lineage, r.owner, NULL);
+	free(resume);
 	free(r.order_url);
 	json_decref(r.order);
 	return st;

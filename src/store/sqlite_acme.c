@@ -17,7 +17,8 @@
 	"id, tenant_id, server, key_id, url, contact, status, created_at, updated_at"
 #define LINEAGE_COLUMNS                                                                     \
 	"id, tenant_id, name, server, account_id, names, key_type, options, cert_id, "      \
-	"order_url, order_state, ari_id, next_check, created_at, updated_at"
+	"order_url, order_state, ari_id, next_check, created_at, updated_at, lock_owner, "   \
+	"lock_until"
 
 static bool given(const char *s)
 {
@@ -406,6 +407,8 @@ static aclm_status lineage_row(const struct store__sqlite *s, sqlite3_stmt *st,
 	l->next_check = sqlite3_column_int64(st, 12);
 	l->created_at = sqlite3_column_int64(st, 13);
 	l->updated_at = sqlite3_column_int64(st, 14);
+	l->lock_owner = store__sqlite_text_dup(st, 15, &ok);
+	l->lock_until = sqlite3_column_int64(st, 16);
 	ret = ok ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "%s: out of memory", s->path);
 	if (ret == ACLM_OK)
 		ret = lineage_json(st, l, err);

@@ -468,6 +468,7 @@ void store_lineage_free(struct store_lineage *l)
 	free(l->order_url);
 	free(l->order_state);
 	free(l->ari_id);
+	free(l->lock_owner);
 	free(l);
 }
 

@@ -126,6 +126,8 @@ struct store_lineage {
 	char *ari_id;              /* RFC 9773 certificate identifier of cert_id, or NULL */
 	int64_t next_check;        /* do not ask the CA before this (Retry-After), or 0 */
 	int64_t created_at, updated_at;
+	char *lock_owner;          /* read only (lineage_lock sets it): holder, or NULL */
+	int64_t lock_until;        /* read only */
 };
 void store_lineage_free(struct store_lineage *l);
 typedef aclm_status (*store_lineage_cb)(const struct store_lineage *l, void *arg);

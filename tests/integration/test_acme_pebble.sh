@@ -73,7 +73,8 @@ http {
 }
 NGINX
 nginx -c "$T/nginx.conf" -p "$T" &
-bg_track $!
+NGINX_PID=$!
+bg_track $NGINX_PID
 for _ in $(seq 1 50); do
 	[ -s "$T/nginx.pid" ] && break
 	sleep 0.1
@@ -94,13 +95,57 @@ done
 [ ! -e "$ACLM_HOME/live/empty..example.test" ] || fail "files written for a bad name"
 
 note "terms of service not agreed: clear refusal"
-rm -f "$ACLM_HOME/aclm.db" "$ACLM_HOME"/aclm.db-*
-expect_exit 2 aclm issue --server "$PEBBLE_DIR" --ca-bundle "$PEBBLE_CA" -d t.example.test \
+expect_exit 2 aclm --tenant fresh issue --server "$PEBBLE_DIR" --ca-bundle "$PEBBLE_CA" -d t.example.test \
 	--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
 expect_contains "$(err)" "agree-tos"
 [ ! -d "$ACLM_HOME/live/t.example.test" ] || fail "files written without an account"
 
 note "TLS verification of the ACME server is on: without its CA the run fails clearly"
-expect_exit 1 aclm issue --server "$PEBBLE_DIR" --agree-tos -d v.example.test \
+expect_exit 1 aclm --tenant fresh issue --server "$PEBBLE_DIR" --agree-tos -d v.example.test \
 	--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
 expect_contains "$(err)" "verif"
+
+note "renew: nothing is due right after issuance; --dry-run changes nothing; --force renews"
+note "(web.example.test renews through its stored webroot, still served by nginx)"
+ok renew --dry-run
+expect_contains "$(out)" "skip     a.example.test: not due until"
+expect_contains "$(out)" "skip     web.example.test: not due until"
+old=$(openssl x509 -in "$ACLM_HOME/live/web.example.test/cert.pem" -noout -serial)
+ok renew --force web.example.test
+expect_contains "$(out)" "renewed  web.example.test"
+new=$(openssl x509 -in "$ACLM_HOME/live/web.example.test/cert.pem" -noout -serial)
+expect_ne "$new" "$old" "serial after a forced renewal"
+verify_lineage "$ACLM_HOME/live/web.example.test"
+expect_exit 1 aclm renew no-such-lineage
+expect_contains "$(out)" "no-such-lineage"
+
+note "revoke: Pebble reports the certificate revoked"
+serial=$(openssl x509 -in "$ACLM_HOME/live/web.example.test/cert.pem" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f')
+fp=$(openssl x509 -in "$ACLM_HOME/live/web.example.test/cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+ok revoke "$(printf %.16s "$fp")" --reason superseded
+expect_contains "$(out)" "revoked"
+python3 - "$PEBBLE_MGMT/cert-status-by-serial/$serial" "$PEBBLE_CA" >"$T/status.json" <<'PY'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=5).read().decode())
+PY
+json_check "$T/status.json" "d['Status'] == 'Revoked' and d['Reason'] == 4" "Pebble's status of the revoked certificate"
+expect_exit 1 aclm revoke "$(printf %.16s "$fp")"
+expect_contains "$(err)" "alreadyRevoked"
+
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null || true
+
+note "crash after finalize, then resume: the same order, exactly one certificate"
+issued_before=$(grep -c "Issued certificate serial" "$P/pebble.log" || true)
+rc=0
+ACLM_TEST_CRASH_AT=after-finalize aclm issue --server "$PEBBLE_DIR" --ca-bundle "$PEBBLE_CA" \
+	-d crash.example.test --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" >"$OUT" 2>"$ERR" || rc=$?
+[ "$rc" -eq 137 ] || { lib__show; fail "the crash point did not fire (exit $rc, want 137 = SIGKILL)"; }
+[ ! -e "$ACLM_HOME/live/crash.example.test/cert.pem" ] || fail "files written before the crash"
+expect_exit 0 issue -d crash.example.test --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" -v
+expect_contains "$(err)" "resuming order"
+expect_not_contains "$(err)" "(pending)" "state of the resumed order"
+verify_lineage "$ACLM_HOME/live/crash.example.test"
+issued_after=$(grep -c "Issued certificate serial" "$P/pebble.log" || true)
+expect_eq "$((issued_after - issued_before))" 1 "certificates Pebble issued for the crashed and resumed order"
