@@ -84,6 +84,10 @@ int cli_cmd_issue(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_account(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_renew(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_revoke(struct cli_ctx *ctx, int argc, char **argv);
+/* --batch FILE of `aclm issue` into jobs (cmd_issue_batch.c); errors name FILE:LINE. */
+struct client_batch_job;
+aclm_status cli_batch_parse(const char *file, const char *key_types, const char *challenge,
+			    struct client_batch_job **jobs, size_t *njobs, struct aclm_err *err);
 /* Subcommands living in their own files. */
 int cli_cert_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cert_list(struct cli_ctx *ctx, int argc, char **argv);

@@ -37,6 +37,10 @@ static const char usage_issue[] =
 	"  --agree-tos             agree to the server's terms of service\n"
 	"  --eab-kid KID           External Account Binding key id\n"
 	"  --eab-hmac-key-file F   its HMAC key (base64url), from a file\n"
+	"  --batch FILE            one certificate per line: names separated by spaces,\n"
+	"                          then optional name=, key-type=, challenge= words; #\n"
+	"                          comments; lines run concurrently\n"
+	"  --concurrency N         orders in flight with --batch (default 8, max 64)\n"
 	"  --format text|json\n"
 	"\n"
 	"Example:\n"
@@ -55,7 +59,8 @@ struct issue_args {
 	struct solver_config sc;
 	const char **names;
 	size_t nnames;
-	const char *key_types, *lineage, *format, *eab_key_file, *challenge;
+	const char *key_types, *lineage, *format, *eab_key_file, *challenge, *batch;
+	int concurrency;
 };
 
 /* base64url (RFC 8555 §7.3.4 hands out MAC keys so) or base64 in a file. */
@@ -90,7 +95,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 {
 	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_IP, OPT_CHALLENGE, OPT_HTTP_LISTEN,
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
-	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT };
+	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "domain", required_argument, NULL, 'd' },
@@ -106,15 +111,19 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "eab-kid", required_argument, NULL, OPT_EAB_KID },
 		{ "eab-hmac-key-file", required_argument, NULL, OPT_EAB_KEY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "batch", required_argument, NULL, OPT_BATCH },
+		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 		CLI_GLOBAL_LONGOPTS
 	};
 	const char *server = "letsencrypt";
+	char *end;
 	int c, rc;
 
 	a->names = calloc((size_t)argc, sizeof(*a->names));
 	if (a->names == NULL)
 		return CLI_EXIT_FAIL;
 	a->format = "text";
+	a->concurrency = 8;
 	a->key_types = "p256";
 	a->challenge = "http-01";
 	while ((c = getopt_long(argc, argv, "d:" CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
@@ -133,6 +142,12 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_EAB_KID: a->co.eab_kid = optarg; break;
 		case OPT_EAB_KEY: a->eab_key_file = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
+		case OPT_BATCH: a->batch = optarg; break;
+		case OPT_CONCURRENCY:
+			a->concurrency = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || a->concurrency < 1 || a->concurrency > 64)
+				return cli_usage_error(usage, "--concurrency %s: expected 1 to 64", optarg);
+			break;
 		default:
 			if ((rc = cli_common_opt(ctx, c, usage)) >= 0)
 				return rc;
@@ -259,14 +274,79 @@ out:
 	return rc;
 }
 
+struct batch_out {
+	const char *format;
+	size_t ok, failed;
+};
+
+static void batch_done(const struct client_batch_job *job, void *arg)
+{
+	struct batch_out *o = arg;
+	struct client_request req = { .lineage = job->lineage, .key_type = job->key_type };
+
+	if (job->status == ACLM_OK) {
+		o->ok++;
+		print_issued(o->format, &req, &job->res);
+	} else {
+		o->failed++;
+		printf("failed   %s: %s\n", job->lineage, job->err.msg);
+	}
+	fflush(stdout);
+}
+
+static int run_batch(struct cli_ctx *ctx, struct issue_args *a)
+{
+	struct client_batch b = { .solver = &a->sc, .concurrency = a->concurrency };
+	struct batch_out out = { .format = a->format };
+	struct aclm_err err = { 0 };
+	int rc = CLI_EXIT_FAIL;
+
+	if (cli_batch_parse(a->batch, a->key_types, a->challenge, &b.jobs, &b.njobs, &err) != ACLM_OK)
+		return cli_fail(&err);
+	if (cli_open(ctx, &err) != ACLM_OK ||
+	    (a->eab_key_file != NULL &&
+	     read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	b.db_url = aclm_config_get(ctx->cfg, "store", "db");
+	b.store_opts.home = ctx->home;
+	b.store_opts.busy_timeout_ms = aclm_config_get_int(ctx->cfg, "store", "busy_timeout_ms");
+	b.home = ctx->home;
+	b.tenant = ctx->tenant;
+	b.actor = ctx->actor;
+	b.max_file_bytes = ctx->inv.max_file_bytes;
+	b.co = a->co;
+	b.done = batch_done;
+	b.arg = &out;
+	if (client_batch_run(&b, &err) != ACLM_OK && out.ok + out.failed == 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	aclm_log_note("batch: %zu issued, %zu failed", out.ok, out.failed);
+	rc = out.failed > 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+out:
+	for (size_t i = 0; i < b.njobs; i++)
+		client_batch_job_free(&b.jobs[i]);
+	free(b.jobs);
+	if (a->co.eab_key != NULL)
+		OPENSSL_clear_free((void *)a->co.eab_key, a->co.eab_keylen);
+	return rc;
+}
+
 int cli_cmd_issue(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct issue_args a = { 0 };
 	int rc = parse_issue(ctx, argc, argv, usage_issue, &a);
 
-	if (rc < 0 && a.nnames == 0)
+	if (rc < 0 && a.batch != NULL && (a.nnames > 0 || a.lineage != NULL))
+		rc = cli_usage_error(usage_issue, "issue: --batch takes the names from the file; "
+						  "do not give -d, --ip or --name");
+	else if (rc < 0 && a.batch == NULL && a.nnames == 0)
 		rc = cli_usage_error(usage_issue, "issue: give at least one -d NAME or --ip ADDR");
-	if (rc < 0)
+	if (rc < 0 && a.batch != NULL)
+		rc = run_batch(ctx, &a);
+	else if (rc < 0)
 		rc = run_issue(ctx, &a);
 	free(a.names);
 	return rc;

@@ -72,6 +72,10 @@ struct client_request {
 	const char *challenge;     /* "http-01", "dns-01", "tls-alpn-01" */
 	const struct solver_config *solver;
 	const char *live_dir;      /* HOME/live */
+	/* A solver the caller started and shares between concurrent orders
+	 * (batch); NULL: client_issue starts and stops its own. */
+	const struct solver_ops *shared_ops;
+	void *shared_state;
 };
 
 struct client_result {
@@ -99,6 +103,43 @@ int client_revocation_reason(const char *name);
  * left, 1/2 for lifetimes of 10 days or less. Returns true when due at now;
  * *due_at (may be NULL) receives the moment it becomes due. */
 bool client_renewal_due(int64_t not_before, int64_t not_after, int64_t now, int64_t *due_at);
+
+/* ---- batches: many orders at once (issue --batch) ---- */
+struct client_batch_job {
+	char *lineage;
+	char **names;
+	size_t nnames;
+	enum crypto_key_type key_type;
+	char *challenge;
+	aclm_status status;        /* filled by the run */
+	struct client_result res;
+	struct aclm_err err;
+};
+
+struct client_batch {
+	/* how each worker opens its own store connection and keystore */
+	const char *db_url;
+	struct store_options store_opts;
+	const char *home;
+	const char *tenant;
+	const char *actor;
+	size_t max_file_bytes;
+	struct client_opts co;
+	const struct solver_config *solver;
+	struct client_batch_job *jobs;
+	size_t njobs;
+	int concurrency;
+	/* called (serialised) as each job ends */
+	void (*done)(const struct client_batch_job *job, void *arg);
+	void *arg;
+};
+
+/* Runs the jobs on `concurrency` threads, each with its own store
+ * connection, keystore and HTTP connection; one solver per challenge type is
+ * shared. The account is ensured once before the workers start. Returns
+ * ACLM_OK when every job succeeded. */
+aclm_status client_batch_run(struct client_batch *b, struct aclm_err *err);
+void client_batch_job_free(struct client_batch_job *job);
 
 /* Identifier checks and normalisation (lowercase, no trailing dot; IPs in
  * canonical form); ACLM_ERR_INVALID naming the bad name. *out is malloc'd. */

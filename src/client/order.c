@@ -434,10 +434,15 @@ static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err 
 	status = r->order != NULL ? aclm_json_str(r->order, "status") : NULL;
 	if (st == ACLM_OK && status != NULL && strcmp(status, "valid") != 0 &&
 	    strcmp(status, "processing") != 0) {
-		st = r->solver->start(r->req->solver, &r->solver_state, err);
+		bool own = r->req->shared_state == NULL;
+
+		if (own)
+			st = r->solver->start(r->req->solver, &r->solver_state, err);
+		else
+			r->solver_state = r->req->shared_state;
 		if (st == ACLM_OK)
 			st = solve_all(r, err);
-		if (r->solver_state != NULL)
+		if (own && r->solver_state != NULL)
 			r->solver->stop(r->solver_state);
 		r->solver_state = NULL;
 		if (st == ACLM_OK)
@@ -465,7 +470,7 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 	memset(res, 0, sizeof(*res));
 	gethostname(host, sizeof(host) - 1);
 	snprintf(r.owner, sizeof(r.owner), "aclm:%ld@%s", (long)getpid(), host);
-	r.solver = solver_for(req->challenge, req->solver);
+	r.solver = req->shared_ops != NULL ? req->shared_ops : solver_for(req->challenge, req->solver);
 	if (r.solver == NULL)
 		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "no solver for %s with these options",
 				    req->challenge);

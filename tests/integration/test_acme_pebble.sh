@@ -149,3 +149,31 @@ expect_not_contains "$(err)" "(pending)" "state of the resumed order"
 verify_lineage "$ACLM_HOME/live/crash.example.test"
 issued_after=$(grep -c "Issued certificate serial" "$P/pebble.log" || true)
 expect_eq "$((issued_after - issued_before))" 1 "certificates Pebble issued for the crashed and resumed order"
+
+note "--batch: six lines (one with two key types) on four threads, one account"
+cat >"$T/batch.txt" <<BATCH
+# one certificate per line
+b1.example.test www.b1.example.test
+b2.example.test key-type=p256,rsa2048
+b3.example.test name=third
+b4.example.test
+b5.example.test
+b6.example.test
+BATCH
+expect_exit 0 issue --batch "$T/batch.txt" --concurrency 4 --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_eq "$(grep -c '^issued' "$OUT")" 7 "issued lines"
+for l in b1.example.test b2.example.test b2.example.test-rsa2048 third b4.example.test b5.example.test b6.example.test; do
+	verify_lineage "$ACLM_HOME/live/$l"
+done
+ok account list --format json
+cp "$OUT" "$T/acc3.json"
+json_check "$T/acc3.json" "len(d) == 1" "one account after the batch"
+
+note "--batch: a bad line is refused with FILE:LINE before any order"
+printf 'ok.example.test\nbad..name.example.test\n' >"$T/bad-batch.txt"
+expect_exit 1 issue --batch "$T/bad-batch.txt" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "bad-batch.txt:2"
+[ ! -e "$ACLM_HOME/live/ok.example.test" ] || fail "a batch with a bad line issued certificates"
+printf 'x.example.test profile=classic\n' >"$T/bad-batch2.txt"
+expect_exit 2 issue --batch "$T/bad-batch2.txt" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "bad-batch2.txt:1"
