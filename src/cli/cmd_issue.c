@@ -26,9 +26,14 @@ static const char usage_issue[] =
 	"                          letsencrypt-staging, zerossl\n"
 	"  -d, --domain NAME       DNS name (repeatable)\n"
 	"  --ip ADDR               IP address identifier (RFC 8738; repeatable)\n"
-	"  --challenge TYPE        http-01 (default)\n"
+	"  --challenge TYPE        http-01 (default), dns-01 or tls-alpn-01\n"
 	"  --http-listen ADDR:PORT answer http-01 with the built-in listener (default :80)\n"
 	"  --webroot DIR           answer http-01 by writing DIR/.well-known/acme-challenge/\n"
+	"  --dns-hook CMD          answer dns-01 with CMD present|cleanup FQDN VALUE (lego's\n"
+	"                          exec protocol; split like shell words, run without a shell)\n"
+	"  --dns-resolver H:P      wait until the TXT record is visible through this resolver\n"
+	"  --dns-propagation M     resolver (default with --dns-resolver) or off\n"
+	"  --tls-alpn-listen A:P   answer tls-alpn-01 (RFC 8737) here (default :443)\n"
 	"  --key-type T[,T...]     p256 (default), p384, rsa2048, rsa3072, rsa4096, sm2;\n"
 	"                          several: one certificate each (LINEAGE, LINEAGE-TYPE)\n"
 	"  --name LINEAGE          lineage name (default: the first name without \"*.\")\n"
@@ -90,12 +95,43 @@ static aclm_status read_eab_key(const char *path, unsigned char **key, size_t *l
 	return *key != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 }
 
+/* The options each challenge type needs, and the defaults (issue 3). */
+static int check_challenge(const char *usage, struct issue_args *a)
+{
+	if (strcmp(a->challenge, "http-01") == 0) {
+		if (a->sc.http_listen == NULL && a->sc.webroot == NULL)
+			a->sc.http_listen = ":80";
+	} else if (strcmp(a->challenge, "dns-01") == 0) {
+		if (a->sc.dns_hook == NULL)
+			return cli_usage_error(usage, "--challenge dns-01 needs --dns-hook CMD (lego's exec "
+						      "protocol; RFC 2136 updates are not available yet)");
+		if (a->sc.dns_propagation != NULL && !cli_format_ok(a->sc.dns_propagation, "resolver|off"))
+			return cli_usage_error(usage, "--dns-propagation %s: expected resolver or off "
+						      "(authoritative is not available yet)", a->sc.dns_propagation);
+		if (a->sc.dns_propagation != NULL && strcmp(a->sc.dns_propagation, "resolver") == 0 &&
+		    a->sc.dns_resolver == NULL)
+			return cli_usage_error(usage, "--dns-propagation resolver needs --dns-resolver HOST:PORT");
+	} else if (strcmp(a->challenge, "tls-alpn-01") == 0) {
+		if (a->sc.tlsalpn_listen == NULL)
+			a->sc.tlsalpn_listen = ":443";
+	} else {
+		return cli_usage_error(usage, "--challenge %s: expected http-01, dns-01 or tls-alpn-01",
+				       a->challenge);
+	}
+	/* RFC 8555 §7.1.3: wildcard names are validated by dns-01 only. */
+	for (size_t i = 0; i < a->nnames; i++)
+		if (strncmp(a->names[i], "*.", 2) == 0 && strcmp(a->challenge, "dns-01") != 0)
+			return cli_usage_error(usage, "%s: wildcard names need --challenge dns-01", a->names[i]);
+	return -1;
+}
+
 static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *usage,
 		       struct issue_args *a)
 {
 	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_IP, OPT_CHALLENGE, OPT_HTTP_LISTEN,
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
-	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY };
+	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
+	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "domain", required_argument, NULL, 'd' },
@@ -113,6 +149,10 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
+		{ "dns-hook", required_argument, NULL, OPT_DNS_HOOK },
+		{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
+		{ "dns-propagation", required_argument, NULL, OPT_DNS_PROPAGATION },
+		{ "tls-alpn-listen", required_argument, NULL, OPT_TLS_ALPN_LISTEN },
 		CLI_GLOBAL_LONGOPTS
 	};
 	const char *server = "letsencrypt";
@@ -143,6 +183,10 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_EAB_KEY: a->eab_key_file = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_BATCH: a->batch = optarg; break;
+		case OPT_DNS_HOOK: a->sc.dns_hook = optarg; break;
+		case OPT_DNS_RESOLVER: a->sc.dns_resolver = optarg; break;
+		case OPT_DNS_PROPAGATION: a->sc.dns_propagation = optarg; break;
+		case OPT_TLS_ALPN_LISTEN: a->sc.tlsalpn_listen = optarg; break;
 		case OPT_CONCURRENCY:
 			a->concurrency = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || a->concurrency < 1 || a->concurrency > 64)
@@ -161,14 +205,9 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		return cli_usage_error(usage, "--format %s: expected text or json", a->format);
 	if ((a->co.eab_kid == NULL) != (a->eab_key_file == NULL))
 		return cli_usage_error(usage, "--eab-kid and --eab-hmac-key-file go together");
-	if (strcmp(a->challenge, "http-01") != 0)
-		return cli_usage_error(usage, "--challenge %s: only http-01 is available in this version",
-				       a->challenge);
 	if (optind < argc)
 		return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
-	if (a->sc.http_listen == NULL && a->sc.webroot == NULL)
-		a->sc.http_listen = ":80";
-	return -1;
+	return check_challenge(usage, a);
 }
 
 /* Splits "p256,sm2" into key types; false on an unknown one. */

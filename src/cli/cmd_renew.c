@@ -91,6 +91,7 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 	sc.tlsalpn_listen = aclm_json_str(l->options, "tlsalpn_listen");
 	sc.dns_hook = aclm_json_str(l->options, "dns_hook");
 	sc.dns_resolver = aclm_json_str(l->options, "dns_resolver");
+	sc.dns_propagation = aclm_json_str(l->options, "dns_propagation");
 	st = kt >= 0 ? client_conn_open(&rr->ctx->inv, &co, &conn, err)
 		     : aclm_err_set(err, ACLM_ERR_INVALID, "unknown key type %s", l->key_type);
 	if (st == ACLM_OK) {

@@ -289,11 +289,11 @@ static json_t *lineage_options(const struct order_run *r)
 {
 	const struct solver_config *sc = r->req->solver;
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "challenge",
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "challenge",
 			 r->req->challenge, "http_listen", sc->http_listen, "webroot", sc->webroot,
 			 "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
-			 "dns_resolver", sc->dns_resolver, "ca_bundle", r->c->opts.ca_bundle, "email",
-			 r->c->opts.email);
+			 "dns_resolver", sc->dns_resolver, "dns_propagation", sc->dns_propagation,
+			 "ca_bundle", r->c->opts.ca_bundle, "email", r->c->opts.email);
 }
 
 /* Lock owners are "aclm:PID@HOST" (client_issue). True when that process

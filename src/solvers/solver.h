@@ -18,8 +18,11 @@ struct solver_config {
 	const char *http_listen;   /* "ADDR:PORT" / "[v6]:PORT" for the built-in http-01 listener */
 	const char *webroot;       /* directory for http-01 token files */
 	const char *tlsalpn_listen;
-	const char *dns_hook;      /* command (lego exec protocol) */
-	const char *dns_resolver;
+	const char *dns_hook;      /* command (lego exec protocol), split like shell words */
+	const char *dns_resolver;  /* "HOST:PORT" checked for the TXT record after present */
+	const char *dns_propagation; /* "resolver" | "off"; NULL: "resolver" when dns_resolver */
+	long dns_timeout_s;        /* propagation check bound; 0: 60 s */
+	long dns_hook_timeout_s;   /* per hook run, then its process group is killed; 0: 120 s */
 };
 
 struct solver_challenge {
@@ -41,9 +44,12 @@ struct solver_ops {
 /* The registered solvers. */
 extern const struct solver_ops solver_http_listen_ops;
 extern const struct solver_ops solver_webroot_ops;
+extern const struct solver_ops solver_tls_alpn_ops;
+extern const struct solver_ops solver_dns_hook_ops;
 
 /* Picks the solver for a challenge type from the configuration (one place):
- * http-01 -> webroot when cfg->webroot, else http-listen. NULL when none fits. */
+ * http-01 -> webroot when cfg->webroot, else http-listen; dns-01 -> dns-hook
+ * when cfg->dns_hook. NULL when none fits. */
 const struct solver_ops *solver_for(const char *type, const struct solver_config *cfg);
 
 #endif

@@ -1,7 +1,9 @@
 # Starts Pebble and pebble-challtestsrv on free loopback ports (TESTBED.md), for tests that
 # source lib.sh first. Sets PEBBLE_DIR (directory URL), PEBBLE_CA (its TLS certificate: the
 # --ca-bundle for aclm), PEBBLE_MGMT (management API), PEBBLE_HTTP_PORT (where Pebble's VA
-# connects for http-01), PEBBLE_ROOT (file with the issuing root, fetched after start).
+# connects for http-01), PEBBLE_ROOT (file with the issuing root, fetched after start),
+# PEBBLE_DNS (challtestsrv's DNS server, HOST:PORT; Pebble's VA resolves through it) and
+# PEBBLE_CHALLTESTSRV (its management API: /set-txt, /clear-txt).
 # Pebble's default 5 % nonce rejection stays on: every test also exercises badNonce retries.
 
 free_port() {
@@ -45,6 +47,8 @@ JSON
 	PEBBLE_VA_NOSLEEP=1 pebble -config "$P/pebble.json" -dnsserver "127.0.0.1:$dns" -strict=false \
 		>"$P/pebble.log" 2>&1 &
 	bg_track $!
+	PEBBLE_DNS=127.0.0.1:$dns
+	PEBBLE_CHALLTESTSRV=http://127.0.0.1:$cmgmt
 	PEBBLE_DIR=https://127.0.0.1:$api/dir
 	PEBBLE_CA=$P/cert.pem
 	PEBBLE_MGMT=https://127.0.0.1:$mgmt
