@@ -22,6 +22,7 @@ static const struct solver_choice {
 	{ &solver_webroot_ops, offsetof(struct solver_config, webroot) },
 	{ &solver_http_listen_ops, SOLVER_ALWAYS }, /* the default for http-01 */
 	{ &solver_dns_hook_ops, offsetof(struct solver_config, dns_hook) },
+	{ &solver_tls_alpn_ops, offsetof(struct solver_config, tlsalpn_listen) },
 };
 
 static const struct {

@@ -1,7 +1,7 @@
 # Starts Pebble and pebble-challtestsrv on free loopback ports (TESTBED.md), for tests that
 # source lib.sh first. Sets PEBBLE_DIR (directory URL), PEBBLE_CA (its TLS certificate: the
 # --ca-bundle for aclm), PEBBLE_MGMT (management API), PEBBLE_HTTP_PORT (where Pebble's VA
-# connects for http-01), PEBBLE_ROOT (file with the issuing root, fetched after start),
+# connects for http-01), PEBBLE_TLS_PORT (for tls-alpn-01), PEBBLE_ROOT (file with the issuing root, fetched after start),
 # PEBBLE_DNS (challtestsrv's DNS server, HOST:PORT; Pebble's VA resolves through it) and
 # PEBBLE_CHALLTESTSRV (its management API: /set-txt, /clear-txt).
 # Pebble's default 5 % nonce rejection stays on: every test also exercises badNonce retries.
@@ -32,12 +32,12 @@ start_pebble() {
 	api=$(free_port)
 	mgmt=$(free_port)
 	PEBBLE_HTTP_PORT=$(free_port)
-	tls=$(free_port)
+	PEBBLE_TLS_PORT=$(free_port)
 	dns=$(free_port)
 	cmgmt=$(free_port)
 	cat >"$P/pebble.json" <<JSON
 {"pebble":{"listenAddress":"127.0.0.1:$api","managementListenAddress":"127.0.0.1:$mgmt",
- "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$tls,
+ "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$PEBBLE_TLS_PORT,
  "ocspResponderURL":"","externalAccountBindingRequired":false}}
 JSON
 	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$dns" \
