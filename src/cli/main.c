@@ -1,5 +1,6 @@
 /* aclm: one multi-command binary (like git). main parses the global options
  * that come before the command and dispatches; commands parse the rest. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,9 @@ int main(int argc, char **argv)
 	const struct cli_command *cmd;
 	int c, rc;
 
+	/* Listeners (http-01, tls-alpn-01) write to peers that may hang up:
+	 * that is an error on one connection, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	/* "+": stop at the command word; the command parses what follows. */
 	while ((c = getopt_long(argc, argv, "+" CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'V') {

@@ -311,7 +311,7 @@ static aclm_status hook_fqdn(const char *ident, char *fqdn, size_t len, struct a
 static aclm_status hook_args(const struct solver_challenge *ch, char *fqdn, size_t len,
 			     char value[44], struct aclm_err *err)
 {
-	aclm_status st = solver__check_http01("dns-hook", ch, err); /* TOKEN.THUMBPRINT, §8.1 */
+	aclm_status st = solver__check_keyauth("dns-hook", ch, err); /* TOKEN.THUMBPRINT, §8.1 */
 
 	if (st == ACLM_OK)
 		st = hook_fqdn(ch->identifier, fqdn, len, err);

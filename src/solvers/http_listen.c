@@ -1,30 +1,23 @@
 /* http-listen: a built-in HTTP/1.1 server (libevent evhttp, own thread) that
  * answers http-01 validation requests, GET/HEAD
  * /.well-known/acme-challenge/TOKEN, with the key authorization (RFC 8555 §8.3). */
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/thread.h>
 
 #include "solvers/solver.h"
 #include "solvers/solver_int.h"
 
+#define LISTEN "http-listen"
 #define LISTEN_PREFIX "/.well-known/acme-challenge/"
 #define LISTEN_MAX_HEADERS 8192     /* validation requests are small */
 #define LISTEN_MAX_BODY 1024
 #define LISTEN_TIMEOUT_S 10         /* drops idle or slow clients */
-#define LISTEN_BACKLOG 128
 
 struct listen_token {
 	char *token;
@@ -34,22 +27,11 @@ struct listen_token {
 
 struct listen_state {
 	char *spec;                 /* the configured address, for messages */
-	struct event_base *base;
+	struct solver__loop loop;
 	struct evhttp *http;
-	struct event *stop_ev;
-	pthread_t thread;
-	bool running;
 	pthread_mutex_t lock;       /* guards tokens: present/cleanup come from other threads */
 	struct listen_token *tokens;
 };
-
-static pthread_once_t listen_once = PTHREAD_ONCE_INIT;
-static int listen_threads_rc = -1;
-
-static void listen_threads_init(void)
-{
-	listen_threads_rc = evthread_use_pthreads();
-}
 
 /* ---- the token table ---- */
 
@@ -125,119 +107,6 @@ out:
 		evbuffer_free(body);
 }
 
-static void listen_on_stop(evutil_socket_t fd, short what, void *arg)
-{
-	event_base_loopbreak(arg);
-}
-
-static void *listen_thread(void *arg)
-{
-	struct listen_state *s = arg;
-
-	event_base_dispatch(s->base);
-	return NULL;
-}
-
-/* ---- the listening socket ---- */
-
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses) into host (empty for
- * all) and port; numeric only, so a listen address never waits on DNS. */
-static aclm_status listen_parse(const char *spec, char *host, size_t hostlen, char *port,
-				size_t portlen, struct aclm_err *err)
-{
-	const char *colon, *h = spec, *hend;
-	long num = 0;
-
-	if (spec[0] == '[') {
-		h = spec + 1;
-		hend = strchr(h, ']');
-		colon = hend != NULL && hend[1] == ':' ? hend + 1 : NULL;
-	} else {
-		colon = strrchr(spec, ':');
-		hend = colon;
-		if (colon != NULL && memchr(spec, ':', (size_t)(colon - spec)) != NULL)
-			colon = NULL; /* a bare IPv6 address: brackets are required */
-	}
-	if (colon == NULL || (size_t)(hend - h) >= hostlen || strlen(colon + 1) >= portlen)
-		goto bad;
-	for (const char *p = colon + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || num > 65535)
-			goto bad;
-		num = num * 10 + (*p - '0');
-	}
-	if (num < 1 || num > 65535)
-		goto bad;
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	strcpy(port, colon + 1);
-	return ACLM_OK;
-bad:
-	return aclm_err_set(err, ACLM_ERR_CONFIG,
-			    "http-listen: \"%s\": not ADDRESS:PORT, [IPV6]:PORT or :PORT", spec);
-}
-
-static aclm_status listen_bind_error(const char *spec, int e, struct aclm_err *err)
-{
-	if (e == EADDRINUSE)
-		return aclm_err_set(err, ACLM_ERR_BUSY, "http-listen: %s: address already in use",
-				    spec);
-	if (e == EACCES)
-		return aclm_err_set(err, ACLM_ERR_IO, "http-listen: %s: permission denied (ports "
-				    "below 1024 need root or CAP_NET_BIND_SERVICE)", spec);
-	return aclm_err_set(err, ACLM_ERR_IO, "http-listen: %s: %s", spec, strerror(e));
-}
-
-/* A bound, listening, non-blocking socket; ":PORT" is one dual-stack IPv6
- * socket, or IPv4 only when the host has no IPv6. */
-static aclm_status listen_socket(const char *spec, int *out, struct aclm_err *err)
-{
-	char host[64], port[8];
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	int fd = -1, one = 1, v6only, rc;
-	aclm_status st = listen_parse(spec, host, sizeof(host), port, sizeof(port), err);
-
-	if (st != ACLM_OK)
-		goto out;
-	v6only = host[0] != '\0';
-	rc = getaddrinfo(host[0] != '\0' ? host : "::", port, &hints, &ai);
-	if (rc == 0 && (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 &&
-	    host[0] == '\0' && errno == EAFNOSUPPORT) {
-		freeaddrinfo(ai);
-		ai = NULL;
-		rc = getaddrinfo("0.0.0.0", port, &hints, &ai);
-	}
-	if (rc != 0) {
-		st = aclm_err_set(err, ACLM_ERR_CONFIG, "http-listen: %s: %s", spec,
-				  gai_strerror(rc));
-		goto out;
-	}
-	if (fd < 0)
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		st = listen_bind_error(spec, errno, err);
-		goto out;
-	}
-	/* SO_REUSEADDR lets a restart bind over TIME_WAIT; on Linux it does not
-	 * let two listeners share the port. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-		st = listen_bind_error(spec, errno, err);
-		goto out;
-	}
-	*out = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	return st;
-}
-
 /* ---- solver_ops ---- */
 
 static void listen_stop(void *state)
@@ -247,18 +116,10 @@ static void listen_stop(void *state)
 
 	if (s == NULL)
 		return;
-	if (s->running) {
-		/* An activated event survives until the loop runs it, so this
-		 * works even when the thread has not entered the loop yet. */
-		event_active(s->stop_ev, EV_READ, 0);
-		pthread_join(s->thread, NULL);
-	}
+	solver__loop_stop(&s->loop);
 	if (s->http != NULL)
 		evhttp_free(s->http); /* closes the listener: the port is free again */
-	if (s->stop_ev != NULL)
-		event_free(s->stop_ev);
-	if (s->base != NULL)
-		event_base_free(s->base);
+	solver__loop_free(&s->loop);
 	for (t = s->tokens; t != NULL; t = next) {
 		next = t->next;
 		listen_token_free(t);
@@ -270,7 +131,7 @@ static void listen_stop(void *state)
 
 static aclm_status listen_setup_http(struct listen_state *s, int fd, struct aclm_err *err)
 {
-	s->http = evhttp_new(s->base);
+	s->http = evhttp_new(s->loop.base);
 	if (s->http == NULL) {
 		close(fd);
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "http-listen: out of memory");
@@ -299,11 +160,9 @@ static aclm_status listen_start(const struct solver_config *cfg, void **state,
 	aclm_status st = ACLM_OK;
 
 	*state = NULL;
-	pthread_once(&listen_once, listen_threads_init);
-	if (listen_threads_rc != 0) {
-		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "http-listen: libevent threads unavailable");
+	st = solver__loop_threads(LISTEN, err);
+	if (st != ACLM_OK)
 		goto out;
-	}
 	if (cfg == NULL || cfg->http_listen == NULL || cfg->http_listen[0] == '\0') {
 		st = aclm_err_set(err, ACLM_ERR_CONFIG, "http-listen: no listen address configured");
 		goto out;
@@ -316,24 +175,17 @@ static aclm_status listen_start(const struct solver_config *cfg, void **state,
 		goto out;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	st = listen_socket(s->spec, &fd, err);
+	st = solver__listen_socket(LISTEN, s->spec, &fd, err);
 	if (st != ACLM_OK)
 		goto out;
-	s->base = event_base_new();
-	s->stop_ev = s->base != NULL ? event_new(s->base, -1, 0, listen_on_stop, s->base) : NULL;
-	if (s->stop_ev == NULL) {
+	st = solver__loop_new(LISTEN, &s->loop, err);
+	if (st != ACLM_OK) {
 		close(fd);
-		st = aclm_err_set(err, ACLM_ERR_NOMEM, "http-listen: cannot create an event base");
 		goto out;
 	}
 	st = listen_setup_http(s, fd, err); /* owns fd from here */
-	if (st != ACLM_OK)
+	if (st != ACLM_OK || (st = solver__loop_start(LISTEN, &s->loop, err)) != ACLM_OK)
 		goto out;
-	if (pthread_create(&s->thread, NULL, listen_thread, s) != 0) {
-		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "http-listen: cannot start the thread");
-		goto out;
-	}
-	s->running = true;
 	*state = s;
 	s = NULL;
 out:
@@ -347,7 +199,7 @@ static aclm_status listen_present(void *state, const struct solver_challenge *ch
 	struct listen_state *s = state;
 	struct listen_token *t = NULL, **slot;
 	char *ka = NULL;
-	aclm_status st = solver__check_http01("http-listen", ch, err);
+	aclm_status st = solver__check_keyauth("http-listen", ch, err);
 
 	if (st != ACLM_OK)
 		goto out;

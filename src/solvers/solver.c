@@ -1,6 +1,6 @@
 /* The table of solvers and the one place that picks a solver for a
- * challenge; token checks shared by the http-01 solvers; the word splitter
- * for hook commands. */
+ * challenge; token and key authorization checks shared by the solvers; the
+ * word splitter for hook commands. */
 #include "solvers/solver.h"
 
 #include <ctype.h>
@@ -83,8 +83,8 @@ bool solver__token_valid(const char *token)
 	       solver_b64url(token, strlen(token));
 }
 
-aclm_status solver__check_http01(const char *solver, const struct solver_challenge *ch,
-				 struct aclm_err *err)
+aclm_status solver__check_keyauth(const char *solver, const struct solver_challenge *ch,
+				  struct aclm_err *err)
 {
 	const char *ka = ch->key_authorization;
 	size_t tlen;

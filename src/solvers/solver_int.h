@@ -2,6 +2,7 @@
 #ifndef ACLM_SOLVER_INT_H
 #define ACLM_SOLVER_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "core/status.h"
@@ -15,10 +16,40 @@
  * reach a path or a URL. */
 bool solver__token_valid(const char *token);
 
-/* Checks the challenge for http-01 (token and key authorization, RFC 8555
- * §8.1: token "." base64url-thumbprint); err names the solver and token. */
-aclm_status solver__check_http01(const char *solver, const struct solver_challenge *ch,
-				 struct aclm_err *err);
+/* Checks the challenge's token and key authorization (RFC 8555 §8.1: token
+ * "." base64url-thumbprint), built the same for http-01, dns-01 and
+ * tls-alpn-01 (RFC 8737 §3); err names the solver and token. */
+aclm_status solver__check_keyauth(const char *solver, const struct solver_challenge *ch,
+				  struct aclm_err *err);
+
+/* ---- the built-in servers (listen.c): who prefixes every message ---- */
+
+/* A bound, listening, non-blocking socket for spec: "HOST:PORT", "[V6]:PORT"
+ * or ":PORT" (numeric only; ":PORT" is one dual-stack IPv6 socket, or IPv4
+ * only when the host has no IPv6). Unparsable -> ACLM_ERR_CONFIG; port taken
+ * -> ACLM_ERR_BUSY "<who>: <spec>: address already in use"; else ACLM_ERR_IO. */
+aclm_status solver__listen_socket(const char *who, const char *spec, int *fd,
+				  struct aclm_err *err);
+
+/* A libevent loop run by its own thread until stopped from another one. */
+struct event_base;
+struct event;
+struct solver__loop {
+	struct event_base *base;
+	struct event *stop_ev;
+	pthread_t thread;
+	bool running;
+};
+
+/* Makes libevent thread-safe, once per process; call before solver__loop_new. */
+aclm_status solver__loop_threads(const char *who, struct aclm_err *err);
+/* The event base and its stop event; on failure solver__loop_free cleans up. */
+aclm_status solver__loop_new(const char *who, struct solver__loop *l, struct aclm_err *err);
+aclm_status solver__loop_start(const char *who, struct solver__loop *l, struct aclm_err *err);
+/* Breaks the loop and joins the thread; nothing when it does not run. */
+void solver__loop_stop(struct solver__loop *l);
+/* After solver__loop_stop and after freeing what lives on the base. */
+void solver__loop_free(struct solver__loop *l);
 
 /* Splits cmd into words as a POSIX shell does, without any expansion:
  * blanks separate words; '...' keeps everything literally; "..." keeps

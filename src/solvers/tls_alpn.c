@@ -5,12 +5,9 @@
  * Event loop: libevent (evconnlistener + bufferevent_openssl) rather than a
  * hand-written poll loop, for the same reasons as http-listen: libevent is
  * the loop the daemon will run, it drives the non-blocking handshake state
- * (WANT_READ/WANT_WRITE) for us, and stop works the same way (an event
- * activated from another thread breaks the loop). */
+ * (WANT_READ/WANT_WRITE) for us, and both share the socket and the loop
+ * thread (listen.c). */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +20,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -43,7 +39,6 @@
 #define TLSALPN_NAME_MAX 254            /* a DNS name (253) or an ip6.arpa name (72) + NUL */
 #define TLSALPN_MAX_CONNS 64            /* handshakes in flight; more are closed at accept */
 #define TLSALPN_HANDSHAKE_TIMEOUT_S 10  /* drops idle or slow clients */
-#define TLSALPN_BACKLOG 128
 #define TLSALPN_VALID_DAYS 7
 #define TLSALPN_BACKDATE_S 3600         /* tolerates a validation server's clock skew */
 
@@ -72,24 +67,13 @@ struct tlsalpn_conn {
 struct tlsalpn_state {
 	char *spec;                  /* the configured address, for messages */
 	SSL_CTX *ctx;
-	struct event_base *base;
+	struct solver__loop loop;
 	struct evconnlistener *listener;
-	struct event *stop_ev;
-	pthread_t thread;
-	bool running;
 	struct tlsalpn_conn *conns;  /* owned by the server thread while it runs */
 	int nconns;
 	pthread_mutex_t lock;        /* guards entries: present/cleanup come from other threads */
 	struct tlsalpn_entry *entries;
 };
-
-static pthread_once_t tlsalpn_once = PTHREAD_ONCE_INIT;
-static int tlsalpn_threads_rc = -1;
-
-static void tlsalpn_threads_init(void)
-{
-	tlsalpn_threads_rc = evthread_use_pthreads();
-}
 
 /* ---- identifiers ---- */
 
@@ -438,7 +422,7 @@ static void tlsalpn_on_accept(struct evconnlistener *l, evutil_socket_t fd, stru
 	}
 	/* From here libevent owns fd and ssl, also when this fails (except on
 	 * its own first allocation, where a leak beats a double free). */
-	c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	c->bev = bufferevent_openssl_socket_new(s->loop.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		free(c);
@@ -458,117 +442,6 @@ out:
 	ERR_clear_error();
 }
 
-static void tlsalpn_on_stop(evutil_socket_t fd, short what, void *arg)
-{
-	event_base_loopbreak(arg);
-}
-
-static void *tlsalpn_thread(void *arg)
-{
-	struct tlsalpn_state *s = arg;
-
-	event_base_dispatch(s->base);
-	return NULL;
-}
-
-/* ---- the listening socket (as http-listen's) ---- */
-
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses) into host (empty for
- * all) and port; numeric only, so a listen address never waits on DNS. */
-static aclm_status tlsalpn_parse(const char *spec, char *host, size_t hostlen, char *port,
-				 size_t portlen, struct aclm_err *err)
-{
-	const char *colon, *h = spec, *hend;
-	long num = 0;
-
-	if (spec[0] == '[') {
-		h = spec + 1;
-		hend = strchr(h, ']');
-		colon = hend != NULL && hend[1] == ':' ? hend + 1 : NULL;
-	} else {
-		colon = strrchr(spec, ':');
-		hend = colon;
-		if (colon != NULL && memchr(spec, ':', (size_t)(colon - spec)) != NULL)
-			colon = NULL; /* a bare IPv6 address: brackets are required */
-	}
-	if (colon == NULL || (size_t)(hend - h) >= hostlen || strlen(colon + 1) >= portlen)
-		goto bad;
-	for (const char *p = colon + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || num > 65535)
-			goto bad;
-		num = num * 10 + (*p - '0');
-	}
-	if (num < 1 || num > 65535)
-		goto bad;
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	strcpy(port, colon + 1);
-	return ACLM_OK;
-bad:
-	return aclm_err_set(err, ACLM_ERR_CONFIG,
-			    TLSALPN ": \"%s\": not ADDRESS:PORT, [IPV6]:PORT or :PORT", spec);
-}
-
-static aclm_status tlsalpn_bind_error(const char *spec, int e, struct aclm_err *err)
-{
-	if (e == EADDRINUSE)
-		return aclm_err_set(err, ACLM_ERR_BUSY, TLSALPN ": %s: address already in use", spec);
-	if (e == EACCES)
-		return aclm_err_set(err, ACLM_ERR_IO, TLSALPN ": %s: permission denied (ports below "
-				    "1024 need root or CAP_NET_BIND_SERVICE)", spec);
-	return aclm_err_set(err, ACLM_ERR_IO, TLSALPN ": %s: %s", spec, strerror(e));
-}
-
-/* A bound, listening, non-blocking socket; ":PORT" is one dual-stack IPv6
- * socket, or IPv4 only when the host has no IPv6. */
-static aclm_status tlsalpn_socket(const char *spec, int *out, struct aclm_err *err)
-{
-	char host[64], port[8];
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	int fd = -1, one = 1, v6only, rc;
-	aclm_status st = tlsalpn_parse(spec, host, sizeof(host), port, sizeof(port), err);
-
-	if (st != ACLM_OK)
-		goto out;
-	v6only = host[0] != '\0';
-	rc = getaddrinfo(host[0] != '\0' ? host : "::", port, &hints, &ai);
-	if (rc == 0 && (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 &&
-	    host[0] == '\0' && errno == EAFNOSUPPORT) {
-		freeaddrinfo(ai);
-		ai = NULL;
-		rc = getaddrinfo("0.0.0.0", port, &hints, &ai);
-	}
-	if (rc != 0) {
-		st = aclm_err_set(err, ACLM_ERR_CONFIG, TLSALPN ": %s: %s", spec, gai_strerror(rc));
-		goto out;
-	}
-	if (fd < 0)
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		st = tlsalpn_bind_error(spec, errno, err);
-		goto out;
-	}
-	/* SO_REUSEADDR lets a restart bind over TIME_WAIT; on Linux it does not
-	 * let two listeners share the port. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, TLSALPN_BACKLOG) != 0) {
-		st = tlsalpn_bind_error(spec, errno, err);
-		goto out;
-	}
-	*out = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	return st;
-}
-
 /* ---- solver_ops ---- */
 
 static void tlsalpn_stop(void *state)
@@ -578,20 +451,12 @@ static void tlsalpn_stop(void *state)
 
 	if (s == NULL)
 		return;
-	if (s->running) {
-		/* An activated event survives until the loop runs it, so this
-		 * works even when the thread has not entered the loop yet. */
-		event_active(s->stop_ev, EV_READ, 0);
-		pthread_join(s->thread, NULL);
-	}
+	solver__loop_stop(&s->loop);
 	while (s->conns != NULL) /* handshakes still in flight */
 		tlsalpn_conn_free(s->conns);
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener); /* closes the socket: the port is free again */
-	if (s->stop_ev != NULL)
-		event_free(s->stop_ev);
-	if (s->base != NULL)
-		event_base_free(s->base);
+	solver__loop_free(&s->loop);
 	SSL_CTX_free(s->ctx);
 	for (e = s->entries; e != NULL; e = next) {
 		next = e->next;
@@ -606,14 +471,14 @@ static void tlsalpn_stop(void *state)
  * from here, also on failure). */
 static aclm_status tlsalpn_setup_loop(struct tlsalpn_state *s, int fd, struct aclm_err *err)
 {
-	s->base = event_base_new();
-	s->stop_ev = s->base != NULL ? event_new(s->base, -1, 0, tlsalpn_on_stop, s->base) : NULL;
-	if (s->stop_ev == NULL) {
+	aclm_status st = solver__loop_new(TLSALPN, &s->loop, err);
+
+	if (st != ACLM_OK) {
 		close(fd);
-		return aclm_err_set(err, ACLM_ERR_NOMEM, TLSALPN ": cannot create an event base");
+		return st;
 	}
 	/* backlog 0: fd is already listening. */
-	s->listener = evconnlistener_new(s->base, tlsalpn_on_accept, s,
+	s->listener = evconnlistener_new(s->loop.base, tlsalpn_on_accept, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (s->listener == NULL) {
 		close(fd);
@@ -631,11 +496,9 @@ static aclm_status tlsalpn_start(const struct solver_config *cfg, void **state,
 	aclm_status st = ACLM_OK;
 
 	*state = NULL;
-	pthread_once(&tlsalpn_once, tlsalpn_threads_init);
-	if (tlsalpn_threads_rc != 0) {
-		st = aclm_err_set(err, ACLM_ERR_INTERNAL, TLSALPN ": libevent threads unavailable");
+	st = solver__loop_threads(TLSALPN, err);
+	if (st != ACLM_OK)
 		goto out;
-	}
 	if (cfg == NULL || cfg->tlsalpn_listen == NULL || cfg->tlsalpn_listen[0] == '\0') {
 		st = aclm_err_set(err, ACLM_ERR_CONFIG, TLSALPN ": no listen address configured");
 		goto out;
@@ -649,15 +512,12 @@ static aclm_status tlsalpn_start(const struct solver_config *cfg, void **state,
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	st = tlsalpn_ctx_new(s, err);
-	if (st != ACLM_OK || (st = tlsalpn_socket(s->spec, &fd, err)) != ACLM_OK)
+	if (st != ACLM_OK || (st = solver__listen_socket(TLSALPN, s->spec, &fd, err)) != ACLM_OK)
 		goto out;
 	if ((st = tlsalpn_setup_loop(s, fd, err)) != ACLM_OK) /* owns fd from here */
 		goto out;
-	if (pthread_create(&s->thread, NULL, tlsalpn_thread, s) != 0) {
-		st = aclm_err_set(err, ACLM_ERR_INTERNAL, TLSALPN ": cannot start the thread");
+	if ((st = solver__loop_start(TLSALPN, &s->loop, err)) != ACLM_OK)
 		goto out;
-	}
-	s->running = true;
 	*state = s;
 	s = NULL;
 out:
@@ -673,7 +533,7 @@ static aclm_status tlsalpn_present(void *state, const struct solver_challenge *c
 	struct tlsalpn_state *s = state;
 	struct tlsalpn_entry *e = NULL, **slot, *old = NULL;
 	/* RFC 8737 §3: the key authorization is built as for http-01 */
-	aclm_status st = solver__check_http01(TLSALPN, ch, err);
+	aclm_status st = solver__check_keyauth(TLSALPN, ch, err);
 
 	if (st != ACLM_OK || (st = tlsalpn_entry_new(ch, &e, err)) != ACLM_OK)
 		goto out;

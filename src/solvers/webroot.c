@@ -79,7 +79,7 @@ static aclm_status webroot_present(void *state, const struct solver_challenge *c
 	struct webroot_state *s = state;
 	char *wk = NULL, *dir = NULL, *file = NULL;
 	char sub[sizeof(WEBROOT_DIR) + SOLVER__TOKEN_MAX + 2];
-	aclm_status st = solver__check_http01("webroot", ch, err);
+	aclm_status st = solver__check_keyauth("webroot", ch, err);
 
 	if (st != ACLM_OK)
 		goto out;

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "solvers/solver.h"
+#include "solver_test.h"
 
 #define KA_SUFFIX ".LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 
@@ -25,20 +26,6 @@ struct fetched {
 	size_t len;
 	char ctype[128];
 };
-
-/* A port the kernel just handed out on 127.0.0.1 and that is free again. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 static size_t on_body(char *d, size_t size, size_t n, void *arg)
 {
@@ -79,33 +66,6 @@ static CURLcode fetch(const char *method, int port, const char *path, struct fet
 	return rc;
 }
 
-static void *start_on(int port, struct aclm_err *err, aclm_status *st)
-{
-	char addr[64];
-	struct solver_config cfg = { .http_listen = addr };
-	void *state = NULL;
-
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	*st = solver_http_listen_ops.start(&cfg, &state, err);
-	return state;
-}
-
-static void *start_listener(int *port)
-{
-	struct aclm_err err = { 0 };
-	aclm_status st = ACLM_ERR_BUSY;
-	void *state = NULL;
-
-	/* Another process may grab the port between free_port and bind: retry. */
-	for (int i = 0; i < 5 && st == ACLM_ERR_BUSY; i++) {
-		*port = free_port();
-		state = start_on(*port, &err, &st);
-	}
-	if (st != ACLM_OK)
-		fail_msg("start: %s", err.msg);
-	return state;
-}
-
 static aclm_status present(void *state, const char *token, const char *ka)
 {
 	struct solver_challenge ch = { .type = "http-01", .identifier = "example.org",
@@ -126,7 +86,7 @@ static void cleanup_token(void *state, const char *token)
 static void test_get_and_head_answer_presented_tokens(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	struct fetched f;
 
 	assert_int_equal(present(s, "tokA_-1", "tokA_-1" KA_SUFFIX), ACLM_OK);
@@ -151,7 +111,7 @@ static void test_get_and_head_answer_presented_tokens(void **unused)
 static void test_unknown_tokens_and_other_paths_are_404(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	struct fetched f;
 	static const char *const paths[] = {
 		"/.well-known/acme-challenge/nope", "/.well-known/acme-challenge/",
@@ -170,7 +130,7 @@ static void test_unknown_tokens_and_other_paths_are_404(void **unused)
 static void test_post_is_405(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	struct fetched f;
 
 	assert_int_equal(present(s, "tokA", "tokA" KA_SUFFIX), ACLM_OK);
@@ -183,7 +143,7 @@ static void test_post_is_405(void **unused)
 static void test_present_refuses_tokens_that_are_not_base64url(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	static const char *const bad[] = { "a/b", "..", "../x", "a.b", "", "a b", "a%2f", "a+b=" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -202,7 +162,7 @@ static void test_present_refuses_tokens_that_are_not_base64url(void **unused)
 static void test_cleanup_makes_token_404(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	struct fetched f;
 
 	assert_int_equal(present(s, "tokA", "tokA" KA_SUFFIX), ACLM_OK);
@@ -247,7 +207,7 @@ static void *present_many(void *arg)
 static void test_concurrent_presents_from_two_threads(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	struct presenter a = { .state = s, .prefix = 'a' }, b = { .state = s, .prefix = 'b' };
 	pthread_t ta, tb;
 	struct fetched f;
@@ -278,7 +238,7 @@ static void test_concurrent_presents_from_two_threads(void **unused)
 static void test_stop_releases_the_port(void **unused)
 {
 	int port;
-	void *s = start_listener(&port);
+	void *s = start_solver(&solver_http_listen_ops, &port);
 	struct fetched f;
 	struct aclm_err err = { 0 };
 	aclm_status st;
@@ -287,7 +247,7 @@ static void test_stop_releases_the_port(void **unused)
 	assert_int_equal(fetch("GET", port, "/.well-known/acme-challenge/tokA", &f), CURLE_OK);
 	solver_http_listen_ops.stop(s);
 	assert_int_not_equal(fetch("GET", port, "/", &f), CURLE_OK); /* nobody listens */
-	s = start_on(port, &err, &st);
+	s = start_on(&solver_http_listen_ops, port, &err, &st);
 	if (st != ACLM_OK)
 		fail_msg("restart: %s", err.msg);
 	/* a new run starts with an empty table */
@@ -295,24 +255,14 @@ static void test_stop_releases_the_port(void **unused)
 	assert_int_equal(f.status, 404);
 	solver_http_listen_ops.stop(s);
 	/* start and stop at once: the stop is not lost before the loop runs */
-	s = start_on(port, &err, &st);
+	s = start_on(&solver_http_listen_ops, port, &err, &st);
 	assert_int_equal(st, ACLM_OK);
 	solver_http_listen_ops.stop(s);
 }
 
 static void test_second_listener_on_a_port_is_address_in_use(void **unused)
 {
-	int port;
-	void *s = start_listener(&port);
-	struct aclm_err err = { 0 };
-	char want[64];
-	aclm_status st;
-
-	assert_null(start_on(port, &err, &st));
-	assert_int_equal(st, ACLM_ERR_BUSY);
-	snprintf(want, sizeof(want), "127.0.0.1:%d: address already in use", port);
-	assert_non_null(strstr(err.msg, want));
-	solver_http_listen_ops.stop(s);
+	expect_address_in_use(&solver_http_listen_ops);
 }
 
 static void test_unparsable_addresses_are_refused(void **unused)
@@ -321,37 +271,12 @@ static void test_unparsable_addresses_are_refused(void **unused)
 					   "127.0.0.1:65536", "127.0.0.1:8x", "::1:80", "[::1]80",
 					   "[::1:80", "localhost:80", "999.1.1.1:80", ":-1" };
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct solver_config cfg = { .http_listen = bad[i] };
-		struct aclm_err err = { 0 };
-		void *state = NULL;
-
-		assert_int_equal(solver_http_listen_ops.start(&cfg, &state, &err), ACLM_ERR_CONFIG);
-		assert_null(state);
-		assert_non_null(strstr(err.msg, "http-listen"));
-	}
+	expect_addresses_refused(&solver_http_listen_ops, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 static void test_ipv6_loopback_when_available(void **unused)
 {
-	int fd = socket(AF_INET6, SOCK_STREAM, 0);
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	socklen_t alen = sizeof(a);
-	char addr[64];
-	struct solver_config cfg = { .http_listen = addr };
-	struct aclm_err err = { 0 };
-	void *state = NULL;
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		skip();
-	}
-	getsockname(fd, (struct sockaddr *)&a, &alen);
-	close(fd);
-	snprintf(addr, sizeof(addr), "[::1]:%d", ntohs(a.sin6_port));
-	assert_int_equal(solver_http_listen_ops.start(&cfg, &state, &err), ACLM_OK);
-	solver_http_listen_ops.stop(state);
+	expect_ipv6_loopback_starts(&solver_http_listen_ops);
 }
 
 int main(void)
