@@ -27,6 +27,7 @@ bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build build-release -j $(JOBS) -- --no-print-directory
 	@bench/inventory/run build-release
+	@bench/acme-client/run build-release
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null

@@ -13,6 +13,8 @@
 
 #define CLIENT_MAX_BODY (4u << 20) /* certificate chains and orders stay far below */
 #define CLIENT_MAX_WAIT_S 60       /* cap on one Retry-After sleep */
+#define CLIENT_FIRST_POLL_MS 100
+#define CLIENT_MAX_BACKOFF_MS 5000
 
 static const struct {
 	const char *name;
@@ -135,16 +137,20 @@ static aclm_status fresh_nonce(struct client_conn *c, struct aclm_err *err)
 
 void client__wait(const struct http_response *resp, int attempt)
 {
-	/* Retry-After when the server gave one (bounded), else 1, 2, 4... s. */
-	int64_t s = resp != NULL && resp->retry_after >= 0 ? resp->retry_after : 1LL << (attempt < 5 ? attempt : 5);
+	/* Retry-After when the server gave one (bounded); else 100 ms doubling
+	 * to 5 s: validations at a nearby CA finish in milliseconds, a fixed
+	 * first second would dominate every order. */
+	int64_t ms = resp != NULL && resp->retry_after > 0
+			     ? resp->retry_after * 1000
+			     : CLIENT_FIRST_POLL_MS << (attempt < 6 ? attempt : 6);
 	struct timespec ts;
 
-	if (s > CLIENT_MAX_WAIT_S)
-		s = CLIENT_MAX_WAIT_S;
-	if (s <= 0 && attempt == 0)
-		s = 1;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = 0;
+	if (ms > CLIENT_MAX_WAIT_S * 1000)
+		ms = CLIENT_MAX_WAIT_S * 1000;
+	if (resp == NULL || resp->retry_after <= 0)
+		ms = ms > CLIENT_MAX_BACKOFF_MS ? CLIENT_MAX_BACKOFF_MS : ms;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
 }
 

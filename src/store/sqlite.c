@@ -225,10 +225,18 @@ static aclm_status connect_db(struct store__sqlite *s, const struct store_option
 	st = set_wal(s, err);
 	if (st == ACLM_OK)
 		st = store__sqlite_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-					   " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
+					   " PRAGMA temp_store=MEMORY;"
 					   " PRAGMA wal_autocheckpoint=16384;"
 					   " PRAGMA journal_size_limit=67108864",
 					err);
+	if (st == ACLM_OK) {
+		/* Page cache: 16 MiB by default (docs/BENCHMARKS.md, inventory). */
+		char pragma[64];
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%ld",
+			 opt != NULL && opt->cache_kib > 0 ? opt->cache_kib : 16384L);
+		st = store__sqlite_exec(s, pragma, err);
+	}
 	return st;
 }
 

@@ -138,6 +138,7 @@ typedef aclm_status (*store_lineage_cb)(const struct store_lineage *l, void *arg
 struct store_options {
 	const char *home;          /* state directory; relative sqlite paths live here */
 	long busy_timeout_ms;
+	long cache_kib;            /* page cache per connection; 0 = 16 MiB */
 };
 
 struct store_ops {
