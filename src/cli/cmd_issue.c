@@ -34,6 +34,13 @@ static const char usage_issue[] =
 	"  --dns-resolver H:P      wait until the TXT record is visible through this resolver\n"
 	"  --dns-propagation M     resolver (default with --dns-resolver) or off\n"
 	"  --tls-alpn-listen A:P   answer tls-alpn-01 (RFC 8737) here (default :443)\n"
+	"  --deploy-hook CMD       after each issuance run CMD (split like shell words, no\n"
+	"                          shell, 300 s at most) with RENEWED_LINEAGE (the lineage\n"
+	"                          directory), RENEWED_DOMAINS (the names, space-separated)\n"
+	"                          and ACLM_CERT_ID (the inventory id); no other ACLM_*\n"
+	"                          variable. Stored with the lineage: renew runs it too.\n"
+	"                          A failing hook makes the exit status 1; the certificate\n"
+	"                          stays issued and stored\n"
 	"  --key-type T[,T...]     p256 (default), p384, rsa2048, rsa3072, rsa4096, sm2;\n"
 	"                          several: one certificate each (LINEAGE, LINEAGE-TYPE)\n"
 	"  --name LINEAGE          lineage name (default: the first name without \"*.\")\n"
@@ -64,7 +71,7 @@ struct issue_args {
 	struct solver_config sc;
 	const char **names;
 	size_t nnames;
-	const char *key_types, *lineage, *format, *eab_key_file, *challenge, *batch;
+	const char *key_types, *lineage, *format, *eab_key_file, *challenge, *batch, *deploy_hook;
 	int concurrency;
 };
 
@@ -131,7 +138,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_IP, OPT_CHALLENGE, OPT_HTTP_LISTEN,
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
 	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
-	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN };
+	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "domain", required_argument, NULL, 'd' },
@@ -153,6 +160,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
 		{ "dns-propagation", required_argument, NULL, OPT_DNS_PROPAGATION },
 		{ "tls-alpn-listen", required_argument, NULL, OPT_TLS_ALPN_LISTEN },
+		{ "deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK },
 		CLI_GLOBAL_LONGOPTS
 	};
 	const char *server = "letsencrypt";
@@ -187,6 +195,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_DNS_RESOLVER: a->sc.dns_resolver = optarg; break;
 		case OPT_DNS_PROPAGATION: a->sc.dns_propagation = optarg; break;
 		case OPT_TLS_ALPN_LISTEN: a->sc.tlsalpn_listen = optarg; break;
+		case OPT_DEPLOY_HOOK: a->deploy_hook = optarg; break;
 		case OPT_CONCURRENCY:
 			a->concurrency = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || a->concurrency < 1 || a->concurrency > 64)
@@ -288,13 +297,16 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 	for (size_t t = 0; t < ntypes; t++) {
 		struct client_request req = { .names = (const char *const *)norm, .nnames = a->nnames,
 					      .key_type = types[t], .challenge = a->challenge,
-					      .solver = &a->sc, .live_dir = live, .lineage = lineage };
+					      .solver = &a->sc, .live_dir = live, .lineage = lineage,
+					      .deploy_hook = a->deploy_hook };
 		struct client_result res;
 
 		/* The first key type gets LINEAGE, the others LINEAGE-TYPE. */
 		snprintf(lineage, sizeof(lineage), t == 0 ? "%s" : "%s-%s", base,
 			 crypto_key_type_name(types[t]));
 		if (client_issue(conn, &req, &res, &err) != ACLM_OK) {
+			if (res.deploy_hook_failed)
+				print_issued(a->format, &req, &res);
 			aclm_err_prefix(&err, "%s", lineage);
 			rc = cli_fail(&err);
 			goto out;
@@ -326,6 +338,10 @@ static void batch_done(const struct client_batch_job *job, void *arg)
 	if (job->status == ACLM_OK) {
 		o->ok++;
 		print_issued(o->format, &req, &job->res);
+	} else if (job->res.deploy_hook_failed) {
+		o->failed++; /* issued, but the deploy hook failed: still exit 1 */
+		print_issued(o->format, &req, &job->res);
+		printf("failed   %s: %s\n", job->lineage, job->err.msg);
 	} else {
 		o->failed++;
 		printf("failed   %s: %s\n", job->lineage, job->err.msg);
@@ -335,7 +351,8 @@ static void batch_done(const struct client_batch_job *job, void *arg)
 
 static int run_batch(struct cli_ctx *ctx, struct issue_args *a)
 {
-	struct client_batch b = { .solver = &a->sc, .concurrency = a->concurrency };
+	struct client_batch b = { .solver = &a->sc, .concurrency = a->concurrency,
+				  .deploy_hook = a->deploy_hook };
 	struct batch_out out = { .format = a->format };
 	struct aclm_err err = { 0 };
 	int rc = CLI_EXIT_FAIL;

@@ -18,7 +18,7 @@ static const char usage_renew[] =
 	"Renews the lineages that are due and says why for each. A certificate is due\n"
 	"when a third of its lifetime is left (half for lifetimes of 10 days or less).\n"
 	"Each renewal replays what `aclm issue` stored with the lineage: server, account,\n"
-	"names, key type, challenge and solver options.\n"
+	"names, key type, challenge and solver options, and the deploy hook.\n"
 	"\n"
 	"Options:\n"
 	"  --all       every lineage of the tenant (the default when none is named)\n"
@@ -100,11 +100,12 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 			.key_type = (enum crypto_key_type)kt,
 			.challenge = aclm_json_str(l->options, "challenge") ?: "http-01",
 			.solver = &sc, .live_dir = live,
+			.deploy_hook = aclm_json_str(l->options, "deploy_hook"),
 		};
 
 		st = client_issue(conn, &req, &res, err);
 	}
-	if (st == ACLM_OK)
+	if (st == ACLM_OK || (conn != NULL && res.deploy_hook_failed))
 		printf("renewed  %s: certificate %lld, expires %s\n", l->name, (long long)res.cert_id,
 		       res.not_after);
 	client_conn_close(conn);

@@ -81,7 +81,7 @@ static void run_job(struct batch_worker *w, struct client_batch_job *job)
 	struct client_request req = {
 		.lineage = job->lineage, .names = (const char *const *)job->names,
 		.nnames = job->nnames, .key_type = job->key_type, .challenge = job->challenge,
-		.solver = sh->b->solver, .live_dir = sh->live,
+		.solver = sh->b->solver, .live_dir = sh->live, .deploy_hook = sh->b->deploy_hook,
 	};
 
 	for (int t = 0; t < BATCH_TYPES; t++)

@@ -72,6 +72,9 @@ struct client_request {
 	const char *challenge;     /* "http-01", "dns-01", "tls-alpn-01" */
 	const struct solver_config *solver;
 	const char *live_dir;      /* HOME/live */
+	/* Run after each issuance, split like shell words, no shell (client/hook.c);
+	 * stored with the lineage so renew replays it. NULL: none. */
+	const char *deploy_hook;
 	/* A solver the caller started and shares between concurrent orders
 	 * (batch); NULL: client_issue starts and stops its own. */
 	const struct solver_ops *shared_ops;
@@ -83,12 +86,17 @@ struct client_result {
 	char lineage_dir[1024];
 	char fingerprint[65];
 	char not_after[32];
+	/* Set with a failed deploy hook: the certificate above is issued and
+	 * stored all the same; client_issue's error says what the hook did. */
+	bool deploy_hook_failed;
 };
 
 /* Runs an order for req to the end: identifiers, authorizations solved with
  * the configured solver, CSR from a fresh keystore key, finalize, download,
  * inventory import (source acme), lineage files (0600 key), lineage row. The
- * lineage is locked in the store for the duration. */
+ * lineage is locked in the store for the duration. Then req->deploy_hook, if
+ * any, runs (unlocked); when it fails, res is filled, res->deploy_hook_failed
+ * is set and the error is the hook's. */
 aclm_status client_issue(struct client_conn *c, const struct client_request *req,
 			 struct client_result *res, struct aclm_err *err);
 
@@ -126,6 +134,7 @@ struct client_batch {
 	size_t max_file_bytes;
 	struct client_opts co;
 	const struct solver_config *solver;
+	const char *deploy_hook;   /* run after each job's issuance, may be NULL */
 	struct client_batch_job *jobs;
 	size_t njobs;
 	int concurrency;

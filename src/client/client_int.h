@@ -33,6 +33,14 @@ aclm_status client__download_and_store(struct client_conn *c, const struct clien
 				       const char *cert_url, struct client_result *res,
 				       struct aclm_err *err);
 
+/* Runs the deploy hook argv (req->deploy_hook split into words) for the
+ * certificate in res: RENEWED_LINEAGE, RENEWED_DOMAINS and ACLM_CERT_ID in
+ * its environment, 300 s at most. Exit status not 0 -> ACLM_ERR_IO "deploy
+ * hook `CMD` exited N: FIRST STDERR LINE (certificate ID is issued and
+ * stored in DIR)". */
+aclm_status client__deploy_hook(const struct client_request *req, char *const argv[],
+				const struct client_result *res, struct aclm_err *err);
+
 /* Sleeps for Retry-After (bounded) or the backoff step. */
 void client__wait(const struct http_response *resp, int attempt);
 

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/exec.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -289,11 +290,12 @@ static json_t *lineage_options(const struct order_run *r)
 {
 	const struct solver_config *sc = r->req->solver;
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "challenge",
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "challenge",
 			 r->req->challenge, "http_listen", sc->http_listen, "webroot", sc->webroot,
 			 "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
 			 "dns_resolver", sc->dns_resolver, "dns_propagation", sc->dns_propagation,
-			 "ca_bundle", r->c->opts.ca_bundle, "email", r->c->opts.email);
+			 "ca_bundle", r->c->opts.ca_bundle, "email", r->c->opts.email,
+			 "deploy_hook", r->req->deploy_hook);
 }
 
 /* Lock owners are "aclm:PID@HOST" (client_issue). True when that process
@@ -463,7 +465,7 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 			 struct client_result *res, struct aclm_err *err)
 {
 	struct order_run r = { .c = c, .req = req };
-	char host[64] = "", *resume = NULL;
+	char host[64] = "", *resume = NULL, **hook = NULL;
 	bool locked = false;
 	aclm_status st;
 
@@ -474,7 +476,12 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 	if (r.solver == NULL)
 		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "no solver for %s with these options",
 				    req->challenge);
-	st = client_account_ensure(c, err);
+	/* A deploy hook that cannot be split fails before anything is ordered. */
+	st = req->deploy_hook != NULL ? aclm_split_argv(req->deploy_hook, &hook, err) : ACLM_OK;
+	if (st != ACLM_OK)
+		aclm_err_prefix(err, "deploy hook");
+	if (st == ACLM_OK)
+		st = client_account_ensure(c, err);
 	if (st == ACLM_OK)
 		st = lineage_begin(&r, &resume, err);
 	locked = st == ACLM_OK;
@@ -484,6 +491,11 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 		st = client__download_and_store(c, req, aclm_json_str(r.order, "certificate"), res, err);
 	if (locked)
 		store_lineage_unlock(c->inv->store, c->inv->tenant_id, req->lineage, r.owner, NULL);
+	if (st == ACLM_OK && hook != NULL) {
+		st = client__deploy_hook(req, hook, res, err);
+		res->deploy_hook_failed = st != ACLM_OK;
+	}
+	aclm_argv_free(hook);
 	free(resume);
 	free(r.order_url);
 	json_decref(r.order);

@@ -51,18 +51,6 @@ void solver__loop_stop(struct solver__loop *l);
 /* After solver__loop_stop and after freeing what lives on the base. */
 void solver__loop_free(struct solver__loop *l);
 
-/* Splits cmd into words as a POSIX shell does, without any expansion:
- * blanks separate words; '...' keeps everything literally; "..." keeps
- * everything but \\ \" \$ \` and backslash-newline; outside quotes a
- * backslash escapes the next character; "" and '' make an empty word.
- * $, `, *, ;, | and # are ordinary characters: no shell ever sees the words.
- * *argv is NULL-terminated, released with solver__argv_free. An unterminated
- * quote or a trailing backslash -> ACLM_ERR_CONFIG naming the column (1-based);
- * no words -> ACLM_ERR_CONFIG. */
-#define SOLVER__CMD_MAX 4096
-aclm_status solver__split_argv(const char *cmd, char ***argv, struct aclm_err *err);
-void solver__argv_free(char **argv);
-
 /* RFC 8555 §8.4: asks resolver ("HOST:PORT", "[V6]:PORT" or "HOST") for the
  * TXT records of name (no trailing dot) once a second until one of them,
  * its strings concatenated, equals value. Not there after timeout_s ->
