@@ -71,6 +71,10 @@ bool cli_format_ok(const char *value, const char *allowed);
  * trailing newline; *out is freed with cli_secret_free. */
 aclm_status cli_read_secret(const char *path, char **out, struct aclm_err *err);
 void cli_secret_free(char *s);
+/* An External Account Binding HMAC key (base64url or base64) from a file;
+ * *key is released with OPENSSL_clear_free(*key, *len). */
+aclm_status cli_read_eab_key(const char *path, unsigned char **key, size_t *len,
+			     struct aclm_err *err);
 
 /* Commands: argv[0] is the command word. */
 int cli_cmd_key(struct cli_ctx *ctx, int argc, char **argv);

@@ -1,4 +1,4 @@
-/* aclm issue, aclm account */
+/* aclm issue (single orders and --batch) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +44,9 @@ static const char usage_issue[] =
 	"  --key-type T[,T...]     p256 (default), p384, rsa2048, rsa3072, rsa4096, sm2;\n"
 	"                          several: one certificate each (LINEAGE, LINEAGE-TYPE)\n"
 	"  --name LINEAGE          lineage name (default: the first name without \"*.\")\n"
+	"  --preferred-chain CN    take the chain (default or alternate, RFC 8555 §7.4.2)\n"
+	"                          whose topmost certificate was issued by CN; none\n"
+	"                          matching keeps the default. Stored: renew uses it too\n"
 	"  --ca-bundle FILE        roots to trust for the ACME server's TLS\n"
 	"  --email ADDR            account contact\n"
 	"  --agree-tos             agree to the server's terms of service\n"
@@ -59,48 +62,15 @@ static const char usage_issue[] =
 	"  aclm issue --agree-tos --email ops@example.com -d example.com -d www.example.com \\\n"
 	"       --webroot /var/www/html\n";
 
-static const char usage_account[] =
-	"Usage: aclm account register|list [--server URL|NAME] [OPTIONS]\n"
-	"\n"
-	"  register   create an account at the server (--agree-tos, --email, --eab-kid,\n"
-	"             --eab-hmac-key-file, --ca-bundle)\n"
-	"  list       accounts of the tenant (--format text|json)\n";
-
 struct issue_args {
 	struct client_opts co;
 	struct solver_config sc;
 	const char **names;
 	size_t nnames;
 	const char *key_types, *lineage, *format, *eab_key_file, *challenge, *batch, *deploy_hook;
+	const char *preferred_chain;
 	int concurrency;
 };
-
-/* base64url (RFC 8555 §7.3.4 hands out MAC keys so) or base64 in a file. */
-static aclm_status read_eab_key(const char *path, unsigned char **key, size_t *len,
-				struct aclm_err *err)
-{
-	char *text = NULL;
-	unsigned char buf[256];
-	long n;
-	aclm_status st = cli_read_secret(path, &text, err);
-
-	if (st != ACLM_OK)
-		return st;
-	n = acme_b64url_decode(text, strlen(text), buf, sizeof(buf));
-	if (n <= 0)
-		n = aclm_base64_decode(text, buf, sizeof(buf));
-	cli_secret_free(text);
-	if (n <= 0) {
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return aclm_err_set(err, ACLM_ERR_INVALID, "%s: not a base64url HMAC key", path);
-	}
-	*key = OPENSSL_malloc((size_t)n);
-	if (*key != NULL)
-		memcpy(*key, buf, (size_t)n);
-	*len = (size_t)n;
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return *key != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-}
 
 /* The options each challenge type needs, and the defaults (issue 3). */
 static int check_challenge(const char *usage, struct issue_args *a)
@@ -138,7 +108,8 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_IP, OPT_CHALLENGE, OPT_HTTP_LISTEN,
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
 	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
-	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK };
+	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK,
+	       OPT_PREFERRED_CHAIN };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "domain", required_argument, NULL, 'd' },
@@ -161,6 +132,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "dns-propagation", required_argument, NULL, OPT_DNS_PROPAGATION },
 		{ "tls-alpn-listen", required_argument, NULL, OPT_TLS_ALPN_LISTEN },
 		{ "deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK },
+		{ "preferred-chain", required_argument, NULL, OPT_PREFERRED_CHAIN },
 		CLI_GLOBAL_LONGOPTS
 	};
 	const char *server = "letsencrypt";
@@ -196,6 +168,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_DNS_PROPAGATION: a->sc.dns_propagation = optarg; break;
 		case OPT_TLS_ALPN_LISTEN: a->sc.tlsalpn_listen = optarg; break;
 		case OPT_DEPLOY_HOOK: a->deploy_hook = optarg; break;
+		case OPT_PREFERRED_CHAIN: a->preferred_chain = optarg; break;
 		case OPT_CONCURRENCY:
 			a->concurrency = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || a->concurrency < 1 || a->concurrency > 64)
@@ -287,7 +260,7 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2", a->key_types);
 	if (normalise_names(a, &norm, &err) != ACLM_OK || cli_open(ctx, &err) != ACLM_OK ||
 	    (a->eab_key_file != NULL &&
-	     read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK) ||
+	     cli_read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK) ||
 	    client_conn_open(&ctx->inv, &a->co, &conn, &err) != ACLM_OK) {
 		rc = cli_fail(&err);
 		goto out;
@@ -298,7 +271,8 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 		struct client_request req = { .names = (const char *const *)norm, .nnames = a->nnames,
 					      .key_type = types[t], .challenge = a->challenge,
 					      .solver = &a->sc, .live_dir = live, .lineage = lineage,
-					      .deploy_hook = a->deploy_hook };
+					      .deploy_hook = a->deploy_hook,
+					      .preferred_chain = a->preferred_chain };
 		struct client_result res;
 
 		/* The first key type gets LINEAGE, the others LINEAGE-TYPE. */
@@ -352,7 +326,7 @@ static void batch_done(const struct client_batch_job *job, void *arg)
 static int run_batch(struct cli_ctx *ctx, struct issue_args *a)
 {
 	struct client_batch b = { .solver = &a->sc, .concurrency = a->concurrency,
-				  .deploy_hook = a->deploy_hook };
+				  .deploy_hook = a->deploy_hook, .preferred_chain = a->preferred_chain };
 	struct batch_out out = { .format = a->format };
 	struct aclm_err err = { 0 };
 	int rc = CLI_EXIT_FAIL;
@@ -361,7 +335,7 @@ static int run_batch(struct cli_ctx *ctx, struct issue_args *a)
 		return cli_fail(&err);
 	if (cli_open(ctx, &err) != ACLM_OK ||
 	    (a->eab_key_file != NULL &&
-	     read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK)) {
+	     cli_read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
@@ -405,64 +379,5 @@ int cli_cmd_issue(struct cli_ctx *ctx, int argc, char **argv)
 	else if (rc < 0)
 		rc = run_issue(ctx, &a);
 	free(a.names);
-	return rc;
-}
-
-static aclm_status print_account(const struct store_acme_account *acc, void *arg)
-{
-	json_t *arr = arg;
-
-	if (arr != NULL) {
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s, s:O, s:s}", "id",
-						     (json_int_t)acc->id, "server", acc->server, "url",
-						     acc->url, "status", acc->status, "contact",
-						     acc->contact, "key_id", acc->key_id));
-		return ACLM_OK;
-	}
-	printf("%-4lld %-12s %s\n     %s\n", (long long)acc->id, acc->status, acc->server,
-	       acc->url != NULL ? acc->url : "-");
-	return ACLM_OK;
-}
-
-int cli_cmd_account(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct issue_args a = { 0 };
-	struct client_conn *conn = NULL;
-	struct aclm_err err = { 0 };
-	json_t *arr = NULL;
-	int rc;
-
-	if (argc < 2 || (strcmp(argv[1], "register") != 0 && strcmp(argv[1], "list") != 0)) {
-		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-			return cli_help(usage_account);
-		return cli_usage_error(usage_account, "account: give a subcommand (register, list)");
-	}
-	rc = parse_issue(ctx, argc - 1, argv + 1, usage_account, &a);
-	free(a.names);
-	if (rc >= 0)
-		return rc;
-	if (cli_open(ctx, &err) != ACLM_OK)
-		return cli_fail(&err);
-	if (strcmp(argv[1], "list") == 0) {
-		arr = strcmp(a.format, "json") == 0 ? json_array() : NULL;
-		if (store_acme_account_list(ctx->store, ctx->inv.tenant_id, print_account, arr, &err) != ACLM_OK)
-			rc = cli_fail(&err);
-		else if (arr != NULL)
-			aclm_json_print(stdout, arr, true);
-		json_decref(arr);
-		return rc >= 0 ? rc : CLI_EXIT_OK;
-	}
-	if ((a.eab_key_file != NULL &&
-	     read_eab_key(a.eab_key_file, (unsigned char **)&a.co.eab_key, &a.co.eab_keylen, &err) != ACLM_OK) ||
-	    client_conn_open(&ctx->inv, &a.co, &conn, &err) != ACLM_OK ||
-	    client_account_register(conn, &err) != ACLM_OK)
-		rc = cli_fail(&err);
-	else {
-		printf("registered %s\n", client_account_url(conn));
-		rc = CLI_EXIT_OK;
-	}
-	client_conn_close(conn);
-	if (a.co.eab_key != NULL)
-		OPENSSL_clear_free((void *)a.co.eab_key, a.co.eab_keylen);
 	return rc;
 }

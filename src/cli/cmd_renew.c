@@ -101,6 +101,7 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 			.challenge = aclm_json_str(l->options, "challenge") ?: "http-01",
 			.solver = &sc, .live_dir = live,
 			.deploy_hook = aclm_json_str(l->options, "deploy_hook"),
+			.preferred_chain = aclm_json_str(l->options, "preferred_chain"),
 		};
 
 		st = client_issue(conn, &req, &res, err);

@@ -9,7 +9,9 @@
 
 #include <openssl/crypto.h>
 
+#include "acme/acme.h"
 #include "core/buf.h"
+#include "core/encode.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
@@ -241,4 +243,31 @@ void cli_secret_free(char *s)
 		return;
 	OPENSSL_cleanse(s, strlen(s));
 	free(s);
+}
+
+/* base64url (RFC 8555 §7.3.4 hands out MAC keys so) or base64 in a file. */
+aclm_status cli_read_eab_key(const char *path, unsigned char **key, size_t *len,
+			     struct aclm_err *err)
+{
+	char *text = NULL;
+	unsigned char buf[256];
+	long n;
+	aclm_status st = cli_read_secret(path, &text, err);
+
+	if (st != ACLM_OK)
+		return st;
+	n = acme_b64url_decode(text, strlen(text), buf, sizeof(buf));
+	if (n <= 0)
+		n = aclm_base64_decode(text, buf, sizeof(buf));
+	cli_secret_free(text);
+	if (n <= 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return aclm_err_set(err, ACLM_ERR_INVALID, "%s: not a base64url HMAC key", path);
+	}
+	*key = OPENSSL_malloc((size_t)n);
+	if (*key != NULL)
+		memcpy(*key, buf, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return *key != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 }

@@ -17,7 +17,7 @@ struct cli_command {
 static const struct cli_command commands[] = {
 	{ "cert", cli_cmd_cert, "import, list, show, export and remove certificates" },
 	{ "issue", cli_cmd_issue, "obtain certificates over ACME" },
-	{ "account", cli_cmd_account, "ACME accounts (register, list)" },
+	{ "account", cli_cmd_account, "ACME accounts (register, show, list, deactivate, rollover)" },
 	{ "renew", cli_cmd_renew, "renew the lineages that are due" },
 	{ "revoke", cli_cmd_revoke, "revoke a certificate at its ACME server" },
 	{ "key", cli_cmd_key, "generate private keys in the sealed keystore" },
@@ -43,7 +43,7 @@ static const char usage_main[] =
 	"  issue -d NAME ...       obtain a certificate over ACME (http-01)\n"
 	"  renew [--all|LINEAGE]   renew what is due (--force, --dry-run)\n"
 	"  revoke ID|FILE          revoke at the ACME server (--reason)\n"
-	"  account register|list   ACME accounts\n"
+	"  account SUBCOMMAND      ACME accounts: register, show, list, deactivate, rollover\n"
 	"  key gen                 generate a key in the keystore\n"
 	"  csr new                 create a CSR\n"
 	"  report summary          counts by expiry, issuer, key type, signature\n"

@@ -82,6 +82,7 @@ static void run_job(struct batch_worker *w, struct client_batch_job *job)
 		.lineage = job->lineage, .names = (const char *const *)job->names,
 		.nnames = job->nnames, .key_type = job->key_type, .challenge = job->challenge,
 		.solver = sh->b->solver, .live_dir = sh->live, .deploy_hook = sh->b->deploy_hook,
+		.preferred_chain = sh->b->preferred_chain,
 	};
 
 	for (int t = 0; t < BATCH_TYPES; t++)

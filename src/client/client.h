@@ -62,6 +62,25 @@ aclm_status client_account_use_existing(struct client_conn *c, struct aclm_err *
 aclm_status client_account_register(struct client_conn *c, struct aclm_err *err);
 int64_t client_account_id(const struct client_conn *c);
 const char *client_account_url(const struct client_conn *c);
+/* Keystore id of the key requests are signed with. */
+const char *client_account_key_id(const struct client_conn *c);
+
+/* RFC 8555 §7.3.3: POST-as-GET of the tenant's account at the server (the
+ * valid one, else the newest stored row at the server, whatever its status).
+ * *out (json_decref) holds "id", "server", "url", "status", "contact",
+ * "key_id", "created" (RFC 3339) and "stored_status"; status and contact are
+ * the server's answer. ACLM_ERR_NOTFOUND when the store has no account
+ * there; the server's refusal (unauthorized: ACLM_ERR_VERIFY) is returned
+ * as an error with *out still filled from the store. */
+aclm_status client_account_show(struct client_conn *c, json_t **out, struct aclm_err *err);
+/* RFC 8555 §7.3.6: deactivates the tenant's valid account at the server and
+ * marks its row deactivated; the next client_account_ensure registers a new
+ * one. */
+aclm_status client_account_deactivate(struct client_conn *c, struct aclm_err *err);
+/* RFC 8555 §7.3.5: replaces the account key with a new keystore P-256 key;
+ * the store's valid row for the account then carries the new key_id and
+ * later requests are signed with it. */
+aclm_status client_account_rollover(struct client_conn *c, struct aclm_err *err);
 
 /* One certificate to obtain. */
 struct client_request {
@@ -75,6 +94,10 @@ struct client_request {
 	/* Run after each issuance, split like shell words, no shell (client/hook.c);
 	 * stored with the lineage so renew replays it. NULL: none. */
 	const char *deploy_hook;
+	/* RFC 8555 §7.4.2: among the default chain and the alternates, the first
+	 * whose topmost certificate was issued by this CN (certbot's match);
+	 * none matching keeps the default. NULL: the default chain. */
+	const char *preferred_chain;
 	/* A solver the caller started and shares between concurrent orders
 	 * (batch); NULL: client_issue starts and stops its own. */
 	const struct solver_ops *shared_ops;
@@ -135,6 +158,7 @@ struct client_batch {
 	struct client_opts co;
 	const struct solver_config *solver;
 	const char *deploy_hook;   /* run after each job's issuance, may be NULL */
+	const char *preferred_chain; /* client_request.preferred_chain, may be NULL */
 	struct client_batch_job *jobs;
 	size_t njobs;
 	int concurrency;

@@ -5,6 +5,7 @@
 #include "client/client.h"
 
 #define CLIENT_NONCE_RETRIES 5  /* badNonce retries per request (RFC 8555 §6.5) */
+#define CLIENT_MAX_BODY (4u << 20) /* certificate chains and orders stay far below */
 
 struct client_conn {
 	struct inventory *inv;

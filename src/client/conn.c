@@ -11,7 +11,6 @@
 #include "core/json.h"
 #include "core/log.h"
 
-#define CLIENT_MAX_BODY (4u << 20) /* certificate chains and orders stay far below */
 #define CLIENT_MAX_WAIT_S 60       /* cap on one Retry-After sleep */
 #define CLIENT_FIRST_POLL_MS 100
 #define CLIENT_MAX_BACKOFF_MS 5000

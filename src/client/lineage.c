@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/fs.h"
@@ -107,18 +108,87 @@ static aclm_status lineage_record(struct client_conn *c, const struct client_req
 	return st;
 }
 
+/* certbot's match: the CN of the issuer of the chain's last certificate. */
+static bool chain_top_issued_by(const struct crypto_bundle *b, const char *cn)
+{
+	char top[256];
+	X509_NAME *issuer = b->ncerts > 0 ? X509_get_issuer_name(b->certs[b->ncerts - 1]) : NULL;
+
+	return issuer != NULL &&
+	       X509_NAME_get_text_by_NID(issuer, NID_commonName, top, sizeof(top)) > 0 &&
+	       strcmp(top, cn) == 0;
+}
+
+/* Fetches the chain at url (POST-as-GET) and parses it. */
+static aclm_status fetch_chain(struct client_conn *c, const char *url, struct http_response *resp,
+			       struct crypto_bundle **b, struct aclm_err *err)
+{
+	aclm_status st = client_post(c, url, NULL, "certificate", resp, err);
+
+	if (st == ACLM_OK)
+		st = crypto_bundle_parse(resp->body.data, resp->body.len, NULL, b, err);
+	return st;
+}
+
+/* RFC 8555 §7.4.2: the server may offer alternate chains in Link
+ * rel="alternate" headers; the first whose top issuer is req->preferred_chain
+ * replaces the default (resp, b). An alternate that cannot be fetched is
+ * skipped: the default chain is still good. */
+static void prefer_chain(struct client_conn *c, const struct client_request *req,
+			 struct http_response *resp, struct crypto_bundle **b)
+{
+	struct http_link *links = resp->links;
+	size_t nlinks = resp->nlinks;
+	struct http_response alt = { 0 };
+	struct crypto_bundle *ab = NULL;
+	size_t nalt = 0;
+	bool found = false;
+
+	if (req->preferred_chain == NULL || chain_top_issued_by(*b, req->preferred_chain))
+		return;
+	/* resp's links stay valid while resp is not freed: swap only at the end. */
+	for (size_t i = 0; i < nlinks && !found; i++) {
+		struct aclm_err ignored = { 0 };
+
+		if (strcasecmp(links[i].rel, "alternate") != 0)
+			continue;
+		nalt++;
+		if (fetch_chain(c, links[i].url, &alt, &ab, &ignored) != ACLM_OK)
+			log_info("alternate chain %s: %s", links[i].url, ignored.msg);
+		else if (chain_top_issued_by(ab, req->preferred_chain))
+			/* Same certificate, another path: a different leaf is not an alternate. */
+			found = X509_cmp(ab->certs[0], (*b)->certs[0]) == 0;
+		if (!found) {
+			crypto_bundle_free(ab);
+			ab = NULL;
+			http_response_free(&alt);
+			alt = (struct http_response){ 0 };
+		}
+	}
+	if (!found) {
+		log_info("%s: no chain issued by \"%s\" among the default and %zu alternate(s); "
+			 "keeping the default", req->lineage, req->preferred_chain, nalt);
+		return;
+	}
+	log_info("%s: using the alternate chain issued by \"%s\"", req->lineage, req->preferred_chain);
+	http_response_free(resp);
+	*resp = alt;
+	crypto_bundle_free(*b);
+	*b = ab;
+}
+
 aclm_status client__download_and_store(struct client_conn *c, const struct client_request *req,
 				       const char *cert_url, struct client_result *res,
 				       struct aclm_err *err)
 {
 	struct http_response resp = { 0 };
 	struct crypto_bundle *b = NULL;
-	aclm_status st = client_post(c, cert_url, NULL, "certificate", &resp, err);
+	aclm_status st = fetch_chain(c, cert_url, &resp, &b, err);
 	int64_t nb, na;
 	char ts[ACLM_TIME_RFC3339_LEN];
 
 	if (st == ACLM_OK)
-		st = crypto_bundle_parse(resp.body.data, resp.body.len, NULL, &b, err);
+		prefer_chain(c, req, &resp, &b);
 	if (st == ACLM_OK)
 		st = import_chain(c, req, &resp, res, err);
 	if (st == ACLM_OK)

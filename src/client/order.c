@@ -290,12 +290,12 @@ static json_t *lineage_options(const struct order_run *r)
 {
 	const struct solver_config *sc = r->req->solver;
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "challenge",
-			 r->req->challenge, "http_listen", sc->http_listen, "webroot", sc->webroot,
-			 "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
+			 "challenge", r->req->challenge, "http_listen", sc->http_listen, "webroot",
+			 sc->webroot, "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
 			 "dns_resolver", sc->dns_resolver, "dns_propagation", sc->dns_propagation,
 			 "ca_bundle", r->c->opts.ca_bundle, "email", r->c->opts.email,
-			 "deploy_hook", r->req->deploy_hook);
+			 "deploy_hook", r->req->deploy_hook, "preferred_chain", r->req->preferred_chain);
 }
 
 /* Lock owners are "aclm:PID@HOST" (client_issue). True when that process

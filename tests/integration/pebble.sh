@@ -5,6 +5,10 @@
 # PEBBLE_DNS (challtestsrv's DNS server, HOST:PORT; Pebble's VA resolves through it) and
 # PEBBLE_CHALLTESTSRV (its management API: /set-txt, /clear-txt).
 # Pebble's default 5 % nonce rejection stays on: every test also exercises badNonce retries.
+# Optional environment, read by start_pebble: PEBBLE_ALTERNATE_ROOTS=N (N alternate chains with
+# their own roots: /roots/1.., /intermediates/1..), PEBBLE_AUTHZREUSE=PERCENT (default 50),
+# PEBBLE_EAB_KID and PEBBLE_EAB_KEY (base64url): External Account Binding becomes required and
+# that key the only one Pebble accepts.
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -35,16 +39,21 @@ start_pebble() {
 	PEBBLE_TLS_PORT=$(free_port)
 	dns=$(free_port)
 	cmgmt=$(free_port)
+	eab='"externalAccountBindingRequired":false'
+	if [ -n "${PEBBLE_EAB_KID:-}" ]; then
+		eab="\"externalAccountBindingRequired\":true,\"externalAccountMACKeys\":{\"$PEBBLE_EAB_KID\":\"$PEBBLE_EAB_KEY\"}"
+	fi
 	cat >"$P/pebble.json" <<JSON
 {"pebble":{"listenAddress":"127.0.0.1:$api","managementListenAddress":"127.0.0.1:$mgmt",
  "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$PEBBLE_TLS_PORT,
- "ocspResponderURL":"","externalAccountBindingRequired":false}}
+ "ocspResponderURL":"",$eab}}
 JSON
 	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$dns" \
 		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$cmgmt" \
 		>"$P/challtestsrv.log" 2>&1 &
 	bg_track $!
-	PEBBLE_VA_NOSLEEP=1 pebble -config "$P/pebble.json" -dnsserver "127.0.0.1:$dns" -strict=false \
+	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
+		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "127.0.0.1:$dns" -strict=false \
 		>"$P/pebble.log" 2>&1 &
 	bg_track $!
 	PEBBLE_DNS=127.0.0.1:$dns
@@ -54,7 +63,11 @@ JSON
 	PEBBLE_MGMT=https://127.0.0.1:$mgmt
 	wait_http "$PEBBLE_DIR" "$PEBBLE_CA"
 	PEBBLE_ROOT=$P/root.pem
-	python3 - "$PEBBLE_MGMT/roots/0" "$PEBBLE_CA" >"$PEBBLE_ROOT" <<'PY'
+	pebble_get /roots/0 >"$PEBBLE_ROOT"
+}
+
+pebble_get() { # PATH: GET on Pebble's management API (/roots/N, /intermediates/N...) to stdout
+	python3 - "$PEBBLE_MGMT$1" "$PEBBLE_CA" <<'PY'
 import ssl, sys, urllib.request
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=5).read().decode())

@@ -1,0 +1,212 @@
+/* aclm account register|show|list|deactivate|rollover: the tenant's ACME
+ * accounts (client/account.c does the protocol). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli/cli.h"
+#include "client/client.h"
+#include "core/json.h"
+#include "core/log.h"
+
+static const char usage_account[] =
+	"Usage: aclm account register|show|list|deactivate|rollover [--server URL|NAME]\n"
+	"                    [OPTIONS]\n"
+	"\n"
+	"  register    create an account at the server (--agree-tos, --email, --eab-kid,\n"
+	"              --eab-hmac-key-file)\n"
+	"  show        the account at the server as the server reports it\n"
+	"              (RFC 8555 §7.3.3)\n"
+	"  list        accounts of the tenant, all servers\n"
+	"  deactivate  deactivate the account at the server (§7.3.6); the next issue\n"
+	"              registers a new one\n"
+	"  rollover    replace the account key with a new P-256 key (§7.3.5)\n"
+	"\n"
+	"Options:\n"
+	"  --server URL|NAME       directory URL, or letsencrypt (default),\n"
+	"                          letsencrypt-staging, zerossl\n"
+	"  --ca-bundle FILE        roots to trust for the ACME server's TLS\n"
+	"  --email ADDR            account contact (register)\n"
+	"  --agree-tos             agree to the server's terms of service (register)\n"
+	"  --eab-kid KID           External Account Binding key id (register)\n"
+	"  --eab-hmac-key-file F   its HMAC key (base64url), from a file\n"
+	"  --format text|json      show, list\n";
+
+struct account_args {
+	struct client_opts co;
+	const char *format, *eab_key_file;
+};
+
+static int parse_account(struct cli_ctx *ctx, int argc, char **argv, struct account_args *a)
+{
+	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
+	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT };
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "ca-bundle", required_argument, NULL, OPT_CA_BUNDLE },
+		{ "email", required_argument, NULL, OPT_EMAIL },
+		{ "agree-tos", no_argument, NULL, OPT_AGREE_TOS },
+		{ "eab-kid", required_argument, NULL, OPT_EAB_KID },
+		{ "eab-hmac-key-file", required_argument, NULL, OPT_EAB_KEY },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		CLI_GLOBAL_LONGOPTS
+	};
+	const char *server = "letsencrypt";
+	int c, rc;
+
+	a->format = "text";
+	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SERVER: server = optarg; break;
+		case OPT_CA_BUNDLE: a->co.ca_bundle = optarg; break;
+		case OPT_EMAIL: a->co.email = optarg; break;
+		case OPT_AGREE_TOS: a->co.agree_tos = true; break;
+		case OPT_EAB_KID: a->co.eab_kid = optarg; break;
+		case OPT_EAB_KEY: a->eab_key_file = optarg; break;
+		case OPT_FORMAT: a->format = optarg; break;
+		default:
+			if ((rc = cli_common_opt(ctx, c, usage_account)) >= 0)
+				return rc;
+		}
+	}
+	a->co.server = client_server_url(server);
+	if (a->co.server == NULL)
+		return cli_usage_error(usage_account, "--server %s: give an https:// directory URL or "
+						      "one of letsencrypt, letsencrypt-staging, zerossl",
+				       server);
+	if (!cli_format_ok(a->format, "text|json"))
+		return cli_usage_error(usage_account, "--format %s: expected text or json", a->format);
+	if ((a->co.eab_kid == NULL) != (a->eab_key_file == NULL))
+		return cli_usage_error(usage_account, "--eab-kid and --eab-hmac-key-file go together");
+	if (optind < argc)
+		return cli_usage_error(usage_account, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+static aclm_status print_account(const struct store_acme_account *acc, void *arg)
+{
+	json_t *arr = arg;
+
+	if (arr != NULL) {
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s, s:O, s:s}", "id",
+						     (json_int_t)acc->id, "server", acc->server, "url",
+						     acc->url, "status", acc->status, "contact",
+						     acc->contact, "key_id", acc->key_id));
+		return ACLM_OK;
+	}
+	printf("%-4lld %-12s %s\n     %s\n     key %s\n", (long long)acc->id, acc->status,
+	       acc->server, acc->url != NULL ? acc->url : "-", acc->key_id);
+	return ACLM_OK;
+}
+
+static int run_list(struct cli_ctx *ctx, const struct account_args *a)
+{
+	struct aclm_err err = { 0 };
+	json_t *arr = strcmp(a->format, "json") == 0 ? json_array() : NULL;
+	int rc = CLI_EXIT_OK;
+
+	if (store_acme_account_list(ctx->store, ctx->inv.tenant_id, print_account, arr, &err) != ACLM_OK)
+		rc = cli_fail(&err);
+	else if (arr != NULL)
+		aclm_json_print(stdout, arr, true);
+	json_decref(arr);
+	return rc;
+}
+
+static void print_show(const char *format, const json_t *o)
+{
+	const json_t *contact = json_object_get(o, "contact");
+	size_t i;
+	json_t *v;
+
+	if (strcmp(format, "json") == 0) {
+		aclm_json_print(stdout, o, true);
+		return;
+	}
+	printf("url:      %s\n", aclm_json_str(o, "url"));
+	printf("server:   %s\n", aclm_json_str(o, "server"));
+	printf("status:   %s\n", aclm_json_str(o, "status"));
+	printf("contact: ");
+	json_array_foreach(contact, i, v)
+		printf(" %s", json_string_value(v));
+	printf("%s\n", json_array_size(contact) == 0 ? " -" : "");
+	printf("key id:   %s\n", aclm_json_str(o, "key_id"));
+	printf("created:  %s\n", aclm_json_str(o, "created"));
+}
+
+/* show, deactivate, rollover, register: they talk to the server. */
+static int run_remote(struct cli_ctx *ctx, const char *sub, struct account_args *a)
+{
+	struct client_conn *conn = NULL;
+	struct aclm_err err = { 0 };
+	json_t *shown = NULL;
+	aclm_status st;
+	int rc = CLI_EXIT_FAIL;
+
+	if ((a->eab_key_file != NULL &&
+	     cli_read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen,
+			      &err) != ACLM_OK) ||
+	    client_conn_open(&ctx->inv, &a->co, &conn, &err) != ACLM_OK) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (strcmp(sub, "show") == 0) {
+		st = client_account_show(conn, &shown, &err);
+		/* A deactivated account: the server refuses to answer for it
+		 * (§7.3.6 "unauthorized"); what the store knows is still shown. */
+		if (st == ACLM_ERR_VERIFY && shown != NULL &&
+		    strcmp(aclm_json_str(shown, "stored_status"), "valid") != 0) {
+			aclm_log_note("%s: %s", aclm_json_str(shown, "url"), err.msg);
+			st = ACLM_OK;
+		}
+		if (st == ACLM_OK)
+			print_show(a->format, shown);
+	} else if (strcmp(sub, "deactivate") == 0) {
+		st = client_account_deactivate(conn, &err);
+		if (st == ACLM_OK)
+			printf("deactivated %s\n", client_account_url(conn) != NULL
+							   ? client_account_url(conn) : "");
+	} else if (strcmp(sub, "rollover") == 0) {
+		st = client_account_rollover(conn, &err);
+		if (st == ACLM_OK)
+			printf("rolled over %s: key %s\n", client_account_url(conn),
+			       client_account_key_id(conn));
+	} else {
+		st = client_account_register(conn, &err);
+		if (st == ACLM_OK)
+			printf("registered %s\n", client_account_url(conn));
+	}
+	rc = st == ACLM_OK ? CLI_EXIT_OK : cli_fail(&err);
+out:
+	json_decref(shown);
+	client_conn_close(conn);
+	if (a->co.eab_key != NULL)
+		OPENSSL_clear_free((void *)a->co.eab_key, a->co.eab_keylen);
+	return rc;
+}
+
+int cli_cmd_account(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char *const subs[] = { "register", "show", "list", "deactivate", "rollover" };
+	struct account_args a = { 0 };
+	struct aclm_err err = { 0 };
+	const char *sub = NULL;
+	int rc;
+
+	for (size_t i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i]) == 0)
+			sub = subs[i];
+	if (sub == NULL) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+			return cli_help(usage_account);
+		return cli_usage_error(usage_account, "account: give a subcommand (register, show, "
+						      "list, deactivate, rollover)");
+	}
+	rc = parse_account(ctx, argc - 1, argv + 1, &a);
+	if (rc >= 0)
+		return rc;
+	if (cli_open(ctx, &err) != ACLM_OK)
+		return cli_fail(&err);
+	return strcmp(sub, "list") == 0 ? run_list(ctx, &a) : run_remote(ctx, sub, &a);
+}
