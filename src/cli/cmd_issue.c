@@ -31,7 +31,13 @@ static const char usage_issue[] =
 	"  --webroot DIR           answer http-01 by writing DIR/.well-known/acme-challenge/\n"
 	"  --dns-hook CMD          answer dns-01 with CMD present|cleanup FQDN VALUE (lego's\n"
 	"                          exec protocol; split like shell words, run without a shell)\n"
+	"  --dns-rfc2136 H:P       answer dns-01 with RFC 2136 updates to this server\n"
+	"                          (numeric HOST:PORT), signed with --tsig-file; the TXT\n"
+	"                          goes where a CNAME at _acme-challenge.NAME points\n"
+	"  --tsig-file FILE        BIND key file: key \"NAME\" { algorithm hmac-sha256;\n"
+	"                          secret \"BASE64\"; }; (hmac-sha256/384/512)\n"
 	"  --dns-resolver H:P      wait until the TXT record is visible through this resolver\n"
+	"                          (with --dns-rfc2136 the default is that server)\n"
 	"  --dns-propagation M     resolver (default with --dns-resolver) or off\n"
 	"  --tls-alpn-listen A:P   answer tls-alpn-01 (RFC 8737) here (default :443)\n"
 	"  --deploy-hook CMD       after each issuance run CMD (split like shell words, no\n"
@@ -79,9 +85,13 @@ static int check_challenge(const char *usage, struct issue_args *a)
 		if (a->sc.http_listen == NULL && a->sc.webroot == NULL)
 			a->sc.http_listen = ":80";
 	} else if (strcmp(a->challenge, "dns-01") == 0) {
-		if (a->sc.dns_hook == NULL)
+		if (a->sc.dns_hook == NULL && a->sc.dns_rfc2136 == NULL)
 			return cli_usage_error(usage, "--challenge dns-01 needs --dns-hook CMD (lego's exec "
-						      "protocol; RFC 2136 updates are not available yet)");
+						      "protocol) or --dns-rfc2136 HOST:PORT --tsig-file FILE");
+		if (a->sc.dns_hook != NULL && a->sc.dns_rfc2136 != NULL)
+			return cli_usage_error(usage, "--dns-hook and --dns-rfc2136: give one of them");
+		if ((a->sc.dns_rfc2136 == NULL) != (a->sc.tsig_file == NULL))
+			return cli_usage_error(usage, "--dns-rfc2136 and --tsig-file go together");
 		if (a->sc.dns_propagation != NULL && !cli_format_ok(a->sc.dns_propagation, "resolver|off"))
 			return cli_usage_error(usage, "--dns-propagation %s: expected resolver or off "
 						      "(authoritative is not available yet)", a->sc.dns_propagation);
@@ -109,7 +119,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
 	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
 	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK,
-	       OPT_PREFERRED_CHAIN };
+	       OPT_PREFERRED_CHAIN, OPT_DNS_RFC2136, OPT_TSIG_FILE };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "domain", required_argument, NULL, 'd' },
@@ -128,6 +138,8 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 		{ "dns-hook", required_argument, NULL, OPT_DNS_HOOK },
+		{ "dns-rfc2136", required_argument, NULL, OPT_DNS_RFC2136 },
+		{ "tsig-file", required_argument, NULL, OPT_TSIG_FILE },
 		{ "dns-resolver", required_argument, NULL, OPT_DNS_RESOLVER },
 		{ "dns-propagation", required_argument, NULL, OPT_DNS_PROPAGATION },
 		{ "tls-alpn-listen", required_argument, NULL, OPT_TLS_ALPN_LISTEN },
@@ -164,6 +176,8 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_BATCH: a->batch = optarg; break;
 		case OPT_DNS_HOOK: a->sc.dns_hook = optarg; break;
+		case OPT_DNS_RFC2136: a->sc.dns_rfc2136 = optarg; break;
+		case OPT_TSIG_FILE: a->sc.tsig_file = optarg; break;
 		case OPT_DNS_RESOLVER: a->sc.dns_resolver = optarg; break;
 		case OPT_DNS_PROPAGATION: a->sc.dns_propagation = optarg; break;
 		case OPT_TLS_ALPN_LISTEN: a->sc.tlsalpn_listen = optarg; break;

@@ -1,157 +1,36 @@
-/* aclm issue --batch FILE: one certificate per line, run concurrently. */
+/* aclm issue --batch FILE: reads the file; client_batch_parse_text (client/
+ * batch_file.c) turns it into jobs, which cmd_issue.c runs concurrently. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "client/client.h"
 #include "core/buf.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "crypto/crypto.h"
 
 #define BATCH_MAX_FILE (16u << 20)
-#define BATCH_MAX_WORDS 256
-
-struct batch_parse {
-	const char *file;
-	int line;
-	const char *def_key_types, *def_challenge;
-	struct client_batch_job *jobs;
-	size_t njobs, cap;
-};
-
-static aclm_status add_job(struct batch_parse *p, char **names, size_t n, const char *lineage,
-			   enum crypto_key_type kt, const char *challenge, struct aclm_err *err)
-{
-	struct client_batch_job *j;
-
-	if (p->njobs == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 64;
-		struct client_batch_job *nj = realloc(p->jobs, ncap * sizeof(*nj));
-
-		if (nj == NULL)
-			return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-		p->jobs = nj;
-		p->cap = ncap;
-	}
-	j = &p->jobs[p->njobs];
-	memset(j, 0, sizeof(*j));
-	j->names = calloc(n, sizeof(*j->names));
-	j->lineage = strdup(lineage);
-	j->challenge = strdup(challenge);
-	if (j->names == NULL || j->lineage == NULL || j->challenge == NULL) {
-		client_batch_job_free(j);
-		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++)
-		j->names[i] = strdup(names[i]);
-	j->nnames = n;
-	j->key_type = kt;
-	p->njobs++;
-	return ACLM_OK;
-}
-
-/* name=, key-type=, challenge= (profile= is refused until profiles exist). */
-static aclm_status line_option(struct batch_parse *p, const char *word, const char **lineage,
-			       const char **key_types, const char **challenge, struct aclm_err *err)
-{
-	const char *v = strchr(word, '=') + 1;
-
-	if (strncmp(word, "name=", 5) == 0)
-		*lineage = v;
-	else if (strncmp(word, "key-type=", 9) == 0)
-		*key_types = v;
-	else if (strncmp(word, "challenge=", 10) == 0)
-		*challenge = v;
-	else
-		return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: unknown option \"%s\" (name=, key-type=, "
-				    "challenge=)", p->file, p->line, word);
-	return ACLM_OK;
-}
-
-static aclm_status parse_line(struct batch_parse *p, char *line, struct aclm_err *err)
-{
-	char *words[BATCH_MAX_WORDS], *names[BATCH_MAX_WORDS], *save = NULL, *kt_save = NULL;
-	const char *lineage = NULL, *key_types = p->def_key_types, *challenge = p->def_challenge;
-	size_t nw = 0, nn = 0, nkt = 0;
-	char base[256], lin[300], *kts = NULL;
-	aclm_status st = ACLM_OK;
-
-	for (char *w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
-		if (w[0] == '#')
-			break;
-		if (nw == BATCH_MAX_WORDS)
-			return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: too many words", p->file, p->line);
-		words[nw++] = w;
-	}
-	for (size_t i = 0; i < nw && st == ACLM_OK; i++) {
-		bool ip;
-
-		if (strchr(words[i], '=') != NULL) {
-			st = line_option(p, words[i], &lineage, &key_types, &challenge, err);
-			continue;
-		}
-		st = client_normalise_name(words[i], &names[nn], &ip, err);
-		if (st == ACLM_OK)
-			nn++;
-		else
-			aclm_err_prefix(err, "%s:%d", p->file, p->line);
-	}
-	if (st == ACLM_OK && nw > 0 && nn == 0)
-		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: no name on the line", p->file, p->line);
-	if (st == ACLM_OK && nn > 0) {
-		client_default_lineage(lineage != NULL ? lineage : names[0], base, sizeof(base));
-		kts = strdup(key_types);
-		for (char *t = kts != NULL ? strtok_r(kts, ",", &kt_save) : NULL; t != NULL && st == ACLM_OK;
-		     t = strtok_r(NULL, ",", &kt_save), nkt++) {
-			int kt = crypto_key_type_parse(t);
-
-			if (kt < 0) {
-				st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: key-type %s: unknown", p->file,
-						  p->line, t);
-				break;
-			}
-			snprintf(lin, sizeof(lin), nkt == 0 ? "%s" : "%s-%s", base, t);
-			st = add_job(p, names, nn, lin, (enum crypto_key_type)kt, challenge, err);
-		}
-		free(kts);
-	}
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	return st;
-}
 
 aclm_status cli_batch_parse(const char *file, const char *key_types, const char *challenge,
 			    struct client_batch_job **jobs, size_t *njobs, struct aclm_err *err)
 {
-	struct batch_parse p = { .file = file, .def_key_types = key_types, .def_challenge = challenge };
 	struct aclm_buf data;
+	char empty[1] = "";
 	aclm_status st;
 
 	*jobs = NULL;
 	*njobs = 0;
 	aclm_buf_init(&data, BATCH_MAX_FILE);
 	st = aclm_buf_read_file(&data, file, err);
-	/* strtok_r would merge empty lines and lose line numbers: split by hand. */
-	for (char *l = st == ACLM_OK ? (char *)data.data : NULL; l != NULL && st == ACLM_OK;) {
-		char *nl = strchr(l, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		p.line++;
-		st = parse_line(&p, l, err);
-		l = nl != NULL ? nl + 1 : NULL;
+	if (st != ACLM_OK)
+		goto out;
+	/* The parser stops at a NUL: a file with one would lose lines silently. */
+	if (data.len > 0 && memchr(data.data, '\0', data.len) != NULL) {
+		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s: contains a NUL byte (not a text file)",
+				  file);
+		goto out;
 	}
+	st = client_batch_parse_text(file, data.data != NULL ? (char *)data.data : empty, key_types,
+				     challenge, jobs, njobs, err);
+out:
 	aclm_buf_free(&data);
-	if (st == ACLM_OK && p.njobs == 0)
-		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s: no certificates listed", file);
-	if (st != ACLM_OK) {
-		for (size_t i = 0; i < p.njobs; i++)
-			client_batch_job_free(&p.jobs[i]);
-		free(p.jobs);
-		return st;
-	}
-	*jobs = p.jobs;
-	*njobs = p.njobs;
-	return ACLM_OK;
+	return st;
 }

@@ -90,6 +90,8 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 	sc.webroot = aclm_json_str(l->options, "webroot");
 	sc.tlsalpn_listen = aclm_json_str(l->options, "tlsalpn_listen");
 	sc.dns_hook = aclm_json_str(l->options, "dns_hook");
+	sc.dns_rfc2136 = aclm_json_str(l->options, "dns_rfc2136");
+	sc.tsig_file = aclm_json_str(l->options, "tsig_file");
 	sc.dns_resolver = aclm_json_str(l->options, "dns_resolver");
 	sc.dns_propagation = aclm_json_str(l->options, "dns_propagation");
 	st = kt >= 0 ? client_conn_open(&rr->ctx->inv, &co, &conn, err)

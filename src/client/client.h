@@ -173,10 +173,21 @@ struct client_batch {
  * ACLM_OK when every job succeeded. */
 aclm_status client_batch_run(struct client_batch *b, struct aclm_err *err);
 void client_batch_job_free(struct client_batch_job *job);
+/* A batch file's text (batch_file.c; untrusted, modified in place) into jobs
+ * for client_batch_run: per line, names plus name=, key-type=, challenge=
+ * overriding the defaults key_types ("p256,rsa2048") and challenge; '#'
+ * starts a comment. Errors name NAME:LINE. On success the caller frees each
+ * job with client_batch_job_free, then *jobs. */
+aclm_status client_batch_parse_text(const char *name, char *text, const char *key_types,
+				    const char *challenge, struct client_batch_job **jobs,
+				    size_t *njobs, struct aclm_err *err);
 
 /* Identifier checks and normalisation (lowercase, no trailing dot; IPs in
  * canonical form); ACLM_ERR_INVALID naming the bad name. *out is malloc'd. */
 aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struct aclm_err *err);
+/* A lineage name becomes a directory under live/: one path component (no
+ * '/', not "." or ".."), printable, at most 200 bytes. */
+bool client_lineage_name_ok(const char *name);
 /* LINEAGE default: first name without "*.", ':' -> '-'. */
 void client_default_lineage(const char *first, char *out, size_t outlen);
 

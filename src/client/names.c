@@ -87,3 +87,15 @@ void client_default_lineage(const char *first, char *out, size_t outlen)
 		out[i] = first[i] == ':' ? '-' : first[i];
 	out[i] = '\0';
 }
+
+bool client_lineage_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL || *s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s != '\0'; s++, n++)
+		if (*s == '/' || (unsigned char)*s < 0x20 || *s == 0x7f || n >= 200)
+			return false;
+	return true;
+}

@@ -290,9 +290,10 @@ static json_t *lineage_options(const struct order_run *r)
 {
 	const struct solver_config *sc = r->req->solver;
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
 			 "challenge", r->req->challenge, "http_listen", sc->http_listen, "webroot",
 			 sc->webroot, "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
+			 "dns_rfc2136", sc->dns_rfc2136, "tsig_file", sc->tsig_file,
 			 "dns_resolver", sc->dns_resolver, "dns_propagation", sc->dns_propagation,
 			 "ca_bundle", r->c->opts.ca_bundle, "email", r->c->opts.email,
 			 "deploy_hook", r->req->deploy_hook, "preferred_chain", r->req->preferred_chain);
@@ -470,6 +471,10 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 	aclm_status st;
 
 	memset(res, 0, sizeof(*res));
+	if (!client_lineage_name_ok(req->lineage))
+		return aclm_err_set(err, ACLM_ERR_USAGE,
+				    "lineage \"%s\": not a name for a directory under live/ (no '/', "
+				    "not . or .., printable, at most 200 bytes)", req->lineage);
 	gethostname(host, sizeof(host) - 1);
 	snprintf(r.owner, sizeof(r.owner), "aclm:%ld@%s", (long)getpid(), host);
 	r.solver = req->shared_ops != NULL ? req->shared_ops : solver_for(req->challenge, req->solver);

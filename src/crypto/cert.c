@@ -523,6 +523,28 @@ out:
 	return st;
 }
 
+aclm_status crypto_cert_sign(X509 *cert, EVP_PKEY *key, struct aclm_err *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	aclm_status st;
+
+	if (ctx == NULL || cert == NULL) {
+		st = aclm_err_ssl(err, ctx ? ACLM_ERR_INVALID : ACLM_ERR_NOMEM,
+				  "signing a certificate: no %s", ctx ? "certificate" : "memory");
+		goto out;
+	}
+	st = crypto_sign_init(ctx, key, NULL, NULL, err);
+	if (st != ACLM_OK)
+		goto out;
+	/* X509_sign would drop the SM2 ID; the _ctx variant keeps it. */
+	if (X509_sign_ctx(cert, ctx) <= 0)
+		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "signing a certificate with a %s key",
+				  EVP_PKEY_get0_type_name(key));
+out:
+	EVP_MD_CTX_free(ctx);
+	return st;
+}
+
 aclm_status crypto_cert_to_pem(X509 *cert, struct aclm_buf *out, struct aclm_err *err)
 {
 	BIO *bio = BIO_new(BIO_s_mem());

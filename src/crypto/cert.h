@@ -28,6 +28,11 @@ aclm_status crypto_cert_validity(const X509 *cert, int64_t *not_before, int64_t 
 /* True when the certificate's signature algorithm is SM2-with-SM3. */
 bool crypto_cert_is_sm2_signed(const X509 *cert);
 
+/* Signs cert with key through X509_sign_ctx and crypto_sign_init (the key's
+ * usual digest; SM2: SM2-with-SM3 with CRYPTO_SM2_ID, which X509_sign would
+ * drop). The caller has set everything else. */
+aclm_status crypto_cert_sign(X509 *cert, EVP_PKEY *key, struct aclm_err *err);
+
 aclm_status crypto_cert_to_pem(X509 *cert, struct aclm_buf *out, struct aclm_err *err);
 /* DER into a malloc'd buffer (OPENSSL_free). */
 aclm_status crypto_cert_to_der(X509 *cert, unsigned char **der, size_t *len, struct aclm_err *err);

@@ -1,7 +1,7 @@
 /* HTTP client on libcurl's easy interface: one handle per client (so
  * connections are reused), capped bodies and headers, the response headers
  * ACME needs (RFC 8555 §6.5, §7.1; RFC 8288; RFC 9110 §10.2.3). */
-#include "http/http.h"
+#include "http/http_int.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -231,16 +231,15 @@ static int64_t http_parse_retry_after(const char *v)
 	return secs > HTTP_MAX_RETRY_AFTER ? HTTP_MAX_RETRY_AFTER : secs;
 }
 
-static aclm_status http_add_link(struct http_req *r, const char *url, const char *rel,
-				 size_t rel_len)
+static aclm_status http_add_link(struct http_response *resp, const char *base, const char *url,
+				 const char *rel, size_t rel_len)
 {
-	struct http_response *resp = r->resp;
 	struct http_link *n;
 	char *abs = NULL, *relc = NULL;
 
 	if (resp->nlinks >= HTTP_MAX_LINKS)
 		return ACLM_OK; /* more are ignored, not fatal */
-	abs = http_resolve(r->url, url);
+	abs = http_resolve(base, url);
 	if (abs == NULL)
 		return ACLM_OK; /* unusable reference: skip it */
 	relc = strndup(rel, rel_len);
@@ -291,7 +290,7 @@ static void http_param_value(char **pp, char *out, size_t outlen)
 /* RFC 8288 §3: Link = #( "<" URI-Reference ">" *( OWS ";" OWS link-param ) );
  * each rel value may name several relation types separated by spaces.
  * Parsing stops at the first malformed element of the header. */
-static aclm_status http_parse_link(struct http_req *r, char *v)
+static aclm_status http_parse_link(struct http_response *resp, const char *base, char *v)
 {
 	char *p = v;
 	char rel[HTTP_MAX_HEADER_LINE];
@@ -332,7 +331,7 @@ static aclm_status http_parse_link(struct http_req *r, char *v)
 		for (const char *t = rel; st == ACLM_OK && *(t += strspn(t, HTTP_OWS)) != '\0';) {
 			size_t tlen = strcspn(t, HTTP_OWS);
 
-			st = http_add_link(r, url, t, tlen);
+			st = http_add_link(resp, base, url, t, tlen);
 			t += tlen;
 		}
 		if (st != ACLM_OK || (*p != ',' && *p != '\0'))
@@ -352,10 +351,9 @@ static aclm_status http_set_str(char **dst, const char *v)
 	return ACLM_OK;
 }
 
-static aclm_status http_on_field(struct http_req *r, const char *name, char *v)
+static aclm_status http_on_field(struct http_response *resp, const char *base, const char *name,
+				 char *v)
 {
-	struct http_response *resp = r->resp;
-
 	if (strcasecmp(name, "content-type") == 0) {
 		v[strcspn(v, ";" HTTP_OWS)] = '\0';
 		for (char *p = v; *p != '\0'; p++)
@@ -363,7 +361,7 @@ static aclm_status http_on_field(struct http_req *r, const char *name, char *v)
 		return *v != '\0' ? http_set_str(&resp->content_type, v) : ACLM_OK;
 	}
 	if (strcasecmp(name, "location") == 0) {
-		char *abs = http_resolve(r->url, v);
+		char *abs = http_resolve(base, v);
 
 		if (abs != NULL) {
 			free(resp->location);
@@ -372,7 +370,7 @@ static aclm_status http_on_field(struct http_req *r, const char *name, char *v)
 		return ACLM_OK;
 	}
 	if (strcasecmp(name, "link") == 0)
-		return http_parse_link(r, v);
+		return http_parse_link(resp, base, v);
 	/* RFC 8555 §6.5.1: a nonce is base64url; anything else is not one. */
 	if (strcasecmp(name, "replay-nonce") == 0) {
 		if (strlen(v) <= HTTP_MAX_NONCE && http_is_b64url(v))
@@ -384,6 +382,36 @@ static aclm_status http_on_field(struct http_req *r, const char *name, char *v)
 	return ACLM_OK;
 }
 
+static bool http_is_status_line(const char *line, size_t len)
+{
+	return len >= 5 && memcmp(line, "HTTP/", 5) == 0;
+}
+
+aclm_status http__parse_header_line(struct http_response *resp, const char *request_url,
+				    const char *data, size_t len)
+{
+	char line[HTTP_MAX_HEADER_LINE + 1];
+	char *colon, *v, *end;
+
+	if (len > HTTP_MAX_HEADER_LINE)
+		return ACLM_ERR_TOOBIG;
+	if (http_is_status_line(data, len)) {
+		http_response_clear_headers(resp);
+		return ACLM_OK;
+	}
+	memcpy(line, data, len);
+	line[len] = '\0';
+	colon = strchr(line, ':');
+	if (colon == NULL)
+		return ACLM_OK; /* the empty line, or an obsolete folded line: ignored */
+	*colon = '\0';
+	v = colon + 1 + strspn(colon + 1, HTTP_OWS);
+	end = v + strlen(v);
+	while (end > v && strchr(HTTP_OWS "\r\n", end[-1]) != NULL)
+		*--end = '\0';
+	return http_on_field(resp, request_url, line, v);
+}
+
 static size_t http_header_fail(struct http_req *r, aclm_status st, const char *why)
 {
 	r->st = st;
@@ -391,36 +419,22 @@ static size_t http_header_fail(struct http_req *r, aclm_status st, const char *w
 	return 0;
 }
 
-/* Called once per header line, status line and final empty line included. */
+/* Called once per header line, status line and final empty line included.
+ * A status line starts the count again; an over-long line is refused by the
+ * parser (so it is not counted here first). */
 static size_t http_on_header(char *data, size_t size, size_t n, void *arg)
 {
 	struct http_req *r = arg;
-	char line[HTTP_MAX_HEADER_LINE + 1];
-	char *colon, *v, *end;
 	aclm_status st;
 
-	if (n > HTTP_MAX_HEADER_LINE)
-		return http_header_fail(r, ACLM_ERR_TOOBIG, "response header line too long");
-	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		http_response_clear_headers(r->resp);
+	if (http_is_status_line(data, n))
 		r->nheaders = 0;
-		return n;
-	}
-	if (++r->nheaders > HTTP_MAX_HEADERS)
+	else if (n <= HTTP_MAX_HEADER_LINE && ++r->nheaders > HTTP_MAX_HEADERS)
 		return http_header_fail(r, ACLM_ERR_TOOBIG, "too many response header lines");
-	memcpy(line, data, n);
-	line[n] = '\0';
-	colon = strchr(line, ':');
-	if (colon == NULL)
-		return n; /* the empty line, or an obsolete folded line: ignored */
-	*colon = '\0';
-	v = colon + 1 + strspn(colon + 1, HTTP_OWS);
-	end = v + strlen(v);
-	while (end > v && strchr(HTTP_OWS "\r\n", end[-1]) != NULL)
-		*--end = '\0';
-	st = http_on_field(r, line, v);
+	st = http__parse_header_line(r->resp, r->url, data, n);
 	if (st != ACLM_OK)
-		return http_header_fail(r, st, "out of memory");
+		return http_header_fail(r, st, st == ACLM_ERR_TOOBIG ?
+					"response header line too long" : "out of memory");
 	return n;
 }
 

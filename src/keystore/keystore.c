@@ -251,3 +251,17 @@ out:
 	EVP_PKEY_free(key);
 	return st;
 }
+
+/* The delete and its audit event commit together when the caller has a
+ * transaction open; otherwise each is its own. */
+aclm_status keystore_delete(struct keystore *ks, int64_t tenant, const char *id,
+			    const char *actor, struct aclm_err *err)
+{
+	struct store_audit_event ev = { .tenant_id = tenant, .actor = actor,
+					.action = "key.delete", .object = id };
+	aclm_status st = store_key_delete(ks->store, tenant, id, err);
+
+	if (st == ACLM_OK)
+		st = store_audit_append(ks->store, &ev, err);
+	return st;
+}

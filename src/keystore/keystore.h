@@ -66,6 +66,12 @@ aclm_status keystore_pkey(struct keystore *ks, int64_t tenant, const char *id, E
 aclm_status keystore_export_pem(struct keystore *ks, int64_t tenant, const char *id,
 				const char *path, const char *actor, struct aclm_err *err);
 
+/* Removes the key (e.g. a CA root key taken offline after an export);
+ * records "key.delete" by actor. ACLM_ERR_NOTFOUND when the tenant holds
+ * no such key. */
+aclm_status keystore_delete(struct keystore *ks, int64_t tenant, const char *id,
+			    const char *actor, struct aclm_err *err);
+
 /* Sealing primitives, exposed for tests: AES-256-GCM, blob = "AK1" || nonce
  * (12) || ciphertext || tag (16); AAD = "aclm-keystore-v1" NUL tenant NUL id. */
 aclm_status keystore__seal(const unsigned char master[32], int64_t tenant, const char *id,

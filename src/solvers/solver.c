@@ -20,6 +20,7 @@ static const struct solver_choice {
 } solver_table[] = {
 	{ &solver_webroot_ops, offsetof(struct solver_config, webroot) },
 	{ &solver_http_listen_ops, SOLVER_ALWAYS }, /* the default for http-01 */
+	{ &solver_rfc2136_ops, offsetof(struct solver_config, dns_rfc2136) },
 	{ &solver_dns_hook_ops, offsetof(struct solver_config, dns_hook) },
 	{ &solver_tls_alpn_ops, offsetof(struct solver_config, tlsalpn_listen) },
 };

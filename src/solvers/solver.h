@@ -19,6 +19,8 @@ struct solver_config {
 	const char *webroot;       /* directory for http-01 token files */
 	const char *tlsalpn_listen;
 	const char *dns_hook;      /* command (lego exec protocol), split like shell words */
+	const char *dns_rfc2136;   /* "HOST:PORT" (numeric) of the server taking RFC 2136 updates */
+	const char *tsig_file;     /* BIND key file signing them (hmac-sha256/384/512) */
 	const char *dns_resolver;  /* "HOST:PORT" checked for the TXT record after present */
 	const char *dns_propagation; /* "resolver" | "off"; NULL: "resolver" when dns_resolver */
 	long dns_timeout_s;        /* propagation check bound; 0: 60 s */
@@ -46,10 +48,12 @@ extern const struct solver_ops solver_http_listen_ops;
 extern const struct solver_ops solver_webroot_ops;
 extern const struct solver_ops solver_tls_alpn_ops;
 extern const struct solver_ops solver_dns_hook_ops;
+extern const struct solver_ops solver_rfc2136_ops;
 
 /* Picks the solver for a challenge type from the configuration (one place):
- * http-01 -> webroot when cfg->webroot, else http-listen; dns-01 -> dns-hook
- * when cfg->dns_hook. NULL when none fits. */
+ * http-01 -> webroot when cfg->webroot, else http-listen; dns-01 ->
+ * dns-rfc2136 when cfg->dns_rfc2136, else dns-hook when cfg->dns_hook.
+ * NULL when none fits. */
 const struct solver_ops *solver_for(const char *type, const struct solver_config *cfg);
 
 #endif

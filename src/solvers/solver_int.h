@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/status.h"
 #include "solvers/solver.h"
@@ -57,5 +58,22 @@ void solver__loop_free(struct solver__loop *l);
  * ACLM_ERR_BUSY naming the name, the resolver and the last answer. */
 aclm_status solver__dns_txt_wait(const char *resolver, const char *name, const char *value,
 				 long timeout_s, struct aclm_err *err);
+
+/* ---- TSIG keys (dns_rfc2136.c) ---- */
+
+/* One BIND key file: key "NAME" { algorithm hmac-sha256; secret "B64"; };
+ * (tsig-keygen's output; #, // and C comments allowed). */
+struct solver__tsig_key {
+	char name[256];            /* as written, without a final dot unless given */
+	char algorithm[16];        /* "hmac-sha256", "hmac-sha384" or "hmac-sha512" */
+	char secret[512];          /* base64, checked */
+};
+
+/* Parses text (len bytes; file names it in messages). Anything else than
+ * exactly one such key -> ACLM_ERR_PARSE "FILE:LINE: what was expected". */
+aclm_status solver__tsig_parse(const char *file, const char *text, size_t len,
+			       struct solver__tsig_key *key, struct aclm_err *err);
+/* Reads file (at most 64 KiB) and parses it. */
+aclm_status solver__tsig_load(const char *file, struct solver__tsig_key *key, struct aclm_err *err);
 
 #endif

@@ -421,6 +421,7 @@ const struct store_ops store_sqlite_ops = {
 	.cert_summary = store__sqlite_cert_summary,
 	.key_put = store__sqlite_key_put,
 	.key_get = store__sqlite_key_get,
+	.key_delete = store__sqlite_key_delete,
 	.audit_last_hash = store__sqlite_audit_last_hash,
 	.audit_insert = store__sqlite_audit_insert,
 	.audit_verify = store__sqlite_audit_verify,
@@ -434,4 +435,6 @@ const struct store_ops store_sqlite_ops = {
 	.lineage_list = store__sqlite_lineage_list,
 	.lineage_lock = store__sqlite_lineage_lock,
 	.lineage_unlock = store__sqlite_lineage_unlock,
+	.ca_put = store__sqlite_ca_put,
+	.ca_list = store__sqlite_ca_list,
 };

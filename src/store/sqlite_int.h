@@ -24,6 +24,7 @@ enum store__sqlite_stmt_id {
 	SQ_LINK_CHILDREN,
 	SQ_KEY_PUT,
 	SQ_KEY_GET,
+	SQ_KEY_DELETE,
 	SQ_AUDIT_LAST,
 	SQ_AUDIT_INSERT,
 	SQ_ACCOUNT_PUT,
@@ -34,6 +35,7 @@ enum store__sqlite_stmt_id {
 	SQ_LINEAGE_LOCK,
 	SQ_LINEAGE_HOLDER,
 	SQ_LINEAGE_UNLOCK,
+	SQ_CA_PUT,
 	SQ_COUNT
 };
 
@@ -116,6 +118,8 @@ aclm_status store__sqlite_cert_summary(void *state, int64_t tenant, int64_t now,
 aclm_status store__sqlite_key_put(void *state, const struct store_key *k, struct aclm_err *err);
 aclm_status store__sqlite_key_get(void *state, int64_t tenant, const char *id,
 				  struct store_key **out, struct aclm_err *err);
+aclm_status store__sqlite_key_delete(void *state, int64_t tenant, const char *id,
+				     struct aclm_err *err);
 aclm_status store__sqlite_audit_last_hash(void *state, char out[65], struct aclm_err *err);
 aclm_status store__sqlite_audit_insert(void *state, const struct store_audit_event *e, int64_t at,
 				       const char *detail_json, const char *prev_hash,
@@ -142,5 +146,9 @@ aclm_status store__sqlite_lineage_lock(void *state, int64_t tenant, const char *
 				       const char *owner, int64_t until, struct aclm_err *err);
 aclm_status store__sqlite_lineage_unlock(void *state, int64_t tenant, const char *name,
 					 const char *owner, struct aclm_err *err);
+aclm_status store__sqlite_ca_put(void *state, const struct store_ca *ca, int64_t *id,
+				 struct aclm_err *err);
+aclm_status store__sqlite_ca_list(void *state, int64_t tenant, const char *name, store_ca_cb cb,
+				  void *arg, struct aclm_err *err);
 
 #endif

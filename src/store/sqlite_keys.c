@@ -126,3 +126,31 @@ out:
 	store__sqlite_done(st);
 	return ret;
 }
+
+aclm_status store__sqlite_key_delete(void *state, int64_t tenant, const char *id,
+				     struct aclm_err *err)
+{
+	struct store__sqlite *s = state;
+	sqlite3_stmt *st = NULL;
+	struct store__bind b = { 0 };
+	aclm_status ret = ACLM_OK;
+	int rc;
+
+	if (!fits(id, sizeof(((struct store_key *)0)->id)))
+		return aclm_err_set(err, ACLM_ERR_INVALID, "key id is empty or too long");
+	ret = store__sqlite_stmt(s, SQ_KEY_DELETE, "DELETE FROM keys WHERE tenant_id = ?1 AND id = ?2",
+				 &st, err);
+	if (ret != ACLM_OK)
+		goto out;
+	b.st = st;
+	store__bind_int(&b, 1, tenant);
+	store__bind_text(&b, 2, id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "delete key");
+	else if (sqlite3_changes(s->db) == 0)
+		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "key %s not found", id);
+out:
+	store__sqlite_done(st);
+	return ret;
+}

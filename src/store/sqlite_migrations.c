@@ -145,6 +145,26 @@ static const char *const migrations[] = {
 	"  UNIQUE(tenant_id, name));"
 	/* Keeps every certificate delete (ON DELETE SET NULL) from scanning. */
 	"CREATE INDEX lineages_cert ON lineages(cert_id);",
+
+	/* 3: the built-in CA: per (tenant, name, key type) a root and an
+	 * intermediate, both certificates in the inventory. root_key_id stays
+	 * when the root key went offline (exported and removed from the
+	 * keystore): it names the key the file holds. The indexes keep
+	 * certificate deletes (foreign key checks) from scanning. */
+	"CREATE TABLE cas("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  name TEXT NOT NULL,"
+	"  key_type TEXT NOT NULL,"
+	"  root_cert_id INTEGER NOT NULL REFERENCES certificates(id),"
+	"  root_key_id TEXT NOT NULL,"
+	"  intermediate_cert_id INTEGER NOT NULL REFERENCES certificates(id),"
+	"  intermediate_key_id TEXT NOT NULL,"
+	"  offline_root INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE(tenant_id, name, key_type));"
+	"CREATE INDEX cas_root_cert ON cas(root_cert_id);"
+	"CREATE INDEX cas_intermediate_cert ON cas(intermediate_cert_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -242,6 +242,28 @@ aclm_status store_key_get(struct store *s, int64_t tenant, const char *id, struc
 	return CALL_OP(s, key_get, err, tenant, id, out);
 }
 
+aclm_status store_key_delete(struct store *s, int64_t tenant, const char *id,
+			     struct aclm_err *err)
+{
+	return CALL_OP(s, key_delete, err, tenant, id);
+}
+
+aclm_status store_ca_put(struct store *s, const struct store_ca *ca, int64_t *id,
+			 struct aclm_err *err)
+{
+	aclm_status st = need_tenant(ca->tenant_id, "CA put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_put, err, ca, id);
+}
+
+aclm_status store_ca_list(struct store *s, int64_t tenant, const char *name, store_ca_cb cb,
+			  void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA list", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_list, err, tenant, name, cb, arg);
+}
+
 aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err *err)
 {
 	*count = 0;
@@ -470,6 +492,17 @@ void store_lineage_free(struct store_lineage *l)
 	free(l->ari_id);
 	free(l->lock_owner);
 	free(l);
+}
+
+void store_ca_free(struct store_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->name);
+	free(ca->key_type);
+	free(ca->root_key_id);
+	free(ca->intermediate_key_id);
+	free(ca);
 }
 
 static void buckets_free(struct store_summary_bucket *b, size_t n)

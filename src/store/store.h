@@ -132,6 +132,21 @@ struct store_lineage {
 void store_lineage_free(struct store_lineage *l);
 typedef aclm_status (*store_lineage_cb)(const struct store_lineage *l, void *arg);
 
+/* ---- the built-in CA: one row per (tenant, name, key type) ---- */
+struct store_ca {
+	int64_t id;
+	int64_t tenant_id;
+	char *name;
+	char *key_type;            /* crypto key type name: "p256", "rsa3072", "sm2", ... */
+	int64_t root_cert_id, intermediate_cert_id;   /* inventory rows */
+	char *root_key_id;         /* keystore id; the key is gone when offline_root */
+	char *intermediate_key_id;
+	bool offline_root;         /* the root key lives only in an exported file */
+	int64_t created_at;
+};
+void store_ca_free(struct store_ca *ca);
+typedef aclm_status (*store_ca_cb)(const struct store_ca *ca, void *arg);
+
 /* ---- the backend interface ---- */
 #define STORE_CAP_BACKUP 0x1u  /* online consistent copy to a file */
 
@@ -171,6 +186,7 @@ struct store_ops {
 	aclm_status (*key_put)(void *state, const struct store_key *k, struct aclm_err *err);
 	aclm_status (*key_get)(void *state, int64_t tenant, const char *id, struct store_key **out,
 			       struct aclm_err *err);
+	aclm_status (*key_delete)(void *state, int64_t tenant, const char *id, struct aclm_err *err);
 
 	aclm_status (*audit_last_hash)(void *state, char out[65], struct aclm_err *err);
 	aclm_status (*audit_insert)(void *state, const struct store_audit_event *e, int64_t at,
@@ -199,6 +215,11 @@ struct store_ops {
 				    int64_t until, struct aclm_err *err);
 	aclm_status (*lineage_unlock)(void *state, int64_t tenant, const char *name,
 				      const char *owner, struct aclm_err *err);
+
+	aclm_status (*ca_put)(void *state, const struct store_ca *ca, int64_t *id,
+			      struct aclm_err *err);
+	aclm_status (*ca_list)(void *state, int64_t tenant, const char *name, store_ca_cb cb,
+			       void *arg, struct aclm_err *err);
 };
 
 /* Opens the store named by url ("sqlite:PATH"; a relative PATH is under
@@ -244,6 +265,9 @@ aclm_status store_cert_summary(struct store *s, int64_t tenant, int64_t now,
 aclm_status store_key_put(struct store *s, const struct store_key *k, struct aclm_err *err);
 aclm_status store_key_get(struct store *s, int64_t tenant, const char *id, struct store_key **out,
 			  struct aclm_err *err);
+/* ACLM_ERR_NOTFOUND when the tenant holds no such key. */
+aclm_status store_key_delete(struct store *s, int64_t tenant, const char *id,
+			     struct aclm_err *err);
 
 /* Appends an event: hash = SHA-256 over prev_hash, at, tenant, actor,
  * action, object and detail (compact JSON), each as "LENGTH:BYTES", in the
@@ -283,6 +307,14 @@ aclm_status store_lineage_lock(struct store *s, int64_t tenant, const char *name
 			       int64_t until, struct aclm_err *err);
 aclm_status store_lineage_unlock(struct store *s, int64_t tenant, const char *name,
 				 const char *owner, struct aclm_err *err);
+
+/* Inserts a CA row; an existing (tenant, name, key_type) -> ACLM_ERR_EXISTS.
+ * Both certificates must be rows of the same tenant. */
+aclm_status store_ca_put(struct store *s, const struct store_ca *ca, int64_t *id,
+			 struct aclm_err *err);
+/* The tenant's CA rows ordered by name, then id; name NULL lists every CA. */
+aclm_status store_ca_list(struct store *s, int64_t tenant, const char *name, store_ca_cb cb,
+			  void *arg, struct aclm_err *err);
 
 /* The registered backends (store.c holds the one list). */
 extern const struct store_ops store_sqlite_ops;

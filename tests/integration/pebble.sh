@@ -8,7 +8,8 @@
 # Optional environment, read by start_pebble: PEBBLE_ALTERNATE_ROOTS=N (N alternate chains with
 # their own roots: /roots/1.., /intermediates/1..), PEBBLE_AUTHZREUSE=PERCENT (default 50),
 # PEBBLE_EAB_KID and PEBBLE_EAB_KEY (base64url): External Account Binding becomes required and
-# that key the only one Pebble accepts.
+# that key the only one Pebble accepts; PEBBLE_DNS_SERVER=HOST:PORT: Pebble's VA resolves through
+# that server instead of challtestsrv (which still runs), e.g. a BIND taking RFC 2136 updates.
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -53,7 +54,7 @@ JSON
 		>"$P/challtestsrv.log" 2>&1 &
 	bg_track $!
 	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
-		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "127.0.0.1:$dns" -strict=false \
+		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "${PEBBLE_DNS_SERVER:-127.0.0.1:$dns}" -strict=false \
 		>"$P/pebble.log" 2>&1 &
 	bg_track $!
 	PEBBLE_DNS=127.0.0.1:$dns

@@ -112,6 +112,25 @@ static void test_default_lineage(void **state)
 	assert_string_equal(out, "2001-db8--1");
 }
 
+/* Lineage names become directories under live/: never a path. */
+static void test_lineage_names_stay_in_live(void **state)
+{
+	char long_name[260];
+
+	(void)state;
+	assert_true(client_lineage_name_ok("example.com"));
+	assert_true(client_lineage_name_ok("example.com-sm2"));
+	assert_false(client_lineage_name_ok("../etc"));
+	assert_false(client_lineage_name_ok("a/b"));
+	assert_false(client_lineage_name_ok(".."));
+	assert_false(client_lineage_name_ok("."));
+	assert_false(client_lineage_name_ok(""));
+	assert_false(client_lineage_name_ok("a\nb"));
+	memset(long_name, 'a', 250);
+	long_name[250] = '\0';
+	assert_false(client_lineage_name_ok(long_name));
+}
+
 static void test_revocation_reasons(void **state)
 {
 	(void)state;
@@ -133,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_bad_names_are_refused),
 		cmocka_unit_test(test_default_lineage),
 		cmocka_unit_test(test_revocation_reasons),
+		cmocka_unit_test(test_lineage_names_stay_in_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

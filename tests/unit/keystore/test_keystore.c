@@ -230,6 +230,28 @@ static void test_export_pem_is_0600_and_audited(void **state)
 	assert_int_equal(after, before + 1);
 }
 
+static void test_delete_removes_one_tenants_key_and_is_audited(void **state)
+{
+	struct fixture *f = *state;
+	struct aclm_err err = { 0 };
+	char id[KEYSTORE_ID_MAX];
+	int64_t before = 0, after = 0;
+	EVP_PKEY *h = NULL;
+	bool created = false;
+
+	assert_int_equal(keystore_create(f->ks, f->tenant, CRYPTO_KEY_P256, id, &err), ACLM_OK);
+	assert_int_equal(keystore_pkey(f->ks, f->tenant, id, &h, &err), ACLM_OK);
+	assert_int_equal(keystore_import(f->ks, f->other, h, id, &created, &err), ACLM_OK);
+	assert_int_equal(store_audit_verify(f->store, &before, &err), ACLM_OK);
+	assert_int_equal(keystore_delete(f->ks, f->tenant, id, "test", &err), ACLM_OK);
+	assert_int_equal(keystore_exists(f->ks, f->tenant, id, &err), ACLM_ERR_NOTFOUND);
+	assert_int_equal(keystore_exists(f->ks, f->other, id, &err), ACLM_OK);
+	assert_int_equal(store_audit_verify(f->store, &after, &err), ACLM_OK);
+	assert_int_equal(after, before + 1);
+	assert_int_equal(keystore_delete(f->ks, f->tenant, id, "test", &err), ACLM_ERR_NOTFOUND);
+	EVP_PKEY_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_is_idempotent_and_id_derives_from_spki, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decrypt_rsa_oaep_and_sm2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pem_is_0600_and_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_removes_one_tenants_key_and_is_audited, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
