@@ -102,6 +102,67 @@ void store__bind_blob(struct store__bind *b, int idx, const void *v, size_t len)
 		b->rc = sqlite3_bind_blob64(b->st, idx, v, len, SQLITE_STATIC);
 }
 
+static void bind_arg(struct store__bind *b, int idx, const struct store__arg *a)
+{
+	switch (a->type) {
+	case STORE__ARG_NULL:
+		if (b->rc == SQLITE_OK)
+			b->rc = sqlite3_bind_null(b->st, idx);
+		break;
+	case STORE__ARG_INT:
+		store__bind_int(b, idx, a->v.i);
+		break;
+	case STORE__ARG_TEXT:
+		store__bind_text(b, idx, a->v.text);
+		break;
+	case STORE__ARG_BLOB:
+		store__bind_blob(b, idx, a->v.blob.p, a->v.blob.len);
+		break;
+	}
+}
+
+aclm_status store__sqlite_run(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			      const char *sql, const struct store__arg *args, size_t nargs,
+			      store__sqlite_row_fn row, void *out, bool *found, const char *what,
+			      struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store__bind b = { 0 };
+	aclm_status ret;
+	int rc;
+
+	if (found != NULL)
+		*found = false;
+	ret = store__sqlite_stmt(s, id, sql, &st, err);
+	if (ret != ACLM_OK)
+		goto out;
+	b.st = st;
+	for (size_t i = 0; i < nargs; i++)
+		bind_arg(&b, (int)i + 1, &args[i]);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW) {
+		if (found != NULL)
+			*found = true;
+		if (row != NULL)
+			ret = row(s, st, out, err);
+		if (ret != ACLM_OK || sqlite3_stmt_readonly(st))
+			goto out;
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, what);
+out:
+	store__sqlite_done(st);
+	return ret;
+}
+
+aclm_status store__sqlite_row_id(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+				 struct aclm_err *err)
+{
+	*(int64_t *)out = sqlite3_column_int64(st, 0);
+	return ACLM_OK;
+}
+
 char *store__sqlite_text_dup(sqlite3_stmt *st, int col, bool *ok)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -322,52 +383,18 @@ static aclm_status check_tenant_name(const char *name, struct aclm_err *err)
 static aclm_status tenant_lookup(struct store__sqlite *s, const char *name, int64_t *id,
 				 bool *found, struct aclm_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret;
-	int rc;
-
-	*found = false;
-	ret = store__sqlite_stmt(s, SQ_TENANT_FIND, "SELECT id FROM tenants WHERE name = ?1", &st,
-				 err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_text(&b, 1, name);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		*found = true;
-	} else if (rc != SQLITE_DONE) {
-		ret = store__sqlite_err(s, rc, err, "find tenant");
-	}
-out:
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_run(s, SQ_TENANT_FIND, "SELECT id FROM tenants WHERE name = ?1",
+				 STORE__ARGS(STORE__TEXT(name)), store__sqlite_row_id, id, found,
+				 "find tenant", err);
 }
 
 static aclm_status tenant_insert(struct store__sqlite *s, const char *name, struct aclm_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret;
-	int rc;
-
-	ret = store__sqlite_stmt(s, SQ_TENANT_INSERT,
+	return store__sqlite_run(s, SQ_TENANT_INSERT,
 				 "INSERT INTO tenants(name, created_at) VALUES(?1, ?2) "
 				 "ON CONFLICT(name) DO NOTHING",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_text(&b, 1, name);
-	store__bind_int(&b, 2, aclm_time_now());
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "create tenant");
-out:
-	store__sqlite_done(st);
-	return ret;
+				 STORE__ARGS(STORE__TEXT(name), STORE__INT(aclm_time_now())), NULL,
+				 NULL, NULL, "create tenant", err);
 }
 
 static aclm_status sqlite_tenant_find(void *state, const char *name, int64_t *id,

@@ -53,12 +53,9 @@ static aclm_status json_col(sqlite3_stmt *st, int col, const char *what, json_t 
 }
 
 /* Row ids where 0 means "none": stored as NULL, which the foreign keys allow. */
-static void bind_ref(struct store__bind *b, int idx, int64_t v)
+static struct store__arg ref_arg(int64_t v)
 {
-	if (v > 0)
-		store__bind_int(b, idx, v);
-	else if (b->rc == SQLITE_OK)
-		b->rc = sqlite3_bind_null(b->st, idx);
+	return v > 0 ? STORE__INT(v) : STORE__NULL;
 }
 
 /* ---- ACME accounts ---- */
@@ -98,50 +95,34 @@ static const char sql_account_put[] =
 aclm_status store__sqlite_acme_account_put(void *state, const struct store_acme_account *a,
 					   int64_t *id, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
 	char *contact = NULL;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
 	int64_t now = aclm_time_now();
 	aclm_status ret = account_check(a, err);
-	int rc;
 
 	if (ret == ACLM_OK)
 		ret = json_text(a->contact, "[]", "ACME account", "contact", &contact, err);
 	if (ret == ACLM_OK)
-		ret = store__sqlite_stmt(s, SQ_ACCOUNT_PUT, sql_account_put, &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, a->tenant_id);
-	store__bind_text(&b, 2, a->server);
-	store__bind_text(&b, 3, a->key_id);
-	store__bind_text(&b, 4, a->url);
-	store__bind_text(&b, 5, contact);
-	store__bind_text(&b, 6, a->status);
-	store__bind_int(&b, 7, a->created_at > 0 ? a->created_at : now);
-	store__bind_int(&b, 8, now);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
-	}
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "store ACME account");
-out:
-	store__sqlite_done(st);
+		ret = store__sqlite_run(state, SQ_ACCOUNT_PUT, sql_account_put,
+					STORE__ARGS(STORE__INT(a->tenant_id), STORE__TEXT(a->server),
+						    STORE__TEXT(a->key_id), STORE__TEXT(a->url),
+						    STORE__TEXT(contact), STORE__TEXT(a->status),
+						    STORE__INT(a->created_at > 0 ? a->created_at : now),
+						    STORE__INT(now)),
+					store__sqlite_row_id, id, NULL, "store ACME account", err);
 	free(contact);
 	return ret;
 }
 
-static aclm_status account_row(const struct store__sqlite *s, sqlite3_stmt *st,
-			       struct store_acme_account **out, struct aclm_err *err)
+/* A store__sqlite_row_fn; out is a struct store_acme_account **. */
+static aclm_status account_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+			       struct aclm_err *err)
 {
+	struct store_acme_account **res = out;
 	struct store_acme_account *a = calloc(1, sizeof(*a));
 	bool ok = true;
 	aclm_status ret;
 
-	*out = NULL;
+	*res = NULL;
 	if (a == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "%s: out of memory", s->path);
 	a->id = sqlite3_column_int64(st, 0);
@@ -162,48 +143,25 @@ static aclm_status account_row(const struct store__sqlite *s, sqlite3_stmt *st,
 		store_acme_account_free(a);
 		return ret;
 	}
-	*out = a;
-	return ACLM_OK;
-}
-
-/* Steps a one-row SELECT of ACCOUNT_COLUMNS; *out stays NULL without a row. */
-static aclm_status account_one(const struct store__sqlite *s, sqlite3_stmt *st, int rc,
-			       struct store_acme_account **out, const char *what,
-			       struct aclm_err *err)
-{
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return account_row(s, st, out, err);
-	if (rc != SQLITE_DONE)
-		return store__sqlite_err(s, rc, err, what);
+	*res = a;
 	return ACLM_OK;
 }
 
 aclm_status store__sqlite_acme_account_get(void *state, int64_t tenant, int64_t id,
 					   struct store_acme_account **out, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
+	bool found = false;
 	aclm_status ret;
 
 	*out = NULL;
-	ret = store__sqlite_stmt(s, SQ_ACCOUNT_GET,
-				 "SELECT " ACCOUNT_COLUMNS " FROM acme_accounts"
-				 " WHERE tenant_id = ?1 AND id = ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_int(&b, 2, id);
-	ret = account_one(s, st, b.rc, out, "get ACME account", err);
-	if (ret == ACLM_OK && *out == NULL)
+	ret = store__sqlite_run(state, SQ_ACCOUNT_GET,
+				"SELECT " ACCOUNT_COLUMNS " FROM acme_accounts"
+				" WHERE tenant_id = ?1 AND id = ?2",
+				STORE__ARGS(STORE__INT(tenant), STORE__INT(id)), account_row, out,
+				&found, "get ACME account", err);
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "ACME account %lld not found",
 				   (long long)id);
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 
@@ -211,29 +169,20 @@ aclm_status store__sqlite_acme_account_find(void *state, int64_t tenant, const c
 					    struct store_acme_account **out,
 					    struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret = ACLM_OK;
+	bool found = false;
+	aclm_status ret;
 
 	*out = NULL;
 	if (!given(server))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "ACME account: no server given");
-	ret = store__sqlite_stmt(s, SQ_ACCOUNT_FIND,
-				 "SELECT " ACCOUNT_COLUMNS " FROM acme_accounts"
-				 " WHERE tenant_id = ?1 AND server = ?2 AND status = 'valid'"
-				 " ORDER BY id DESC LIMIT 1",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, server);
-	ret = account_one(s, st, b.rc, out, "find ACME account", err);
-	if (ret == ACLM_OK && *out == NULL)
+	ret = store__sqlite_run(state, SQ_ACCOUNT_FIND,
+				"SELECT " ACCOUNT_COLUMNS " FROM acme_accounts"
+				" WHERE tenant_id = ?1 AND server = ?2 AND status = 'valid'"
+				" ORDER BY id DESC LIMIT 1",
+				STORE__ARGS(STORE__INT(tenant), STORE__TEXT(server)), account_row, out,
+				&found, "find ACME account", err);
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "no valid ACME account at %s", server);
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 
@@ -309,63 +258,51 @@ struct lineage_text {
 	char *names, *options;
 };
 
-static void lineage_bind(struct store__bind *b, const struct store_lineage *l,
+#define LINEAGE_NARGS 14
+
+static void lineage_args(struct store__arg a[LINEAGE_NARGS], const struct store_lineage *l,
 			 const struct lineage_text *t)
 {
 	int64_t now = aclm_time_now();
 
-	store__bind_int(b, 1, l->tenant_id);
-	store__bind_text(b, 2, l->name);
-	store__bind_text(b, 3, l->server);
-	bind_ref(b, 4, l->account_id);
-	store__bind_text(b, 5, t->names);
-	store__bind_text(b, 6, l->key_type);
-	store__bind_text(b, 7, t->options);
-	bind_ref(b, 8, l->cert_id);
-	store__bind_text(b, 9, l->order_url);
-	store__bind_text(b, 10, l->order_state);
-	store__bind_text(b, 11, l->ari_id);
-	store__bind_int(b, 12, l->next_check);
-	store__bind_int(b, 13, l->created_at > 0 ? l->created_at : now);
-	store__bind_int(b, 14, now); /* as for accounts: the time of this put */
+	a[0] = STORE__INT(l->tenant_id);
+	a[1] = STORE__TEXT(l->name);
+	a[2] = STORE__TEXT(l->server);
+	a[3] = ref_arg(l->account_id);
+	a[4] = STORE__TEXT(t->names);
+	a[5] = STORE__TEXT(l->key_type);
+	a[6] = STORE__TEXT(t->options);
+	a[7] = ref_arg(l->cert_id);
+	a[8] = STORE__TEXT(l->order_url);
+	a[9] = STORE__TEXT(l->order_state);
+	a[10] = STORE__TEXT(l->ari_id);
+	a[11] = STORE__INT(l->next_check);
+	a[12] = STORE__INT(l->created_at > 0 ? l->created_at : now);
+	a[13] = STORE__INT(now); /* as for accounts: the time of this put */
 }
 
 aclm_status store__sqlite_lineage_put(void *state, const struct store_lineage *l, int64_t *id,
 				      struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
 	struct lineage_text t = { 0 };
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
+	struct store__arg args[LINEAGE_NARGS];
 	bool stored = false;
 	aclm_status ret = lineage_check(l, err);
-	int rc;
 
 	if (ret == ACLM_OK)
 		ret = json_text(l->names, "[]", l->name, "names", &t.names, err);
 	if (ret == ACLM_OK)
 		ret = json_text(l->options, "{}", l->name, "options", &t.options, err);
-	if (ret == ACLM_OK)
-		ret = store__sqlite_stmt(s, SQ_LINEAGE_PUT, sql_lineage_put, &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	lineage_bind(&b, l, &t);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		stored = true;
-		rc = sqlite3_step(st);
+	if (ret == ACLM_OK) {
+		lineage_args(args, l, &t);
+		ret = store__sqlite_run(state, SQ_LINEAGE_PUT, sql_lineage_put, args, LINEAGE_NARGS,
+					store__sqlite_row_id, id, &stored, "store lineage", err);
 	}
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "store lineage");
-	else if (!stored)
+	if (ret == ACLM_OK && !stored)
 		ret = aclm_err_set(err, ACLM_ERR_INVALID,
 				   "lineage %s: ACME account %lld or certificate %lld is not in "
 				   "this tenant", l->name, (long long)l->account_id,
 				   (long long)l->cert_id);
-out:
-	store__sqlite_done(st);
 	free(t.names);
 	free(t.options);
 	return ret;
@@ -384,14 +321,16 @@ static aclm_status lineage_json(sqlite3_stmt *st, struct store_lineage *l, struc
 	return ret;
 }
 
-static aclm_status lineage_row(const struct store__sqlite *s, sqlite3_stmt *st,
-			       struct store_lineage **out, struct aclm_err *err)
+/* A store__sqlite_row_fn; out is a struct store_lineage **. */
+static aclm_status lineage_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+			       struct aclm_err *err)
 {
+	struct store_lineage **res = out;
 	struct store_lineage *l = calloc(1, sizeof(*l));
 	bool ok = true;
 	aclm_status ret;
 
-	*out = NULL;
+	*res = NULL;
 	if (l == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "%s: out of memory", s->path);
 	l->id = sqlite3_column_int64(st, 0);
@@ -416,40 +355,26 @@ static aclm_status lineage_row(const struct store__sqlite *s, sqlite3_stmt *st,
 		store_lineage_free(l);
 		return ret;
 	}
-	*out = l;
+	*res = l;
 	return ACLM_OK;
 }
 
 aclm_status store__sqlite_lineage_get(void *state, int64_t tenant, const char *name,
 				      struct store_lineage **out, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
+	bool found = false;
 	aclm_status ret;
-	int rc;
 
 	*out = NULL;
 	if (!given(name))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "lineage: no name given");
-	ret = store__sqlite_stmt(s, SQ_LINEAGE_GET,
-				 "SELECT " LINEAGE_COLUMNS " FROM lineages"
-				 " WHERE tenant_id = ?1 AND name = ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, name);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW)
-		ret = lineage_row(s, st, out, err);
-	else if (rc == SQLITE_DONE)
+	ret = store__sqlite_run(state, SQ_LINEAGE_GET,
+				"SELECT " LINEAGE_COLUMNS " FROM lineages"
+				" WHERE tenant_id = ?1 AND name = ?2",
+				STORE__ARGS(STORE__INT(tenant), STORE__TEXT(name)), lineage_row, out,
+				&found, "get lineage", err);
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "lineage %s not found", name);
-	else
-		ret = store__sqlite_err(s, rc, err, "get lineage");
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 
@@ -485,74 +410,53 @@ aclm_status store__sqlite_lineage_list(void *state, int64_t tenant, store_lineag
 /* ---- the lineage lease ---- */
 
 /* Runs a cached UPDATE of one lineage bound to (tenant, name, owner) and,
- * for a lock (until > 0), (until, now); *changed says whether it matched. */
+ * for a lock (until > 0), (until, now); *changed says whether it matched
+ * (the reset in store__sqlite_run leaves sqlite3_changes() alone). */
 static aclm_status lease_update(struct store__sqlite *s, enum store__sqlite_stmt_id which,
 				const char *sql, int64_t tenant, const char *name,
 				const char *owner, int64_t until, int64_t now, bool *changed,
 				struct aclm_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret = store__sqlite_stmt(s, which, sql, &st, err);
-	int rc;
+	const struct store__arg args[] = { STORE__INT(tenant), STORE__TEXT(name), STORE__TEXT(owner),
+					   STORE__INT(until), STORE__INT(now) };
+	aclm_status ret = store__sqlite_run(s, which, sql, args, until > 0 ? 5 : 3, NULL, NULL,
+					    NULL, until > 0 ? "lock lineage" : "unlock lineage",
+					    err);
 
-	*changed = false;
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, name);
-	store__bind_text(&b, 3, owner);
-	if (until > 0) {
-		store__bind_int(&b, 4, until);
-		store__bind_int(&b, 5, now);
-	}
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, until > 0 ? "lock lineage" : "unlock lineage");
-	else
-		*changed = sqlite3_changes(s->db) > 0;
-out:
-	store__sqlite_done(st);
+	*changed = ret == ACLM_OK && sqlite3_changes(s->db) > 0;
 	return ret;
+}
+
+/* A store__sqlite_row_fn for lease_refused: the lineage's holder as an error. */
+static aclm_status holder_row(const struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+			      struct aclm_err *err)
+{
+	const char *const *name = arg;
+	const char *holder = (const char *)sqlite3_column_text(st, 0);
+	char until[ACLM_TIME_RFC3339_LEN];
+
+	if (holder == NULL) /* released between our UPDATE and this read */
+		return aclm_err_set(err, ACLM_ERR_BUSY,
+				    "lineage %s was locked by another process a moment ago; try again",
+				    *name);
+	aclm_time_fmt(sqlite3_column_int64(st, 1), until);
+	return aclm_err_set(err, ACLM_ERR_BUSY, "lineage %s is locked by %s until %s", *name,
+			    holder, until);
 }
 
 /* Why a lock was refused: no such lineage in this tenant, or its holder. */
 static aclm_status lease_refused(struct store__sqlite *s, int64_t tenant, const char *name,
 				 struct aclm_err *err)
 {
-	char until[ACLM_TIME_RFC3339_LEN];
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	const char *holder;
-	aclm_status ret = store__sqlite_stmt(s, SQ_LINEAGE_HOLDER,
-					     "SELECT lock_owner, lock_until FROM lineages"
-					     " WHERE tenant_id = ?1 AND name = ?2",
-					     &st, err);
-	int rc;
+	bool found = false;
+	aclm_status ret = store__sqlite_run(s, SQ_LINEAGE_HOLDER,
+					    "SELECT lock_owner, lock_until FROM lineages"
+					    " WHERE tenant_id = ?1 AND name = ?2",
+					    STORE__ARGS(STORE__INT(tenant), STORE__TEXT(name)),
+					    holder_row, &name, &found, "lock lineage", err);
 
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, name);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_DONE) {
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "lineage %s not found", name);
-	} else if (rc != SQLITE_ROW) {
-		ret = store__sqlite_err(s, rc, err, "lock lineage");
-	} else if ((holder = (const char *)sqlite3_column_text(st, 0)) != NULL) {
-		aclm_time_fmt(sqlite3_column_int64(st, 1), until);
-		ret = aclm_err_set(err, ACLM_ERR_BUSY, "lineage %s is locked by %s until %s", name,
-				   holder, until);
-	} else {
-		/* Released between our UPDATE and this read. */
-		ret = aclm_err_set(err, ACLM_ERR_BUSY,
-				   "lineage %s was locked by another process a moment ago; try again",
-				   name);
-	}
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 

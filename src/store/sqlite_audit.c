@@ -6,66 +6,39 @@
 
 #include "store/store_int.h"
 
+/* A store__sqlite_row_fn; out is a char[65]. */
+static aclm_status hash_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+			    struct aclm_err *err)
+{
+	const char *hash = (const char *)sqlite3_column_text(st, 0);
+
+	if (hash == NULL || strlen(hash) != 64)
+		return aclm_err_set(err, ACLM_ERR_VERIFY, "%s: last audit row has a malformed hash",
+				    s->path);
+	memcpy(out, hash, 65);
+	return ACLM_OK;
+}
+
 aclm_status store__sqlite_audit_last_hash(void *state, char out[65], struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	const char *hash;
-	aclm_status ret;
-	int rc;
-
 	memcpy(out, STORE__AUDIT_GENESIS, 65);
-	ret = store__sqlite_stmt(s, SQ_AUDIT_LAST, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		hash = (const char *)sqlite3_column_text(st, 0);
-		if (hash == NULL || strlen(hash) != 64)
-			ret = aclm_err_set(err, ACLM_ERR_VERIFY, "%s: last audit row has a malformed hash",
-					   s->path);
-		else
-			memcpy(out, hash, 65);
-	} else if (rc != SQLITE_DONE) {
-		ret = store__sqlite_err(s, rc, err, "read last audit hash");
-	}
-out:
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_run(state, SQ_AUDIT_LAST,
+				 "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", NULL, 0, hash_row,
+				 out, NULL, "read last audit hash", err);
 }
 
 aclm_status store__sqlite_audit_insert(void *state, const struct store_audit_event *e, int64_t at,
 				       const char *detail_json, const char *prev_hash,
 				       const char *hash, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret;
-	int rc;
-
-	ret = store__sqlite_stmt(s, SQ_AUDIT_INSERT,
+	return store__sqlite_run(state, SQ_AUDIT_INSERT,
 				 "INSERT INTO audit(at, tenant_id, actor, action, object, detail,"
 				 " prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, at);
-	store__bind_int(&b, 2, e->tenant_id);
-	store__bind_text(&b, 3, e->actor);
-	store__bind_text(&b, 4, e->action);
-	store__bind_text(&b, 5, e->object);
-	store__bind_text(&b, 6, detail_json);
-	store__bind_text(&b, 7, prev_hash);
-	store__bind_text(&b, 8, hash);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "append audit event");
-out:
-	store__sqlite_done(st);
-	return ret;
+				 STORE__ARGS(STORE__INT(at), STORE__INT(e->tenant_id),
+					     STORE__TEXT(e->actor), STORE__TEXT(e->action),
+					     STORE__TEXT(e->object), STORE__TEXT(detail_json),
+					     STORE__TEXT(prev_hash), STORE__TEXT(hash)),
+				 NULL, NULL, NULL, "append audit event", err);
 }
 
 static const char *col(sqlite3_stmt *st, int i)

@@ -29,50 +29,31 @@ static const char sql_ca_put[] =
 aclm_status store__sqlite_ca_put(void *state, const struct store_ca *ca, int64_t *id,
 				 struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
 	bool stored = false;
-	aclm_status ret = ACLM_OK;
-	int rc;
+	aclm_status ret;
 
 	if (!given(ca->name) || !given(ca->key_type) || !given(ca->root_key_id) ||
 	    !given(ca->intermediate_key_id) || ca->root_cert_id <= 0 ||
 	    ca->intermediate_cert_id <= 0)
 		return aclm_err_set(err, ACLM_ERR_INVALID,
 				    "CA: name, key type, certificates and key ids are required");
-	ret = store__sqlite_stmt(s, SQ_CA_PUT, sql_ca_put, &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, ca->tenant_id);
-	store__bind_text(&b, 2, ca->name);
-	store__bind_text(&b, 3, ca->key_type);
-	store__bind_int(&b, 4, ca->root_cert_id);
-	store__bind_text(&b, 5, ca->root_key_id);
-	store__bind_int(&b, 6, ca->intermediate_cert_id);
-	store__bind_text(&b, 7, ca->intermediate_key_id);
-	store__bind_int(&b, 8, ca->offline_root ? 1 : 0);
-	store__bind_int(&b, 9, ca->created_at > 0 ? ca->created_at : aclm_time_now());
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		stored = true;
-		rc = sqlite3_step(st);
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store__sqlite_err(s, rc, err, "store CA");
-		if (ret == ACLM_ERR_EXISTS)
-			ret = aclm_err_set(err, ACLM_ERR_EXISTS, "CA %s (%s) already exists",
-					   ca->name, ca->key_type);
-	} else if (!stored) {
+	ret = store__sqlite_run(
+		state, SQ_CA_PUT, sql_ca_put,
+		STORE__ARGS(STORE__INT(ca->tenant_id), STORE__TEXT(ca->name),
+			    STORE__TEXT(ca->key_type), STORE__INT(ca->root_cert_id),
+			    STORE__TEXT(ca->root_key_id), STORE__INT(ca->intermediate_cert_id),
+			    STORE__TEXT(ca->intermediate_key_id), STORE__INT(ca->offline_root ? 1 : 0),
+			    STORE__INT(ca->created_at > 0 ? ca->created_at : aclm_time_now())),
+		store__sqlite_row_id, id, &stored, "store CA", err);
+	/* A SQLite failure with this status can only be the unique key. */
+	if (ret == ACLM_ERR_EXISTS)
+		ret = aclm_err_set(err, ACLM_ERR_EXISTS, "CA %s (%s) already exists", ca->name,
+				   ca->key_type);
+	else if (ret == ACLM_OK && !stored)
 		ret = aclm_err_set(err, ACLM_ERR_INVALID,
 				   "CA %s (%s): certificate %lld or %lld is not in this tenant",
 				   ca->name, ca->key_type, (long long)ca->root_cert_id,
 				   (long long)ca->intermediate_cert_id);
-	}
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 

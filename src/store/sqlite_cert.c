@@ -136,67 +136,55 @@ static const char sql_insert[] =
 	" ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?26)"
 	" ON CONFLICT(tenant_id, fingerprint) DO NOTHING RETURNING id";
 
-static void insert_bind(struct store__bind *b, const struct store_cert *c,
+#define INSERT_NARGS 26
+
+static void insert_args(struct store__arg a[INSERT_NARGS], const struct store_cert *c,
 			const struct insert_text *t)
 {
 	const json_t *f = c->facts;
 	const json_t *key = json_object_get(f, "key");
 	int64_t bits = aclm_json_int(key, "bits", 0);
 
-	store__bind_int(b, 1, c->tenant_id);
-	store__bind_text(b, 2, c->fingerprint);
-	store__bind_text(b, 3, fact_str(f, "serial"));
-	store__bind_text(b, 4, fact_str(f, "subject"));
-	store__bind_text(b, 5, fact_str(f, "issuer"));
-	store__bind_text(b, 6, fact_str(f, "common_name"));
-	store__bind_int(b, 7, c->not_before);
-	store__bind_int(b, 8, c->not_after);
-	store__bind_text(b, 9, fact_str(key, "type"));
-	if (bits > 0)
-		store__bind_int(b, 10, bits);
-	store__bind_text(b, 11, fact_str(key, "curve"));
-	store__bind_text(b, 12, fact_str(f, "signature_algorithm"));
-	store__bind_int(b, 13, aclm_json_bool(f, "is_ca"));
-	store__bind_int(b, 14, aclm_json_bool(f, "self_signed"));
-	store__bind_text(b, 15, fact_str(f, "spki_sha256"));
-	store__bind_text(b, 16, fact_str(f, "aki"));
-	store__bind_text(b, 17, fact_str(f, "ski"));
-	store__bind_text(b, 18, (const char *)t->search.data);
-	store__bind_text(b, 19, t->facts);
-	store__bind_blob(b, 20, c->der, c->der_len);
-	store__bind_text(b, 21, c->key_id);
-	store__bind_text(b, 22, c->source);
-	store__bind_text(b, 23, t->sources);
-	store__bind_text(b, 24, c->owner);
-	store__bind_text(b, 25, t->tags);
-	store__bind_int(b, 26, c->created_at > 0 ? c->created_at : aclm_time_now());
+	a[0] = STORE__INT(c->tenant_id);
+	a[1] = STORE__TEXT(c->fingerprint);
+	a[2] = STORE__TEXT(fact_str(f, "serial"));
+	a[3] = STORE__TEXT(fact_str(f, "subject"));
+	a[4] = STORE__TEXT(fact_str(f, "issuer"));
+	a[5] = STORE__TEXT(fact_str(f, "common_name"));
+	a[6] = STORE__INT(c->not_before);
+	a[7] = STORE__INT(c->not_after);
+	a[8] = STORE__TEXT(fact_str(key, "type"));
+	a[9] = bits > 0 ? STORE__INT(bits) : STORE__NULL;
+	a[10] = STORE__TEXT(fact_str(key, "curve"));
+	a[11] = STORE__TEXT(fact_str(f, "signature_algorithm"));
+	a[12] = STORE__INT(aclm_json_bool(f, "is_ca"));
+	a[13] = STORE__INT(aclm_json_bool(f, "self_signed"));
+	a[14] = STORE__TEXT(fact_str(f, "spki_sha256"));
+	a[15] = STORE__TEXT(fact_str(f, "aki"));
+	a[16] = STORE__TEXT(fact_str(f, "ski"));
+	a[17] = STORE__TEXT((const char *)t->search.data);
+	a[18] = STORE__TEXT(t->facts);
+	a[19] = STORE__BLOB(c->der, c->der_len);
+	a[20] = STORE__TEXT(c->key_id);
+	a[21] = STORE__TEXT(c->source);
+	a[22] = STORE__TEXT(t->sources);
+	a[23] = STORE__TEXT(c->owner);
+	a[24] = STORE__TEXT(t->tags);
+	a[25] = STORE__INT(c->created_at > 0 ? c->created_at : aclm_time_now());
 }
 
 static aclm_status id_by_fingerprint(struct store__sqlite *s, int64_t tenant, const char *fp,
 				     int64_t *id, struct aclm_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret;
-	int rc;
+	bool found = false;
+	aclm_status ret = store__sqlite_run(
+		s, SQ_CERT_ID_BY_FP,
+		"SELECT id FROM certificates WHERE tenant_id = ?1 AND fingerprint = ?2",
+		STORE__ARGS(STORE__INT(tenant), STORE__TEXT(fp)), store__sqlite_row_id, id, &found,
+		"find certificate", err);
 
-	ret = store__sqlite_stmt(s, SQ_CERT_ID_BY_FP,
-				 "SELECT id FROM certificates WHERE tenant_id = ?1 AND fingerprint = ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, fp);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_INTERNAL, "certificate %s: conflict but no row", fp);
-	else
-		ret = store__sqlite_err(s, rc, err, "find certificate");
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 
@@ -207,35 +195,20 @@ aclm_status store__sqlite_cert_insert(void *state, const struct store_cert *c, i
 {
 	struct store__sqlite *s = state;
 	struct insert_text t = { 0 };
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
+	struct store__arg args[INSERT_NARGS];
 	aclm_status ret = insert_check(c, err);
-	int rc;
 
 	*created = false;
 	aclm_buf_init(&t.search, SEARCH_MAX);
 	if (ret == ACLM_OK)
 		ret = insert_prepare(c, &t, err);
-	if (ret == ACLM_OK)
-		ret = store__sqlite_stmt(s, SQ_CERT_INSERT, sql_insert, &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	insert_bind(&b, c, &t);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		*created = true;
-		rc = sqlite3_step(st);
+	if (ret == ACLM_OK) {
+		insert_args(args, c, &t);
+		ret = store__sqlite_run(s, SQ_CERT_INSERT, sql_insert, args, INSERT_NARGS,
+					store__sqlite_row_id, id, created, "insert certificate", err);
 	}
-	if (rc != SQLITE_DONE) {
-		ret = store__sqlite_err(s, rc, err, "insert certificate");
-		goto out;
-	}
-	if (!*created)
+	if (ret == ACLM_OK && !*created)
 		ret = id_by_fingerprint(s, c->tenant_id, c->fingerprint, id, err);
-out:
-	store__sqlite_done(st);
 	insert_text_free(&t);
 	return ret;
 }
@@ -316,35 +289,27 @@ aclm_status store__sqlite_cert_row(const struct store__sqlite *s, sqlite3_stmt *
 	return ACLM_OK;
 }
 
+static aclm_status cert_row_fn(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+			       struct aclm_err *err)
+{
+	return store__sqlite_cert_row(s, st, out, err);
+}
+
 aclm_status store__sqlite_cert_get(void *state, int64_t tenant, int64_t id,
 				   struct store_cert **out, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
+	bool found = false;
 	aclm_status ret;
-	int rc;
 
 	*out = NULL;
-	ret = store__sqlite_stmt(s, SQ_CERT_GET,
-				 "SELECT " STORE__SQLITE_CERT_COLUMNS " FROM certificates c"
-				 " WHERE c.tenant_id = ?1 AND c.id = ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_int(&b, 2, id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW)
-		ret = store__sqlite_cert_row(s, st, out, err);
-	else if (rc == SQLITE_DONE)
+	ret = store__sqlite_run(state, SQ_CERT_GET,
+				"SELECT " STORE__SQLITE_CERT_COLUMNS " FROM certificates c"
+				" WHERE c.tenant_id = ?1 AND c.id = ?2",
+				STORE__ARGS(STORE__INT(tenant), STORE__INT(id)), cert_row_fn, out,
+				&found, "get certificate", err);
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "certificate %lld not found",
 				   (long long)id);
-	else
-		ret = store__sqlite_err(s, rc, err, "get certificate");
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 
@@ -416,18 +381,18 @@ out:
 
 /* ---- update, delete ---- */
 
-/* Runs a cached single-row UPDATE/DELETE; no row changed -> NOTFOUND. */
-static aclm_status run_change(struct store__sqlite *s, sqlite3_stmt *st, int rc, int64_t id,
-			      const char *what, struct aclm_err *err)
+/* Runs a cached single-row UPDATE/DELETE; no row changed -> NOTFOUND. The
+ * reset in store__sqlite_run leaves sqlite3_changes() alone. */
+static aclm_status run_change(struct store__sqlite *s, enum store__sqlite_stmt_id which,
+			      const char *sql, const struct store__arg *args, size_t nargs,
+			      int64_t id, const char *what, struct aclm_err *err)
 {
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		return store__sqlite_err(s, rc, err, what);
-	if (sqlite3_changes(s->db) == 0)
-		return aclm_err_set(err, ACLM_ERR_NOTFOUND, "%s: certificate %lld not found", what,
-				    (long long)id);
-	return ACLM_OK;
+	aclm_status ret = store__sqlite_run(s, which, sql, args, nargs, NULL, NULL, NULL, what, err);
+
+	if (ret == ACLM_OK && sqlite3_changes(s->db) == 0)
+		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "%s: certificate %lld not found", what,
+				   (long long)id);
+	return ret;
 }
 
 /* sources and tags are NOT NULL: a NULL in c keeps the stored value, while
@@ -435,11 +400,8 @@ static aclm_status run_change(struct store__sqlite *s, sqlite3_stmt *st, int rc,
 aclm_status store__sqlite_cert_update(void *state, const struct store_cert *c,
 				      struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
 	char *sources = c->sources != NULL ? aclm_json_dump_compact(c->sources) : NULL;
 	char *tags = c->tags != NULL ? aclm_json_dump_compact(c->tags) : NULL;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
 	aclm_status ret = ACLM_OK;
 
 	if ((c->sources != NULL && !json_is_array(c->sources)) ||
@@ -451,25 +413,17 @@ aclm_status store__sqlite_cert_update(void *state, const struct store_cert *c,
 		ret = aclm_err_set(err, ACLM_ERR_NOMEM, "certificate %lld: out of memory",
 				   (long long)c->id);
 	if (ret == ACLM_OK)
-		ret = store__sqlite_stmt(s, SQ_CERT_UPDATE,
-					 "UPDATE certificates SET key_id = ?3,"
-					 " sources = coalesce(?4, sources), owner = ?5,"
-					 " tags = coalesce(?6, tags), updated_at = ?7"
-					 " WHERE tenant_id = ?1 AND id = ?2",
-					 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, c->tenant_id);
-	store__bind_int(&b, 2, c->id);
-	store__bind_text(&b, 3, c->key_id);
-	store__bind_text(&b, 4, sources);
-	store__bind_text(&b, 5, c->owner);
-	store__bind_text(&b, 6, tags);
-	store__bind_int(&b, 7, c->updated_at > 0 ? c->updated_at : aclm_time_now());
-	ret = run_change(s, st, b.rc, c->id, "update certificate", err);
-out:
-	store__sqlite_done(st);
+		ret = run_change(state, SQ_CERT_UPDATE,
+				 "UPDATE certificates SET key_id = ?3,"
+				 " sources = coalesce(?4, sources), owner = ?5,"
+				 " tags = coalesce(?6, tags), updated_at = ?7"
+				 " WHERE tenant_id = ?1 AND id = ?2",
+				 STORE__ARGS(STORE__INT(c->tenant_id), STORE__INT(c->id),
+					     STORE__TEXT(c->key_id), STORE__TEXT(sources),
+					     STORE__TEXT(c->owner), STORE__TEXT(tags),
+					     STORE__INT(c->updated_at > 0 ? c->updated_at
+									  : aclm_time_now())),
+				 c->id, "update certificate", err);
 	free(sources);
 	free(tags);
 	return ret;
@@ -480,22 +434,10 @@ out:
 aclm_status store__sqlite_cert_delete(void *state, int64_t tenant, int64_t id,
 				      struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret;
-
-	ret = store__sqlite_stmt(s, SQ_CERT_DELETE,
-				 "DELETE FROM certificates WHERE tenant_id = ?1 AND id = ?2", &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_int(&b, 2, id);
-	ret = run_change(s, st, b.rc, id, "delete certificate", err);
-out:
-	store__sqlite_done(st);
-	return ret;
+	return run_change(state, SQ_CERT_DELETE,
+			  "DELETE FROM certificates WHERE tenant_id = ?1 AND id = ?2",
+			  STORE__ARGS(STORE__INT(tenant), STORE__INT(id)), id, "delete certificate",
+			  err);
 }
 
 /* ---- chain links ---- */
@@ -523,22 +465,8 @@ static const char sql_link_children[] =
 static aclm_status link_run(struct store__sqlite *s, enum store__sqlite_stmt_id which,
 			    const char *sql, int64_t tenant, int64_t id, struct aclm_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret = store__sqlite_stmt(s, which, sql, &st, err);
-	int rc;
-
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_int(&b, 2, id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "link certificate chain");
-out:
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_run(s, which, sql, STORE__ARGS(STORE__INT(tenant), STORE__INT(id)),
+				 NULL, NULL, NULL, "link certificate chain", err);
 }
 
 aclm_status store__sqlite_cert_link_issuers(void *state, int64_t tenant, int64_t id,

@@ -84,6 +84,48 @@ void store__bind_text(struct store__bind *b, int idx, const char *v);  /* NULL -
 void store__bind_int(struct store__bind *b, int idx, int64_t v);
 void store__bind_blob(struct store__bind *b, int idx, const void *v, size_t len);
 
+/* One value to bind: the cached-statement runner binds an array of these to
+ * ?1, ?2, ... in order. Text and blobs are bound SQLITE_STATIC, as above. */
+enum store__arg_type { STORE__ARG_NULL, STORE__ARG_INT, STORE__ARG_TEXT, STORE__ARG_BLOB };
+struct store__arg {
+	enum store__arg_type type;
+	union {
+		int64_t i;
+		const char *text; /* NULL binds NULL */
+		struct {
+			const void *p;
+			size_t len;
+		} blob;
+	} v;
+};
+#define STORE__NULL ((struct store__arg){ .type = STORE__ARG_NULL })
+#define STORE__INT(x) ((struct store__arg){ .type = STORE__ARG_INT, .v.i = (x) })
+#define STORE__TEXT(x) ((struct store__arg){ .type = STORE__ARG_TEXT, .v.text = (x) })
+#define STORE__BLOB(p_, len_)                                                                \
+	((struct store__arg){ .type = STORE__ARG_BLOB, .v.blob = { .p = (p_), .len = (len_) } })
+/* Expands to the two parameters "args, nargs" of store__sqlite_run(). */
+#define STORE__ARGS(...)                                                                     \
+	(const struct store__arg[]){ __VA_ARGS__ },                                          \
+		sizeof((const struct store__arg[]){ __VA_ARGS__ }) / sizeof(struct store__arg)
+
+/* Decodes the row st is on into out (whatever the caller passed along). */
+typedef aclm_status (*store__sqlite_row_fn)(const struct store__sqlite *s, sqlite3_stmt *st,
+					    void *out, struct aclm_err *err);
+
+/* Runs cached statement id with args bound, at most one row read: a row
+ * goes to row (when not NULL) and sets *found (when not NULL), no row
+ * leaves *found false for the caller to word its own "not found". A
+ * statement that writes (INSERT ... RETURNING) is stepped to its end, so
+ * that its failure is reported; a read stops at the first row. SQLite
+ * failures are "PATH: WHAT: ..." as store__sqlite_err(). */
+aclm_status store__sqlite_run(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			      const char *sql, const struct store__arg *args, size_t nargs,
+			      store__sqlite_row_fn row, void *out, bool *found, const char *what,
+			      struct aclm_err *err);
+/* A store__sqlite_row_fn: column 0 as an int64_t into out (int64_t *). */
+aclm_status store__sqlite_row_id(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+				 struct aclm_err *err);
+
 /* A malloc'd copy of a text column, NULL for SQL NULL. *ok is false when
  * the copy failed for lack of memory. */
 char *store__sqlite_text_dup(sqlite3_stmt *st, int col, bool *ok);

@@ -27,31 +27,18 @@ static aclm_status key_check(const struct store_key *k, struct aclm_err *err)
  * is never silently replaced. */
 aclm_status store__sqlite_key_put(void *state, const struct store_key *k, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
 	aclm_status ret = key_check(k, err);
-	int rc;
 
 	if (ret == ACLM_OK)
-		ret = store__sqlite_stmt(s, SQ_KEY_PUT,
-					 "INSERT INTO keys(tenant_id, id, type, spki_sha256, sealed,"
-					 " created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-					 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, k->tenant_id);
-	store__bind_text(&b, 2, k->id);
-	store__bind_text(&b, 3, k->type);
-	store__bind_text(&b, 4, k->spki_sha256);
-	store__bind_blob(&b, 5, k->sealed, k->sealed_len);
-	store__bind_int(&b, 6, k->created_at > 0 ? k->created_at : aclm_time_now());
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "store key");
-out:
-	store__sqlite_done(st);
+		ret = store__sqlite_run(state, SQ_KEY_PUT,
+					"INSERT INTO keys(tenant_id, id, type, spki_sha256, sealed,"
+					" created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+					STORE__ARGS(STORE__INT(k->tenant_id), STORE__TEXT(k->id),
+						    STORE__TEXT(k->type), STORE__TEXT(k->spki_sha256),
+						    STORE__BLOB(k->sealed, k->sealed_len),
+						    STORE__INT(k->created_at > 0 ? k->created_at
+									  : aclm_time_now())),
+					NULL, NULL, NULL, "store key", err);
 	return ret;
 }
 
@@ -65,9 +52,17 @@ static bool copy_col(sqlite3_stmt *st, int col, char *out, size_t size)
 	return true;
 }
 
-static aclm_status key_row(sqlite3_stmt *st, const char *id, struct store_key **out,
+/* The row does not hold the id: key_get passes it along with out. */
+struct key_out {
+	const char *id;
+	struct store_key **out;
+};
+
+static aclm_status key_row(const struct store__sqlite *s, sqlite3_stmt *st, void *arg,
 			   struct aclm_err *err)
 {
+	const struct key_out *ko = arg;
+	const char *id = ko->id;
 	struct store_key *k = calloc(1, sizeof(*k));
 	const void *sealed = sqlite3_column_blob(st, 2);
 	int len = sqlite3_column_bytes(st, 2);
@@ -87,7 +82,7 @@ static aclm_status key_row(sqlite3_stmt *st, const char *id, struct store_key **
 	k->sealed_len = (size_t)len;
 	k->tenant_id = sqlite3_column_int64(st, 3);
 	k->created_at = sqlite3_column_int64(st, 4);
-	*out = k;
+	*ko->out = k;
 	k = NULL;
 out:
 	store_key_free(k);
@@ -97,33 +92,20 @@ out:
 aclm_status store__sqlite_key_get(void *state, int64_t tenant, const char *id,
 				  struct store_key **out, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret = ACLM_OK;
-	int rc;
+	struct key_out ko = { id, out };
+	bool found = false;
+	aclm_status ret;
 
 	*out = NULL;
 	if (!fits(id, sizeof(((struct store_key *)0)->id)))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "key id is empty or too long");
-	ret = store__sqlite_stmt(s, SQ_KEY_GET,
-				 "SELECT type, spki_sha256, sealed, tenant_id, created_at FROM keys"
-				 " WHERE tenant_id = ?1 AND id = ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW)
-		ret = key_row(st, id, out, err);
-	else if (rc == SQLITE_DONE)
+	ret = store__sqlite_run(state, SQ_KEY_GET,
+				"SELECT type, spki_sha256, sealed, tenant_id, created_at FROM keys"
+				" WHERE tenant_id = ?1 AND id = ?2",
+				STORE__ARGS(STORE__INT(tenant), STORE__TEXT(id)), key_row, &ko, &found,
+				"get key", err);
+	if (ret == ACLM_OK && !found)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "key %s not found", id);
-	else
-		ret = store__sqlite_err(s, rc, err, "get key");
-out:
-	store__sqlite_done(st);
 	return ret;
 }
 
@@ -131,26 +113,15 @@ aclm_status store__sqlite_key_delete(void *state, int64_t tenant, const char *id
 				     struct aclm_err *err)
 {
 	struct store__sqlite *s = state;
-	sqlite3_stmt *st = NULL;
-	struct store__bind b = { 0 };
-	aclm_status ret = ACLM_OK;
-	int rc;
+	aclm_status ret;
 
 	if (!fits(id, sizeof(((struct store_key *)0)->id)))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "key id is empty or too long");
-	ret = store__sqlite_stmt(s, SQ_KEY_DELETE, "DELETE FROM keys WHERE tenant_id = ?1 AND id = ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		goto out;
-	b.st = st;
-	store__bind_int(&b, 1, tenant);
-	store__bind_text(&b, 2, id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "delete key");
-	else if (sqlite3_changes(s->db) == 0)
+	ret = store__sqlite_run(s, SQ_KEY_DELETE, "DELETE FROM keys WHERE tenant_id = ?1 AND id = ?2",
+				STORE__ARGS(STORE__INT(tenant), STORE__TEXT(id)), NULL, NULL, NULL,
+				"delete key", err);
+	/* reset (in store__sqlite_run) leaves the change count alone */
+	if (ret == ACLM_OK && sqlite3_changes(s->db) == 0)
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "key %s not found", id);
-out:
-	store__sqlite_done(st);
 	return ret;
 }
