@@ -17,6 +17,7 @@
 
 static const char usage_issue[] =
 	"Usage: aclm issue -d NAME [-d NAME...] [--ip ADDR...] [OPTIONS]\n"
+	"       aclm issue --csr FILE [OPTIONS]\n"
 	"\n"
 	"Obtains a certificate over ACME (RFC 8555), stores it in the inventory and writes\n"
 	"HOME/live/LINEAGE/{cert,chain,fullchain,privkey}.pem (the key 0600).\n"
@@ -26,6 +27,10 @@ static const char usage_issue[] =
 	"                          letsencrypt-staging, zerossl\n"
 	"  -d, --domain NAME       DNS name (repeatable)\n"
 	"  --ip ADDR               IP address identifier (RFC 8738; repeatable)\n"
+	"                          (names with non-ASCII letters are sent as punycode)\n"
+	"  --csr FILE              send this PEM or DER CSR (signature checked) instead of\n"
+	"                          making a key; the names come from its subjectAltName;\n"
+	"                          no privkey.pem is written. Stored: renew re-sends it\n"
 	"  --challenge TYPE        http-01 (default), dns-01 or tls-alpn-01\n"
 	"  --http-listen ADDR:PORT answer http-01 with the built-in listener (default :80)\n"
 	"  --webroot DIR           answer http-01 by writing DIR/.well-known/acme-challenge/\n"
@@ -74,7 +79,8 @@ struct issue_args {
 	const char **names;
 	size_t nnames;
 	const char *key_types, *lineage, *format, *eab_key_file, *challenge, *batch, *deploy_hook;
-	const char *preferred_chain;
+	const char *preferred_chain, *csr;
+	bool key_type_given;
 	int concurrency;
 };
 
@@ -92,9 +98,10 @@ static int check_challenge(const char *usage, struct issue_args *a)
 			return cli_usage_error(usage, "--dns-hook and --dns-rfc2136: give one of them");
 		if ((a->sc.dns_rfc2136 == NULL) != (a->sc.tsig_file == NULL))
 			return cli_usage_error(usage, "--dns-rfc2136 and --tsig-file go together");
-		if (a->sc.dns_propagation != NULL && !cli_format_ok(a->sc.dns_propagation, "resolver|off"))
-			return cli_usage_error(usage, "--dns-propagation %s: expected resolver or off "
-						      "(authoritative is not available yet)", a->sc.dns_propagation);
+		if (a->sc.dns_propagation != NULL &&
+		    !cli_format_ok(a->sc.dns_propagation, "authoritative|resolver|off"))
+			return cli_usage_error(usage, "--dns-propagation %s: expected authoritative, resolver "
+						      "or off", a->sc.dns_propagation);
 		if (a->sc.dns_propagation != NULL && strcmp(a->sc.dns_propagation, "resolver") == 0 &&
 		    a->sc.dns_resolver == NULL)
 			return cli_usage_error(usage, "--dns-propagation resolver needs --dns-resolver HOST:PORT");
@@ -119,7 +126,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
 	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
 	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK,
-	       OPT_PREFERRED_CHAIN, OPT_DNS_RFC2136, OPT_TSIG_FILE };
+	       OPT_PREFERRED_CHAIN, OPT_DNS_RFC2136, OPT_TSIG_FILE, OPT_CSR };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "domain", required_argument, NULL, 'd' },
@@ -145,6 +152,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "tls-alpn-listen", required_argument, NULL, OPT_TLS_ALPN_LISTEN },
 		{ "deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK },
 		{ "preferred-chain", required_argument, NULL, OPT_PREFERRED_CHAIN },
+		{ "csr", required_argument, NULL, OPT_CSR },
 		CLI_GLOBAL_LONGOPTS
 	};
 	const char *server = "letsencrypt";
@@ -166,7 +174,8 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_CHALLENGE: a->challenge = optarg; break;
 		case OPT_HTTP_LISTEN: a->sc.http_listen = optarg; break;
 		case OPT_WEBROOT: a->sc.webroot = optarg; break;
-		case OPT_KEY_TYPE: a->key_types = optarg; break;
+		case OPT_KEY_TYPE: a->key_types = optarg; a->key_type_given = true; break;
+		case OPT_CSR: a->csr = optarg; break;
 		case OPT_NAME: a->lineage = optarg; break;
 		case OPT_CA_BUNDLE: a->co.ca_bundle = optarg; break;
 		case OPT_EMAIL: a->co.email = optarg; break;
@@ -203,6 +212,11 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		return cli_usage_error(usage, "--eab-kid and --eab-hmac-key-file go together");
 	if (optind < argc)
 		return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+	if (a->csr != NULL && (a->nnames > 0 || a->batch != NULL))
+		return cli_usage_error(usage, "--csr takes the names from the CSR; do not give -d, "
+					      "--ip or --batch");
+	if (a->csr != NULL && a->key_type_given)
+		return cli_usage_error(usage, "--csr: the key is the CSR's; do not give --key-type");
 	return check_challenge(usage, a);
 }
 
@@ -264,11 +278,36 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 {
 	enum crypto_key_type types[ISSUE_MAX_KEY_TYPES];
 	struct client_conn *conn = NULL;
+	struct client_csr csr = { 0 };
 	struct aclm_err err = { 0 };
-	char **norm = NULL, base[256], lineage[300], *live = NULL;
+	char **norm = NULL, base[256], lineage[300], *live = NULL, *csr_path = NULL;
 	size_t ntypes = 0;
 	int rc = CLI_EXIT_FAIL;
 
+	if (a->csr != NULL) {
+		/* renew reads the CSR again from wherever it runs */
+		csr_path = realpath(a->csr, NULL);
+		if (client_csr_load(a->csr, &csr, &err) != ACLM_OK) {
+			free(csr_path);
+			return cli_fail(&err);
+		}
+		if (csr_path == NULL) {
+			client_csr_free(&csr);
+			aclm_err_set(&err, ACLM_ERR_IO, "%s: cannot resolve its path", a->csr);
+			return cli_fail(&err);
+		}
+		/* the CSR's names, already normalised, replace -d/--ip */
+		free(a->names);
+		a->names = (const char **)csr.names;
+		a->nnames = csr.nnames;
+		csr.names = NULL;
+		csr.nnames = 0;
+		a->key_types = crypto_key_type_name(csr.key_type);
+		rc = check_challenge(usage_issue, a); /* wildcards in the CSR need dns-01 */
+		if (rc >= 0)
+			goto out;
+		rc = CLI_EXIT_FAIL;
+	}
 	if (!parse_key_types(a->key_types, types, &ntypes))
 		return cli_usage_error(usage_issue, "--key-type %s: expected a comma-separated list of "
 						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2", a->key_types);
@@ -286,7 +325,9 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 					      .key_type = types[t], .challenge = a->challenge,
 					      .solver = &a->sc, .live_dir = live, .lineage = lineage,
 					      .deploy_hook = a->deploy_hook,
-					      .preferred_chain = a->preferred_chain };
+					      .preferred_chain = a->preferred_chain,
+					      .csr_path = csr_path, .csr_der = csr.der,
+					      .csr_len = csr.len };
 		struct client_result res;
 
 		/* The first key type gets LINEAGE, the others LINEAGE-TYPE. */
@@ -308,6 +349,10 @@ out:
 		free(norm[i]);
 	free(norm);
 	free(live);
+	free(csr_path);
+	client_csr_free(&csr);
+	for (size_t i = 0; a->csr != NULL && i < a->nnames; i++)
+		free((char *)a->names[i]); /* the CSR's names (cli_cmd_issue frees the array) */
 	if (a->co.eab_key != NULL)
 		OPENSSL_clear_free((void *)a->co.eab_key, a->co.eab_keylen);
 	return rc;
@@ -386,8 +431,8 @@ int cli_cmd_issue(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc < 0 && a.batch != NULL && (a.nnames > 0 || a.lineage != NULL))
 		rc = cli_usage_error(usage_issue, "issue: --batch takes the names from the file; "
 						  "do not give -d, --ip or --name");
-	else if (rc < 0 && a.batch == NULL && a.nnames == 0)
-		rc = cli_usage_error(usage_issue, "issue: give at least one -d NAME or --ip ADDR");
+	else if (rc < 0 && a.batch == NULL && a.csr == NULL && a.nnames == 0)
+		rc = cli_usage_error(usage_issue, "issue: give at least one -d NAME or --ip ADDR, or --csr FILE");
 	if (rc < 0 && a.batch != NULL)
 		rc = run_batch(ctx, &a);
 	else if (rc < 0)

@@ -104,6 +104,7 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 			.solver = &sc, .live_dir = live,
 			.deploy_hook = aclm_json_str(l->options, "deploy_hook"),
 			.preferred_chain = aclm_json_str(l->options, "preferred_chain"),
+			.csr_path = aclm_json_str(l->options, "csr"),
 		};
 
 		st = client_issue(conn, &req, &res, err);

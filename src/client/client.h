@@ -98,6 +98,13 @@ struct client_request {
 	 * whose topmost certificate was issued by this CN (certbot's match);
 	 * none matching keeps the default. NULL: the default chain. */
 	const char *preferred_chain;
+	/* issue --csr: the user's CSR (its key stays with the user; the lineage
+	 * gets no privkey.pem). csr_der is sent as is; when NULL, csr_path is
+	 * read with client_csr_load (renew). csr_path is stored with the lineage
+	 * (absolute). Both NULL: a fresh keystore key of key_type. */
+	const char *csr_path;
+	const unsigned char *csr_der;
+	size_t csr_len;
 	/* A solver the caller started and shares between concurrent orders
 	 * (batch); NULL: client_issue starts and stops its own. */
 	const struct solver_ops *shared_ops;
@@ -115,7 +122,7 @@ struct client_result {
 };
 
 /* Runs an order for req to the end: identifiers, authorizations solved with
- * the configured solver, CSR from a fresh keystore key, finalize, download,
+ * the configured solver, CSR from a fresh keystore key (or req's CSR), finalize, download,
  * inventory import (source acme), lineage files (0600 key), lineage row. The
  * lineage is locked in the store for the duration. Then req->deploy_hook, if
  * any, runs (unlocked); when it fails, res is filled, res->deploy_hook_failed
@@ -182,7 +189,21 @@ aclm_status client_batch_parse_text(const char *name, char *text, const char *ke
 				    const char *challenge, struct client_batch_job **jobs,
 				    size_t *njobs, struct aclm_err *err);
 
-/* Identifier checks and normalisation (lowercase, no trailing dot; IPs in
+/* A CSR the user brings (issue --csr, client/csr.c). */
+struct client_csr {
+	unsigned char *der;
+	size_t len;
+	char **names;              /* subjectAltName DNS names and IPs, normalised */
+	size_t nnames;
+	enum crypto_key_type key_type; /* closest match of the CSR's key, for display */
+};
+/* Reads a PEM or DER CSR from path, checks its signature and takes its names
+ * (ACLM_ERR_INVALID when it has none). Free with client_csr_free. */
+aclm_status client_csr_load(const char *path, struct client_csr *out, struct aclm_err *err);
+void client_csr_free(struct client_csr *c);
+
+/* Identifier checks and normalisation (IDNs to punycode, IDNA2008 with UTS#46
+ * non-transitional mapping; (lowercase, no trailing dot; IPs in
  * canonical form); ACLM_ERR_INVALID naming the bad name. *out is malloc'd. */
 aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struct aclm_err *err);
 /* A lineage name becomes a directory under live/: one path component (no

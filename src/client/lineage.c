@@ -1,10 +1,12 @@
 /* After an order: download, inventory, certbot-style lineage files
- * (live/LINEAGE/{cert,chain,fullchain,privkey}.pem), the lineage row. */
+ * (live/LINEAGE/{cert,chain,fullchain,privkey}.pem; no privkey.pem with
+ * the user's own CSR), the lineage row. */
 #include "client/client_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/fs.h"
@@ -46,6 +48,14 @@ static aclm_status write_lineage_files(struct client_conn *c, const struct clien
 		st = write_pems(b->certs, 1, b->ncerts, res->lineage_dir, "chain.pem", err);
 	if (st == ACLM_OK)
 		st = write_pems(b->certs, 0, b->ncerts, res->lineage_dir, "fullchain.pem", err);
+	if (st == ACLM_OK && req->csr_der != NULL) {
+		/* issue --csr: the key stays with the user; a privkey.pem from an
+		 * earlier issuance would no longer match cert.pem. */
+		if ((keypath = aclm_fs_join(res->lineage_dir, "privkey.pem")) != NULL)
+			unlink(keypath);
+		free(keypath);
+		return ACLM_OK;
+	}
 	if (st == ACLM_OK)
 		st = keystore_key_id(X509_get0_pubkey(b->certs[0]), key_id, err);
 	if (st == ACLM_OK && (keypath = aclm_fs_join(res->lineage_dir, "privkey.pem")) == NULL)

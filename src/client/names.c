@@ -1,10 +1,14 @@
-/* Identifier checks and normalisation (RFC 8555 §7.1.4, RFC 8738), lineage names. */
+/* Identifier checks and normalisation (RFC 8555 §7.1.4, RFC 8738; IDNs to
+ * punycode, RFC 5891 + UTS#46), lineage names. */
 #include "client/client_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #define NAME_MAX_LEN 253
 #define LABEL_MAX_LEN 63
@@ -31,6 +35,26 @@ static bool label_ok(const char *l, size_t n)
 	return true;
 }
 
+/* IDNA2008 with UTS#46 non-transitional mapping (what browsers and Let's
+ * Encrypt use): "Bücher.example" -> "xn--bcher-kva.example". A leading "*."
+ * is kept aside: '*' is not a valid IDN label. The result is checked as an
+ * ASCII name by the caller. */
+static aclm_status idn_to_ascii(const char *in, char **out, struct aclm_err *err)
+{
+	const char *rest = strncmp(in, "*.", 2) == 0 ? in + 2 : in;
+	char *ascii = NULL;
+	int rc = idn2_to_ascii_8z(rest, &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+
+	*out = NULL;
+	if (rc != IDN2_OK)
+		return aclm_err_set(err, ACLM_ERR_INVALID, "\"%s\": not a valid internationalised name: %s",
+				    in, idn2_strerror(rc));
+	if (asprintf(out, "%s%s", rest != in ? "*." : "", ascii) < 0)
+		*out = NULL;
+	idn2_free(ascii);
+	return *out != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+}
+
 aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struct aclm_err *err)
 {
 	char ip[64], *s = NULL;
@@ -43,13 +67,16 @@ aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struc
 		*out = strdup(ip);
 		return *out != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 	}
-	for (p = in; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			return aclm_err_set(err, ACLM_ERR_INVALID,
-					    "\"%s\": internationalised name: give its punycode form (xn--...)", in);
-	s = strdup(in);
-	if (s == NULL)
+	for (p = in; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p != '\0') {
+		aclm_status st = idn_to_ascii(in, &s, err);
+
+		if (st != ACLM_OK)
+			return st;
+	} else if ((s = strdup(in)) == NULL) {
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	}
 	n = strlen(s);
 	if (n > 0 && s[n - 1] == '.')
 		s[--n] = '\0';

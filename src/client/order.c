@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -210,6 +211,12 @@ static aclm_status make_csr(struct order_run *r, char **b64, struct aclm_err *er
 	aclm_status st;
 
 	*b64 = NULL;
+	if (r->req->csr_der != NULL) {
+		/* The user's CSR goes as is: its key is not ours to re-sign with. */
+		*b64 = acme_b64url_encode(r->req->csr_der, r->req->csr_len);
+		st = *b64 != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if (dns == NULL || ips == NULL) {
 		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 		goto out;
@@ -285,18 +292,27 @@ static aclm_status solve_all(struct order_run *r, struct aclm_err *err)
 	return poll_status(r, r->order_url, "order", pending, &r->order, err);
 }
 
+/* Paths are stored absolute so that renew works from any directory. */
+static const char *abs_path(const char *path, char buf[PATH_MAX])
+{
+	return path != NULL && realpath(path, buf) != NULL ? buf : path;
+}
+
 /* Everything renew needs to replay the order (issue 3: "stored with it"). */
 static json_t *lineage_options(const struct order_run *r)
 {
 	const struct solver_config *sc = r->req->solver;
+	char webroot[PATH_MAX], tsig[PATH_MAX], bundle[PATH_MAX];
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
 			 "challenge", r->req->challenge, "http_listen", sc->http_listen, "webroot",
-			 sc->webroot, "tlsalpn_listen", sc->tlsalpn_listen, "dns_hook", sc->dns_hook,
-			 "dns_rfc2136", sc->dns_rfc2136, "tsig_file", sc->tsig_file,
-			 "dns_resolver", sc->dns_resolver, "dns_propagation", sc->dns_propagation,
-			 "ca_bundle", r->c->opts.ca_bundle, "email", r->c->opts.email,
-			 "deploy_hook", r->req->deploy_hook, "preferred_chain", r->req->preferred_chain);
+			 abs_path(sc->webroot, webroot), "tlsalpn_listen", sc->tlsalpn_listen,
+			 "dns_hook", sc->dns_hook, "dns_rfc2136", sc->dns_rfc2136, "tsig_file",
+			 abs_path(sc->tsig_file, tsig), "dns_resolver", sc->dns_resolver,
+			 "dns_propagation", sc->dns_propagation, "ca_bundle",
+			 abs_path(r->c->opts.ca_bundle, bundle), "email", r->c->opts.email,
+			 "deploy_hook", r->req->deploy_hook, "preferred_chain", r->req->preferred_chain,
+			 "csr", r->req->csr_path);
 }
 
 /* Lock owners are "aclm:PID@HOST" (client_issue). True when that process
@@ -462,7 +478,7 @@ static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err 
 	return st;
 }
 
-aclm_status client_issue(struct client_conn *c, const struct client_request *req,
+static aclm_status issue(struct client_conn *c, const struct client_request *req,
 			 struct client_result *res, struct aclm_err *err)
 {
 	struct order_run r = { .c = c, .req = req };
@@ -504,5 +520,27 @@ aclm_status client_issue(struct client_conn *c, const struct client_request *req
 	free(resume);
 	free(r.order_url);
 	json_decref(r.order);
+	return st;
+}
+
+aclm_status client_issue(struct client_conn *c, const struct client_request *req,
+			 struct client_result *res, struct aclm_err *err)
+{
+	struct client_request with_csr;
+	struct client_csr csr = { 0 };
+	aclm_status st;
+
+	if (req->csr_der != NULL || req->csr_path == NULL)
+		return issue(c, req, res, err);
+	/* renew: the stored CSR path, read again (the user may have replaced it). */
+	memset(res, 0, sizeof(*res));
+	st = client_csr_load(req->csr_path, &csr, err);
+	if (st != ACLM_OK)
+		return st;
+	with_csr = *req;
+	with_csr.csr_der = csr.der;
+	with_csr.csr_len = csr.len;
+	st = issue(c, &with_csr, res, err);
+	client_csr_free(&csr);
 	return st;
 }

@@ -21,7 +21,8 @@
 struct hook_state {
 	char *cmd;                 /* as configured, for messages */
 	char **argv;               /* cmd split into words */
-	char *resolver;            /* NULL: no propagation check */
+	char *resolver;            /* NULL: no check, or the system resolver when authoritative */
+	bool check, authoritative; /* check at resolver, or at the zone's NS set */
 	long timeout_s, check_timeout_s;
 };
 
@@ -134,27 +135,35 @@ static void hook_stop(void *state)
 }
 
 /* The resolver to check, or NULL: dns_propagation "off" or unset without a
- * resolver means no check. */
+ * resolver means no check. "authoritative" asks every NS of the zone, found
+ * through dns_resolver or the system resolver (NULL). */
 static aclm_status hook_check_config(const struct solver_config *cfg, const char **resolver,
-				     struct aclm_err *err)
+				     bool *check, bool *authoritative, struct aclm_err *err)
 {
 	const char *mode = cfg->dns_propagation;
 	bool have = cfg->dns_resolver != NULL && cfg->dns_resolver[0] != '\0';
 
 	*resolver = NULL;
+	*check = *authoritative = false;
 	if (cfg->dns_timeout_s < 0 || cfg->dns_hook_timeout_s < 0)
 		return aclm_err_set(err, ACLM_ERR_CONFIG, "dns-hook: timeouts must not be negative");
 	if (mode == NULL || mode[0] == '\0')
 		mode = have ? "resolver" : "off";
 	if (strcmp(mode, "off") == 0)
 		return ACLM_OK;
+	if (strcmp(mode, "authoritative") == 0) {
+		*check = *authoritative = true;
+		*resolver = have ? cfg->dns_resolver : NULL;
+		return ACLM_OK;
+	}
 	if (strcmp(mode, "resolver") != 0)
 		return aclm_err_set(err, ACLM_ERR_CONFIG, "dns-hook: dns_propagation \"%.32s\": "
-				    "expected \"resolver\" or \"off\"", mode);
+				    "expected \"authoritative\", \"resolver\" or \"off\"", mode);
 	if (!have)
 		return aclm_err_set(err, ACLM_ERR_CONFIG, "dns-hook: dns_propagation = resolver "
 				    "needs dns_resolver (HOST:PORT)");
 	*resolver = cfg->dns_resolver;
+	*check = true;
 	return ACLM_OK;
 }
 
@@ -162,6 +171,7 @@ static aclm_status hook_start(const struct solver_config *cfg, void **state, str
 {
 	struct hook_state *s = NULL;
 	const char *resolver = NULL;
+	bool check = false, authoritative = false;
 	aclm_status st;
 
 	*state = NULL;
@@ -169,7 +179,7 @@ static aclm_status hook_start(const struct solver_config *cfg, void **state, str
 		st = aclm_err_set(err, ACLM_ERR_CONFIG, "dns-hook: no dns_hook command configured");
 		goto out;
 	}
-	st = hook_check_config(cfg, &resolver, err);
+	st = hook_check_config(cfg, &resolver, &check, &authoritative, err);
 	if (st != ACLM_OK)
 		goto out;
 	s = calloc(1, sizeof(*s));
@@ -183,6 +193,8 @@ static aclm_status hook_start(const struct solver_config *cfg, void **state, str
 		aclm_err_prefix(err, "dns-hook: dns_hook");
 		goto out;
 	}
+	s->check = check;
+	s->authoritative = authoritative;
 	s->timeout_s = cfg->dns_hook_timeout_s > 0 ? cfg->dns_hook_timeout_s : HOOK_TIMEOUT_S;
 	s->check_timeout_s = cfg->dns_timeout_s > 0 ? cfg->dns_timeout_s : HOOK_CHECK_TIMEOUT_S;
 	*state = s;
@@ -204,10 +216,13 @@ static aclm_status hook_present(void *state, const struct solver_challenge *ch,
 
 	if (st == ACLM_OK)
 		st = hook_call(s, "present", fqdn, value, err);
-	if (st != ACLM_OK || s->resolver == NULL)
+	if (st != ACLM_OK || !s->check)
 		goto out;
 	fqdn[strlen(fqdn) - 1] = '\0'; /* the query name, without the root dot */
-	st = solver__dns_txt_wait(s->resolver, fqdn, value, s->check_timeout_s, err);
+	st = s->authoritative ?
+		solver__dns_txt_wait_authoritative(s->resolver, fqdn, value, NULL, s->check_timeout_s,
+						   err) :
+		solver__dns_txt_wait(s->resolver, fqdn, value, s->check_timeout_s, err);
 	if (st != ACLM_OK) {
 		strcat(fqdn, ".");
 		hook_call(s, "cleanup", fqdn, value, NULL);

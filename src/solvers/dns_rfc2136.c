@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -44,7 +45,8 @@ struct r2136_state {
 	char server_str[80];       /* as configured: messages, default resolver */
 	struct solver__tsig_key key;
 	char alg_dname[32];        /* "hmac-sha256." as ldns wants it */
-	char *resolver;            /* NULL: no propagation check */
+	char *resolver;            /* NULL: no check, or the system resolver when authoritative */
+	bool check, authoritative; /* check at resolver, or at the zone's NS set */
 	long check_timeout_s;
 };
 
@@ -673,26 +675,67 @@ bad:
 			    "numeric HOST:PORT or [V6]:PORT", spec);
 }
 
-/* The server is authoritative, so by default the propagation check asks
- * it; dns_resolver (a secondary, a public resolver) replaces it. */
+/* "resolver" asks dns_resolver, or else the server itself (it is
+ * authoritative); "authoritative", the default without dns_resolver, asks
+ * every NS of the zone, found through dns_resolver or the system resolver. */
 static aclm_status r2136_check_config(const struct solver_config *cfg, struct r2136_state *s,
 				      struct aclm_err *err)
 {
 	const char *mode = cfg->dns_propagation;
-	const char *resolver = cfg->dns_resolver != NULL && cfg->dns_resolver[0] != '\0' ?
-		cfg->dns_resolver : s->server_str;
+	bool have = cfg->dns_resolver != NULL && cfg->dns_resolver[0] != '\0';
+	const char *resolver = have ? cfg->dns_resolver : s->server_str;
 
 	if (cfg->dns_timeout_s < 0)
 		return aclm_err_set(err, ACLM_ERR_CONFIG, R2136_WHO ": timeouts must not be negative");
-	if (mode != NULL && mode[0] != '\0' && strcmp(mode, "off") == 0)
+	if (mode == NULL || mode[0] == '\0')
+		mode = have ? "resolver" : "authoritative";
+	if (strcmp(mode, "off") == 0)
 		return ACLM_OK;
-	if (mode != NULL && mode[0] != '\0' && strcmp(mode, "resolver") != 0)
+	if (strcmp(mode, "authoritative") == 0) {
+		s->authoritative = true;
+		resolver = have ? cfg->dns_resolver : NULL;
+	} else if (strcmp(mode, "resolver") != 0) {
 		return aclm_err_set(err, ACLM_ERR_CONFIG, R2136_WHO ": dns_propagation \"%.32s\": "
-				    "expected \"resolver\" or \"off\"", mode);
-	s->resolver = strdup(resolver);
-	if (s->resolver == NULL)
+				    "expected \"authoritative\", \"resolver\" or \"off\"", mode);
+	}
+	s->check = true;
+	if (resolver != NULL && (s->resolver = strdup(resolver)) == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, R2136_WHO ": out of memory");
 	return ACLM_OK;
+}
+
+/* The key file as an absolute path, so that what is loaded and named in
+ * messages does not depend on the working directory (renew runs from
+ * anywhere). A file realpath cannot resolve is loaded as given, so the
+ * loader's message names it. */
+static aclm_status r2136_load_key(const char *file, struct r2136_state *s, struct aclm_err *err)
+{
+	char abs[PATH_MAX];
+
+	return solver__tsig_load(realpath(file, abs) != NULL ? abs : file, &s->key, err);
+}
+
+/* RFC 8555 §8.4 wait for qname's TXT value. Authoritative: at every NS of
+ * the zone; a zone that is not delegated (a test BIND, a hidden primary)
+ * has no NS set the resolver can find, and then the server we updated, the
+ * one authority we know of, is checked instead (logged at info level). */
+static aclm_status r2136_wait(const struct r2136_state *s, const char *qname, const char *value,
+			      struct aclm_err *err)
+{
+	struct aclm_err ns_err = { 0 };
+	aclm_status st;
+
+	if (!s->authoritative)
+		return solver__dns_txt_wait(s->resolver, qname, value, s->check_timeout_s, err);
+	st = solver__dns_txt_wait_authoritative(s->resolver, qname, value, s->server_str,
+						s->check_timeout_s, &ns_err);
+	if (st == ACLM_ERR_NOTFOUND) {
+		log_info(R2136_WHO ": %s; checking %s itself", ns_err.msg, s->server_str);
+		return solver__dns_txt_wait(s->server_str, qname, value, s->check_timeout_s, err);
+	}
+	if (st != ACLM_OK)
+		aclm_err_set(err, st, "%s", ns_err.msg);
+	return st;
 }
 
 static aclm_status r2136_start(const struct solver_config *cfg, void **state, struct aclm_err *err)
@@ -718,7 +761,7 @@ static aclm_status r2136_start(const struct solver_config *cfg, void **state, st
 	if ((st = r2136_server(cfg->dns_rfc2136, s, err)) != ACLM_OK ||
 	    (st = r2136_check_config(cfg, s, err)) != ACLM_OK)
 		goto out;
-	if ((st = solver__tsig_load(cfg->tsig_file, &s->key, err)) != ACLM_OK) {
+	if ((st = r2136_load_key(cfg->tsig_file, s, err)) != ACLM_OK) {
 		aclm_err_prefix(err, R2136_WHO);
 		goto out;
 	}
@@ -744,7 +787,7 @@ static aclm_status r2136_present(void *state, const struct solver_challenge *ch,
 
 	if (st == ACLM_OK)
 		st = r2136_update(s, zone, name, value, true, err);
-	if (st != ACLM_OK || s->resolver == NULL)
+	if (st != ACLM_OK || !s->check)
 		goto out;
 	qname = ldns_rdf2str(name);
 	if (qname == NULL) {
@@ -754,7 +797,7 @@ static aclm_status r2136_present(void *state, const struct solver_challenge *ch,
 	n = strlen(qname);
 	if (n > 1 && qname[n - 1] == '.')
 		qname[n - 1] = '\0'; /* the query name, without the root dot */
-	st = solver__dns_txt_wait(s->resolver, qname, value, s->check_timeout_s, err);
+	st = r2136_wait(s, qname, value, err);
 	if (st != ACLM_OK)
 		r2136_update(s, zone, name, value, false, NULL);
 out:

@@ -59,6 +59,16 @@ void solver__loop_free(struct solver__loop *l);
 aclm_status solver__dns_txt_wait(const char *resolver, const char *name, const char *value,
 				 long timeout_s, struct aclm_err *err);
 
+/* The same wait at every authoritative server of name's zone: asks
+ * resolver ("HOST:PORT"; NULL: the system's) for the NS records of name,
+ * then of its parents, resolves those hosts and waits at each IP:53 (at
+ * IP:PORT when IP is hint's host, hint "HOST:PORT" or NULL), all within
+ * timeout_s. No NS set found -> ACLM_ERR_NOTFOUND (NOTIMP named as such);
+ * a server without the value -> ACLM_ERR_BUSY naming it. */
+aclm_status solver__dns_txt_wait_authoritative(const char *resolver, const char *name,
+					       const char *value, const char *hint, long timeout_s,
+					       struct aclm_err *err);
+
 /* ---- TSIG keys (dns_rfc2136.c) ---- */
 
 /* One BIND key file: key "NAME" { algorithm hmac-sha256; secret "B64"; };

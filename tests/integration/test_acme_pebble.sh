@@ -177,3 +177,49 @@ expect_contains "$(err)" "bad-batch.txt:2"
 printf 'x.example.test profile=classic\n' >"$T/bad-batch2.txt"
 expect_exit 2 issue --batch "$T/bad-batch2.txt" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
 expect_contains "$(err)" "bad-batch2.txt:1"
+
+note "--csr: the user's CSR is sent as is; the key stays with the user (no privkey.pem)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=csr.example.test \
+	-addext subjectAltName=DNS:csr.example.test -keyout "$T/csr.key" -out "$T/csr.pem" 2>/dev/null ||
+	fail "openssl req failed"
+expect_exit 2 issue --csr "$T/csr.pem" -d other.example.test --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "--csr"
+expect_exit 2 issue --csr "$T/csr.pem" --key-type rsa2048 --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "--key-type"
+expect_exit 0 issue --csr "$T/csr.pem" --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+d=$ACLM_HOME/live/csr.example.test
+for f in cert.pem chain.pem fullchain.pem; do
+	[ -s "$d/$f" ] || fail "$d/$f missing or empty"
+done
+[ ! -e "$d/privkey.pem" ] || fail "privkey.pem written for a --csr lineage"
+openssl verify -CAfile "$PEBBLE_ROOT" -untrusted "$d/chain.pem" "$d/cert.pem" >/dev/null 2>&1 ||
+	fail "$d/cert.pem does not verify against Pebble's root"
+expect_eq "$(openssl x509 -in "$d/cert.pem" -noout -pubkey)" \
+	"$(openssl req -in "$T/csr.pem" -noout -pubkey)" "public key of the --csr certificate"
+ok cert list --search csr.example.test --format json
+cp "$OUT" "$T/csr-list.json"
+json_check "$T/csr-list.json" "[c['has_private_key'] for c in d if not c['is_ca']] == [False]" "--csr leaf: key not held"
+
+note "--csr: renew re-sends the stored CSR (same key); a DER CSR works too"
+openssl req -in "$T/csr.pem" -outform DER -out "$T/csr.der"
+old=$(openssl x509 -in "$d/cert.pem" -noout -serial)
+ok renew --force csr.example.test
+new=$(openssl x509 -in "$d/cert.pem" -noout -serial)
+expect_ne "$new" "$old" "serial after renewing the --csr lineage"
+expect_eq "$(openssl x509 -in "$d/cert.pem" -noout -pubkey)" \
+	"$(openssl req -in "$T/csr.pem" -noout -pubkey)" "public key after renewal"
+[ ! -e "$d/privkey.pem" ] || fail "privkey.pem written by renew of a --csr lineage"
+expect_exit 0 issue --csr "$T/csr.der" --name csr-der --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_eq "$(openssl x509 -in "$ACLM_HOME/live/csr-der/cert.pem" -noout -pubkey)" \
+	"$(openssl req -in "$T/csr.pem" -noout -pubkey)" "public key of the DER --csr certificate"
+
+note "--csr: a CSR whose signature does not verify is refused before any order"
+python3 - "$T/csr.der" "$T/bad.der" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[-1] ^= 1
+open(sys.argv[2], 'wb').write(b)
+PY
+expect_exit 1 issue --csr "$T/bad.der" --name csr-bad --http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_contains "$(err)" "bad.der"
+[ ! -e "$ACLM_HOME/live/csr-bad" ] || fail "files written for a CSR with a bad signature"

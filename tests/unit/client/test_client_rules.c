@@ -74,6 +74,11 @@ static void test_names_are_normalised(void **state)
 	expect_name("WWW.Example.COM.", "www.example.com", false);
 	expect_name("*.Example.com", "*.example.com", false);
 	expect_name("xn--bcher-kva.example", "xn--bcher-kva.example", false);
+	/* IDNs become punycode (UTS#46 non-transitional: ß stays ß, not "ss"). */
+	expect_name("bücher.example", "xn--bcher-kva.example", false);
+	expect_name("*.Bücher.example", "*.xn--bcher-kva.example", false);
+	expect_name("BÜCHER.example.", "xn--bcher-kva.example", false);
+	expect_name("faß.example", "xn--fa-hia.example", false);
 	expect_name("192.0.2.1", "192.0.2.1", true);
 	expect_name("2001:DB8:0:0::1", "2001:db8::1", true);
 }
@@ -91,7 +96,10 @@ static void test_bad_names_are_refused(void **state)
 	expect_bad_name("nodot");
 	expect_bad_name("");
 	expect_bad_name("*.*.example.com");
-	expect_bad_name("bücher.example");
+	/* IDNs idn2 refuses: a leading combining mark, a disallowed symbol */
+	expect_bad_name("\xcc\x81" "bc.example");
+	expect_bad_name("\xe2\x98\x83" ".example");
+	expect_bad_name("b\xc3\xbc" "cher .example");
 	memset(long_label, 'a', 64);
 	strcpy(long_label + 64, ".example");
 	expect_bad_name(long_label);

@@ -298,7 +298,7 @@ static void test_start_refuses_bad_configuration(void **state)
 	assert_int_equal(solver_dns_hook_ops.start(&cfg, &s, &err), ACLM_ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "unterminated single quote opened at column 11"));
 	cfg.dns_hook = "/bin/true";
-	cfg.dns_propagation = "authoritative";
+	cfg.dns_propagation = "sometimes";
 	assert_int_equal(solver_dns_hook_ops.start(&cfg, &s, &err), ACLM_ERR_CONFIG);
 	cfg.dns_propagation = "resolver"; /* without dns_resolver */
 	assert_int_equal(solver_dns_hook_ops.start(&cfg, &s, &err), ACLM_ERR_CONFIG);
