@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "client/client.h"
 #include "core/config.h"
 #include "core/status.h"
 #include "inventory/inventory.h"
@@ -71,6 +72,29 @@ bool cli_format_ok(const char *value, const char *allowed);
  * trailing newline; *out is freed with cli_secret_free. */
 aclm_status cli_read_secret(const char *path, char **out, struct aclm_err *err);
 void cli_secret_free(char *s);
+/* Options every ACME command shares (issue, account): the server, its
+ * trust, the account's contact, terms and External Account Binding.
+ * Append CLI_ACME_LONGOPTS to a command's table, hand each option to
+ * cli_acme_opt, then call cli_acme_opts_check once. */
+enum { CLI_OPT_SERVER = 1050, CLI_OPT_CA_BUNDLE, CLI_OPT_EMAIL, CLI_OPT_AGREE_TOS, CLI_OPT_EAB_KID,
+       CLI_OPT_EAB_KEY };
+#define CLI_ACME_LONGOPTS                                                      \
+	{ "server", required_argument, NULL, CLI_OPT_SERVER },                 \
+	{ "ca-bundle", required_argument, NULL, CLI_OPT_CA_BUNDLE },           \
+	{ "email", required_argument, NULL, CLI_OPT_EMAIL },                   \
+	{ "agree-tos", no_argument, NULL, CLI_OPT_AGREE_TOS },                 \
+	{ "eab-kid", required_argument, NULL, CLI_OPT_EAB_KID },               \
+	{ "eab-hmac-key-file", required_argument, NULL, CLI_OPT_EAB_KEY }
+struct cli_acme_opts {
+	const char *server;        /* as typed; NULL = letsencrypt */
+	const char *eab_key_file;
+};
+/* True when c was one of CLI_ACME_LONGOPTS (stored into co and o). */
+bool cli_acme_opt(int c, const char *arg, struct client_opts *co, struct cli_acme_opts *o);
+/* Resolves the server name into co->server and checks the pairs; returns -1
+ * when fine, else the exit code of the usage error it printed. */
+int cli_acme_opts_check(const char *usage, struct client_opts *co, const struct cli_acme_opts *o);
+
 /* An External Account Binding HMAC key (base64url or base64) from a file;
  * *key is released with OPENSSL_clear_free(*key, *len). */
 aclm_status cli_read_eab_key(const char *path, unsigned char **key, size_t *len,

@@ -35,50 +35,33 @@ static const char usage_account[] =
 
 struct account_args {
 	struct client_opts co;
-	const char *format, *eab_key_file;
+	struct cli_acme_opts acme;
+	const char *format;
 };
 
 static int parse_account(struct cli_ctx *ctx, int argc, char **argv, struct account_args *a)
 {
-	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
-	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT };
+	enum { OPT_FORMAT = CLI_OPT_FIRST_COMMAND_OPT };
 	static const struct option opts[] = {
-		{ "server", required_argument, NULL, OPT_SERVER },
-		{ "ca-bundle", required_argument, NULL, OPT_CA_BUNDLE },
-		{ "email", required_argument, NULL, OPT_EMAIL },
-		{ "agree-tos", no_argument, NULL, OPT_AGREE_TOS },
-		{ "eab-kid", required_argument, NULL, OPT_EAB_KID },
-		{ "eab-hmac-key-file", required_argument, NULL, OPT_EAB_KEY },
+		CLI_ACME_LONGOPTS,
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		CLI_GLOBAL_LONGOPTS
 	};
-	const char *server = "letsencrypt";
 	int c, rc;
 
 	a->format = "text";
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_SERVER: server = optarg; break;
-		case OPT_CA_BUNDLE: a->co.ca_bundle = optarg; break;
-		case OPT_EMAIL: a->co.email = optarg; break;
-		case OPT_AGREE_TOS: a->co.agree_tos = true; break;
-		case OPT_EAB_KID: a->co.eab_kid = optarg; break;
-		case OPT_EAB_KEY: a->eab_key_file = optarg; break;
-		case OPT_FORMAT: a->format = optarg; break;
-		default:
-			if ((rc = cli_common_opt(ctx, c, usage_account)) >= 0)
-				return rc;
-		}
+		if (cli_acme_opt(c, optarg, &a->co, &a->acme))
+			continue;
+		if (c == OPT_FORMAT)
+			a->format = optarg;
+		else if ((rc = cli_common_opt(ctx, c, usage_account)) >= 0)
+			return rc;
 	}
-	a->co.server = client_server_url(server);
-	if (a->co.server == NULL)
-		return cli_usage_error(usage_account, "--server %s: give an https:// directory URL or "
-						      "one of letsencrypt, letsencrypt-staging, zerossl",
-				       server);
+	if ((rc = cli_acme_opts_check(usage_account, &a->co, &a->acme)) >= 0)
+		return rc;
 	if (!cli_format_ok(a->format, "text|json"))
 		return cli_usage_error(usage_account, "--format %s: expected text or json", a->format);
-	if ((a->co.eab_kid == NULL) != (a->eab_key_file == NULL))
-		return cli_usage_error(usage_account, "--eab-kid and --eab-hmac-key-file go together");
 	if (optind < argc)
 		return cli_usage_error(usage_account, "unexpected argument '%s'", argv[optind]);
 	return -1;
@@ -144,8 +127,8 @@ static int run_remote(struct cli_ctx *ctx, const char *sub, struct account_args 
 	aclm_status st;
 	int rc = CLI_EXIT_FAIL;
 
-	if ((a->eab_key_file != NULL &&
-	     cli_read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen,
+	if ((a->acme.eab_key_file != NULL &&
+	     cli_read_eab_key(a->acme.eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen,
 			      &err) != ACLM_OK) ||
 	    client_conn_open(&ctx->inv, &a->co, &conn, &err) != ACLM_OK) {
 		rc = cli_fail(&err);

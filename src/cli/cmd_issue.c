@@ -78,7 +78,8 @@ struct issue_args {
 	struct solver_config sc;
 	const char **names;
 	size_t nnames;
-	const char *key_types, *lineage, *format, *eab_key_file, *challenge, *batch, *deploy_hook;
+	struct cli_acme_opts acme;
+	const char *key_types, *lineage, *format, *challenge, *batch, *deploy_hook;
 	const char *preferred_chain, *csr;
 	bool key_type_given;
 	int concurrency;
@@ -122,13 +123,12 @@ static int check_challenge(const char *usage, struct issue_args *a)
 static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *usage,
 		       struct issue_args *a)
 {
-	enum { OPT_SERVER = CLI_OPT_FIRST_COMMAND_OPT, OPT_IP, OPT_CHALLENGE, OPT_HTTP_LISTEN,
-	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_CA_BUNDLE, OPT_EMAIL, OPT_AGREE_TOS,
-	       OPT_EAB_KID, OPT_EAB_KEY, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
+	enum { OPT_IP = CLI_OPT_FIRST_COMMAND_OPT, OPT_CHALLENGE, OPT_HTTP_LISTEN,
+	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
 	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK,
 	       OPT_PREFERRED_CHAIN, OPT_DNS_RFC2136, OPT_TSIG_FILE, OPT_CSR };
 	static const struct option opts[] = {
-		{ "server", required_argument, NULL, OPT_SERVER },
+		CLI_ACME_LONGOPTS,
 		{ "domain", required_argument, NULL, 'd' },
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "challenge", required_argument, NULL, OPT_CHALLENGE },
@@ -136,11 +136,6 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "webroot", required_argument, NULL, OPT_WEBROOT },
 		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
 		{ "name", required_argument, NULL, OPT_NAME },
-		{ "ca-bundle", required_argument, NULL, OPT_CA_BUNDLE },
-		{ "email", required_argument, NULL, OPT_EMAIL },
-		{ "agree-tos", no_argument, NULL, OPT_AGREE_TOS },
-		{ "eab-kid", required_argument, NULL, OPT_EAB_KID },
-		{ "eab-hmac-key-file", required_argument, NULL, OPT_EAB_KEY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
@@ -155,7 +150,6 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "csr", required_argument, NULL, OPT_CSR },
 		CLI_GLOBAL_LONGOPTS
 	};
-	const char *server = "letsencrypt";
 	char *end;
 	int c, rc;
 
@@ -167,8 +161,9 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	a->key_types = "p256";
 	a->challenge = "http-01";
 	while ((c = getopt_long(argc, argv, "d:" CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
+		if (cli_acme_opt(c, optarg, &a->co, &a->acme))
+			continue;
 		switch (c) {
-		case OPT_SERVER: server = optarg; break;
 		case 'd':
 		case OPT_IP: a->names[a->nnames++] = optarg; break;
 		case OPT_CHALLENGE: a->challenge = optarg; break;
@@ -177,11 +172,6 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_KEY_TYPE: a->key_types = optarg; a->key_type_given = true; break;
 		case OPT_CSR: a->csr = optarg; break;
 		case OPT_NAME: a->lineage = optarg; break;
-		case OPT_CA_BUNDLE: a->co.ca_bundle = optarg; break;
-		case OPT_EMAIL: a->co.email = optarg; break;
-		case OPT_AGREE_TOS: a->co.agree_tos = true; break;
-		case OPT_EAB_KID: a->co.eab_kid = optarg; break;
-		case OPT_EAB_KEY: a->eab_key_file = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_BATCH: a->batch = optarg; break;
 		case OPT_DNS_HOOK: a->sc.dns_hook = optarg; break;
@@ -202,14 +192,10 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 				return rc;
 		}
 	}
-	a->co.server = client_server_url(server);
-	if (a->co.server == NULL)
-		return cli_usage_error(usage, "--server %s: give an https:// directory URL or one of "
-					      "letsencrypt, letsencrypt-staging, zerossl", server);
+	if ((rc = cli_acme_opts_check(usage, &a->co, &a->acme)) >= 0)
+		return rc;
 	if (!cli_format_ok(a->format, "text|json"))
 		return cli_usage_error(usage, "--format %s: expected text or json", a->format);
-	if ((a->co.eab_kid == NULL) != (a->eab_key_file == NULL))
-		return cli_usage_error(usage, "--eab-kid and --eab-hmac-key-file go together");
 	if (optind < argc)
 		return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
 	if (a->csr != NULL && (a->nnames > 0 || a->batch != NULL))
@@ -312,8 +298,8 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 		return cli_usage_error(usage_issue, "--key-type %s: expected a comma-separated list of "
 						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2", a->key_types);
 	if (normalise_names(a, &norm, &err) != ACLM_OK || cli_open(ctx, &err) != ACLM_OK ||
-	    (a->eab_key_file != NULL &&
-	     cli_read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK) ||
+	    (a->acme.eab_key_file != NULL &&
+	     cli_read_eab_key(a->acme.eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK) ||
 	    client_conn_open(&ctx->inv, &a->co, &conn, &err) != ACLM_OK) {
 		rc = cli_fail(&err);
 		goto out;
@@ -393,8 +379,8 @@ static int run_batch(struct cli_ctx *ctx, struct issue_args *a)
 	if (cli_batch_parse(a->batch, a->key_types, a->challenge, &b.jobs, &b.njobs, &err) != ACLM_OK)
 		return cli_fail(&err);
 	if (cli_open(ctx, &err) != ACLM_OK ||
-	    (a->eab_key_file != NULL &&
-	     cli_read_eab_key(a->eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK)) {
+	    (a->acme.eab_key_file != NULL &&
+	     cli_read_eab_key(a->acme.eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK)) {
 		rc = cli_fail(&err);
 		goto out;
 	}

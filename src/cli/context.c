@@ -271,3 +271,29 @@ aclm_status cli_read_eab_key(const char *path, unsigned char **key, size_t *len,
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return *key != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 }
+
+bool cli_acme_opt(int c, const char *arg, struct client_opts *co, struct cli_acme_opts *o)
+{
+	switch (c) {
+	case CLI_OPT_SERVER: o->server = arg; return true;
+	case CLI_OPT_CA_BUNDLE: co->ca_bundle = arg; return true;
+	case CLI_OPT_EMAIL: co->email = arg; return true;
+	case CLI_OPT_AGREE_TOS: co->agree_tos = true; return true;
+	case CLI_OPT_EAB_KID: co->eab_kid = arg; return true;
+	case CLI_OPT_EAB_KEY: o->eab_key_file = arg; return true;
+	default: return false;
+	}
+}
+
+int cli_acme_opts_check(const char *usage, struct client_opts *co, const struct cli_acme_opts *o)
+{
+	const char *server = o->server != NULL ? o->server : "letsencrypt";
+
+	co->server = client_server_url(server);
+	if (co->server == NULL)
+		return cli_usage_error(usage, "--server %s: give an https:// directory URL or one of "
+					      "letsencrypt, letsencrypt-staging, zerossl", server);
+	if ((co->eab_kid == NULL) != (o->eab_key_file == NULL))
+		return cli_usage_error(usage, "--eab-kid and --eab-hmac-key-file go together");
+	return -1;
+}

@@ -8,11 +8,6 @@
 #include "core/log.h"
 #include "core/time.h"
 
-int64_t client_account_id(const struct client_conn *c)
-{
-	return c->account_id;
-}
-
 const char *client_account_url(const struct client_conn *c)
 {
 	return c->kid;

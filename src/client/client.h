@@ -42,7 +42,6 @@ struct client_conn;
 aclm_status client_conn_open(struct inventory *inv, const struct client_opts *opts,
 			     struct client_conn **out, struct aclm_err *err);
 void client_conn_close(struct client_conn *c);
-const struct acme_directory *client_conn_directory(const struct client_conn *c);
 
 /* Signed POST (payload NULL = POST-as-GET) with bounded badNonce retries. A
  * problem document becomes an error (acme_problem_to_err) prefixed by what. */
@@ -60,7 +59,6 @@ aclm_status client_account_ensure(struct client_conn *c, struct aclm_err *err);
 aclm_status client_account_use_existing(struct client_conn *c, struct aclm_err *err);
 /* Registers a new account even when one exists. */
 aclm_status client_account_register(struct client_conn *c, struct aclm_err *err);
-int64_t client_account_id(const struct client_conn *c);
 const char *client_account_url(const struct client_conn *c);
 /* Keystore id of the key requests are signed with. */
 const char *client_account_key_id(const struct client_conn *c);
@@ -206,6 +204,8 @@ void client_csr_free(struct client_csr *c);
  * non-transitional mapping; (lowercase, no trailing dot; IPs in
  * canonical form); ACLM_ERR_INVALID naming the bad name. *out is malloc'd. */
 aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struct aclm_err *err);
+/* True for an IPv4 or IPv6 address (an "ip" identifier, RFC 8738). */
+bool client_name_is_ip(const char *name);
 /* A lineage name becomes a directory under live/: one path component (no
  * '/', not "." or ".."), printable, at most 200 bytes. */
 bool client_lineage_name_ok(const char *name);

@@ -82,11 +82,6 @@ void client_conn_close(struct client_conn *c)
 	free(c);
 }
 
-const struct acme_directory *client_conn_directory(const struct client_conn *c)
-{
-	return &c->dir;
-}
-
 static aclm_status conn_sign(void *arg, const unsigned char *msg, size_t len, unsigned char **sig,
 			     size_t *siglen, struct aclm_err *err)
 {

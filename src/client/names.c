@@ -126,3 +126,10 @@ bool client_lineage_name_ok(const char *s)
 			return false;
 	return true;
 }
+
+bool client_name_is_ip(const char *name)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+}

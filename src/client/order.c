@@ -2,7 +2,6 @@
  * challenges, finalize, download; then inventory and lineage. */
 #include "client/client_int.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -43,11 +42,9 @@ static long poll_limit(const struct client_conn *c)
 static json_t *identifiers(const struct client_request *req)
 {
 	json_t *a = json_array();
-	unsigned char buf[16];
 
 	for (size_t i = 0; i < req->nnames; i++) {
-		bool ip = inet_pton(AF_INET, req->names[i], buf) == 1 ||
-			  inet_pton(AF_INET6, req->names[i], buf) == 1;
+		bool ip = client_name_is_ip(req->names[i]);
 
 		json_array_append_new(a, json_pack("{s:s, s:s}", "type", ip ? "ip" : "dns", "value",
 						   req->names[i]));
@@ -204,7 +201,7 @@ static aclm_status make_csr(struct order_run *r, char **b64, struct aclm_err *er
 {
 	const char **dns = calloc(r->req->nnames, sizeof(*dns)), **ips = calloc(r->req->nnames, sizeof(*ips));
 	struct crypto_csr_req cr = { .dns = dns, .ips = ips };
-	unsigned char buf[16], *der = NULL;
+	unsigned char *der = NULL;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
 	int len;
@@ -224,7 +221,7 @@ static aclm_status make_csr(struct order_run *r, char **b64, struct aclm_err *er
 	for (size_t i = 0; i < r->req->nnames; i++) {
 		const char *n = r->req->names[i];
 
-		if (inet_pton(AF_INET, n, buf) == 1 || inet_pton(AF_INET6, n, buf) == 1)
+		if (client_name_is_ip(n))
 			ips[cr.nips++] = n;
 		else
 			dns[cr.ndns++] = n;

@@ -54,16 +54,6 @@ long aclm_hex_decode(const char *in, unsigned char *out, size_t outmax)
 	return hi < 0 ? (long)n : -1;
 }
 
-bool aclm_is_hex(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (hexval((unsigned char)*s) < 0)
-			return false;
-	return true;
-}
-
 char *aclm_base64_encode(const unsigned char *in, size_t len)
 {
 	size_t outlen = 4 * ((len + 2) / 3) + 1;

@@ -11,7 +11,6 @@
 void aclm_hex_encode(const unsigned char *in, size_t len, char *out);
 /* Case-insensitive; separators ':' are skipped. Returns bytes written or -1. */
 long aclm_hex_decode(const char *in, unsigned char *out, size_t outmax);
-bool aclm_is_hex(const char *s);
 
 /* Standard base64 with padding; returns malloc'd string or NULL. */
 char *aclm_base64_encode(const unsigned char *in, size_t len);

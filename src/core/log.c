@@ -22,11 +22,6 @@ void aclm_log_setup(enum aclm_log_level level, enum aclm_log_format format)
 	log_format = format;
 }
 
-enum aclm_log_level aclm_log_get_level(void)
-{
-	return log_level;
-}
-
 int aclm_log_level_parse(const char *s)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)

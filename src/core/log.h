@@ -6,7 +6,6 @@ enum aclm_log_level { ACLM_LOG_ERROR = 0, ACLM_LOG_WARN, ACLM_LOG_INFO, ACLM_LOG
 enum aclm_log_format { ACLM_LOG_TEXT = 0, ACLM_LOG_JSON };
 
 void aclm_log_setup(enum aclm_log_level level, enum aclm_log_format format);
-enum aclm_log_level aclm_log_get_level(void);
 /* "error", "warn", "info", "debug" -> level; returns -1 when unknown. */
 int aclm_log_level_parse(const char *s);
 /* "text", "json" -> format; returns -1 when unknown. */

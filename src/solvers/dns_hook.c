@@ -15,8 +15,6 @@
 
 #define HOOK_TIMEOUT_S 120
 #define HOOK_CHECK_TIMEOUT_S 60
-#define HOOK_NAME_MAX 253           /* RFC 1035 §2.3.4, without the final dot */
-#define HOOK_FQDN_LABEL "_acme-challenge."
 
 struct hook_state {
 	char *cmd;                 /* as configured, for messages */
@@ -85,27 +83,6 @@ out:
 
 /* ---- the challenge: names and values ---- */
 
-/* RFC 8555 §8.4: the record lives at "_acme-challenge." + the identifier
- * (a wildcard's "*." already removed, §7.1.3), and lego passes it fully
- * qualified, with the final dot. IP identifiers have no dns-01 (RFC 8738). */
-static aclm_status hook_fqdn(const char *ident, char *fqdn, size_t len, struct aclm_err *err)
-{
-	unsigned char ip[16];
-	size_t n = ident != NULL ? strlen(ident) : 0;
-
-	if (n > 0 && ident[n - 1] == '.')
-		n--;
-	if (n == 0 || n > HOOK_NAME_MAX || strspn(ident, "abcdefghijklmnopqrstuvwxyz"
-						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < n)
-		return aclm_err_set(err, ACLM_ERR_INVALID, "dns-hook: \"%.100s\" is not a DNS name",
-				    ident != NULL ? ident : "");
-	if (inet_pton(AF_INET, ident, ip) == 1)
-		return aclm_err_set(err, ACLM_ERR_INVALID, "dns-hook: %s: dns-01 cannot validate an "
-				    "IP address (RFC 8738)", ident);
-	snprintf(fqdn, len, HOOK_FQDN_LABEL "%.*s.", (int)n, ident);
-	return ACLM_OK;
-}
-
 /* FQDN and VALUE of a challenge: VALUE = base64url(SHA-256(key
  * authorization)), RFC 8555 §8.4. */
 static aclm_status hook_args(const struct solver_challenge *ch, char *fqdn, size_t len,
@@ -114,7 +91,7 @@ static aclm_status hook_args(const struct solver_challenge *ch, char *fqdn, size
 	aclm_status st = solver__check_keyauth("dns-hook", ch, err); /* TOKEN.THUMBPRINT, §8.1 */
 
 	if (st == ACLM_OK)
-		st = hook_fqdn(ch->identifier, fqdn, len, err);
+		st = solver__dns01_fqdn("dns-hook", ch->identifier, fqdn, len, err);
 	if (st == ACLM_OK)
 		st = acme_dns01_txt(ch->key_authorization, value, err);
 	return st;
@@ -211,7 +188,7 @@ static aclm_status hook_present(void *state, const struct solver_challenge *ch,
 				struct aclm_err *err)
 {
 	const struct hook_state *s = state;
-	char fqdn[sizeof(HOOK_FQDN_LABEL) + HOOK_NAME_MAX + 2], value[44];
+	char fqdn[SOLVER__DNS01_FQDN_MAX], value[44];
 	aclm_status st = hook_args(ch, fqdn, sizeof(fqdn), value, err);
 
 	if (st == ACLM_OK)
@@ -234,7 +211,7 @@ out:
 static aclm_status hook_cleanup(void *state, const struct solver_challenge *ch,
 				struct aclm_err *err)
 {
-	char fqdn[sizeof(HOOK_FQDN_LABEL) + HOOK_NAME_MAX + 2], value[44];
+	char fqdn[SOLVER__DNS01_FQDN_MAX], value[44];
 	aclm_status st = hook_args(ch, fqdn, sizeof(fqdn), value, err);
 
 	if (st == ACLM_OK)

@@ -28,9 +28,6 @@
 #define R2136_NET_TIMEOUT_S 10       /* per DNS exchange */
 #define R2136_CHECK_TIMEOUT_S 60
 #define R2136_CNAME_MAX 8            /* chain length before we call it a loop */
-#define R2136_NAME_MAX 253           /* RFC 1035 §2.3.4, without the final dot */
-#define R2136_FQDN_LABEL "_acme-challenge."
-#define R2136_FQDN_MAX (sizeof(R2136_FQDN_LABEL) + R2136_NAME_MAX + 2)
 #define R2136_KEYFILE_MAX 65536
 #define R2136_TOKEN_MAX 512
 
@@ -162,7 +159,7 @@ static bool tsig_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n > 0 && n <= R2136_NAME_MAX + 1 &&
+	return n > 0 && n <= SOLVER__DNS_NAME_MAX + 1 &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == n &&
 	       strstr(s, "..") == NULL && s[0] != '.';
 }
@@ -296,26 +293,6 @@ out:
 }
 
 /* ---- names ---- */
-
-/* RFC 8555 §8.4: "_acme-challenge." + the identifier (without "*.",
- * §7.1.3), fully qualified. IP identifiers have no dns-01 (RFC 8738). */
-static aclm_status r2136_fqdn(const char *ident, char *fqdn, size_t len, struct aclm_err *err)
-{
-	unsigned char ip[16];
-	size_t n = ident != NULL ? strlen(ident) : 0;
-
-	if (n > 0 && ident[n - 1] == '.')
-		n--;
-	if (n == 0 || n > R2136_NAME_MAX || strspn(ident, "abcdefghijklmnopqrstuvwxyz"
-						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < n)
-		return aclm_err_set(err, ACLM_ERR_INVALID, R2136_WHO ": \"%.100s\" is not a DNS name",
-				    ident != NULL ? ident : "");
-	if (inet_pton(AF_INET, ident, ip) == 1)
-		return aclm_err_set(err, ACLM_ERR_INVALID, R2136_WHO ": %s: dns-01 cannot validate an "
-				    "IP address (RFC 8738)", ident);
-	snprintf(fqdn, len, R2136_FQDN_LABEL "%.*s.", (int)n, ident);
-	return ACLM_OK;
-}
 
 static const char *r2136_rcode_name(unsigned rcode)
 {
@@ -602,12 +579,12 @@ static aclm_status r2136_locate(const struct r2136_state *s, const struct solver
 				char value[44], ldns_rdf **name, ldns_rdf **zone,
 				struct aclm_err *err)
 {
-	char fqdn[R2136_FQDN_MAX];
+	char fqdn[SOLVER__DNS01_FQDN_MAX];
 	aclm_status st = solver__check_keyauth(R2136_WHO, ch, err); /* TOKEN.THUMBPRINT, §8.1 */
 
 	*name = *zone = NULL;
 	if (st == ACLM_OK)
-		st = r2136_fqdn(ch->identifier, fqdn, sizeof(fqdn), err);
+		st = solver__dns01_fqdn(R2136_WHO, ch->identifier, fqdn, sizeof(fqdn), err);
 	if (st == ACLM_OK)
 		st = acme_dns01_txt(ch->key_authorization, value, err);
 	if (st == ACLM_OK)

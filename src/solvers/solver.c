@@ -2,9 +2,11 @@
  * challenge; token and key authorization checks shared by the solvers. */
 #include "solvers/solver.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,5 +101,24 @@ aclm_status solver__check_keyauth(const char *solver, const struct solver_challe
 		return aclm_err_set(err, ACLM_ERR_INVALID,
 				    "%s: token %s: key authorization is not TOKEN.THUMBPRINT "
 				    "(RFC 8555 §8.1)", solver, ch->token);
+	return ACLM_OK;
+}
+
+aclm_status solver__dns01_fqdn(const char *who, const char *ident, char *fqdn, size_t len,
+			       struct aclm_err *err)
+{
+	unsigned char ip[16];
+	size_t n = ident != NULL ? strlen(ident) : 0;
+
+	if (n > 0 && ident[n - 1] == '.')
+		n--;
+	if (n == 0 || n > SOLVER__DNS_NAME_MAX || strspn(ident, "abcdefghijklmnopqrstuvwxyz"
+							 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") < n)
+		return aclm_err_set(err, ACLM_ERR_INVALID, "%s: \"%.100s\" is not a DNS name", who,
+				    ident != NULL ? ident : "");
+	if (inet_pton(AF_INET, ident, ip) == 1)
+		return aclm_err_set(err, ACLM_ERR_INVALID,
+				    "%s: %s: dns-01 cannot validate an IP address (RFC 8738)", who, ident);
+	snprintf(fqdn, len, SOLVER__DNS01_LABEL "%.*s.", (int)n, ident);
 	return ACLM_OK;
 }

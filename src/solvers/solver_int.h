@@ -29,6 +29,16 @@ aclm_status solver__check_keyauth(const char *solver, const struct solver_challe
  * or ":PORT" (numeric only; ":PORT" is one dual-stack IPv6 socket, or IPv4
  * only when the host has no IPv6). Unparsable -> ACLM_ERR_CONFIG; port taken
  * -> ACLM_ERR_BUSY "<who>: <spec>: address already in use"; else ACLM_ERR_IO. */
+/* RFC 8555 §8.4: the dns-01 record name "_acme-challenge." + the identifier
+ * (a wildcard's "*." already removed, §7.1.3), fully qualified with the
+ * final dot. IP identifiers have no dns-01 (RFC 8738). who names the
+ * solver in errors. */
+#define SOLVER__DNS_NAME_MAX 253 /* RFC 1035 §2.3.4, without the final dot */
+#define SOLVER__DNS01_LABEL "_acme-challenge."
+#define SOLVER__DNS01_FQDN_MAX (sizeof(SOLVER__DNS01_LABEL) + SOLVER__DNS_NAME_MAX + 2)
+aclm_status solver__dns01_fqdn(const char *who, const char *ident, char *fqdn, size_t len,
+			       struct aclm_err *err);
+
 aclm_status solver__listen_socket(const char *who, const char *spec, int *fd,
 				  struct aclm_err *err);
 

@@ -96,7 +96,7 @@ void store__bind_int(struct store__bind *b, int idx, int64_t v)
 		b->rc = sqlite3_bind_int64(b->st, idx, v);
 }
 
-void store__bind_blob(struct store__bind *b, int idx, const void *v, size_t len)
+static void bind_blob(struct store__bind *b, int idx, const void *v, size_t len)
 {
 	if (b->rc == SQLITE_OK)
 		b->rc = sqlite3_bind_blob64(b->st, idx, v, len, SQLITE_STATIC);
@@ -116,7 +116,7 @@ static void bind_arg(struct store__bind *b, int idx, const struct store__arg *a)
 		store__bind_text(b, idx, a->v.text);
 		break;
 	case STORE__ARG_BLOB:
-		store__bind_blob(b, idx, a->v.blob.p, a->v.blob.len);
+		bind_blob(b, idx, a->v.blob.p, a->v.blob.len);
 		break;
 	}
 }

@@ -82,7 +82,6 @@ struct store__bind {
 };
 void store__bind_text(struct store__bind *b, int idx, const char *v);  /* NULL -> NULL */
 void store__bind_int(struct store__bind *b, int idx, int64_t v);
-void store__bind_blob(struct store__bind *b, int idx, const void *v, size_t len);
 
 /* One value to bind: the cached-statement runner binds an array of these to
  * ?1, ?2, ... in order. Text and blobs are bound SQLITE_STATIC, as above. */

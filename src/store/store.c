@@ -107,11 +107,6 @@ void store_close(struct store *s)
 	free(s);
 }
 
-unsigned store_caps(const struct store *s)
-{
-	return s->ops->caps;
-}
-
 static aclm_status unsupported(const struct store *s, const char *what, struct aclm_err *err)
 {
 	return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "%s is not supported by the %s store", what,

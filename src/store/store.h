@@ -227,7 +227,6 @@ struct store_ops {
 aclm_status store_open(const char *url, const struct store_options *opt, struct store **out,
 		       struct aclm_err *err);
 void store_close(struct store *s);
-unsigned store_caps(const struct store *s);
 
 /* Transactions do not nest. */
 aclm_status store_begin(struct store *s, struct aclm_err *err);
