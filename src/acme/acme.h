@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "core/status.h"
 
@@ -66,6 +67,56 @@ aclm_status acme_jws_sign(const struct acme_signer *s, const char *url, const ch
 aclm_status acme_jws_sign_obj(const struct acme_signer *s, const char *url, const char *nonce,
 			      const json_t *payload, json_t **out, struct aclm_err *err);
 
+/* ---- the server side: parsing and verifying requests (RFC 8555 §6.2-6.3) ----
+ * Failures name the ACME problem to answer with: *problem is set to the
+ * short type name ("malformed", "badSignatureAlgorithm", "badPublicKey",
+ * "unauthorized", ...) and err carries the detail. These functions never
+ * touch nonces, URLs of the server or accounts: the caller checks those. */
+#define ACME_JWS_BODY_MAX (64 * 1024)   /* request bodies above this: malformed */
+
+struct acme_jws_req {
+	char alg[16];              /* "ES256", "ES384", "RS256", "EdDSA" (others refused) */
+	json_t *jwk;               /* owned; set when the header carries "jwk" */
+	char *kid;                 /* set when the header carries "kid" */
+	char *nonce;               /* NULL when absent (allowed for inner JWS only) */
+	char *url;                 /* required */
+	json_t *payload;           /* owned; NULL for POST-as-GET (payload "") */
+	char *signing_input;       /* protected "." payload, as received */
+	size_t signing_input_len;
+	unsigned char *sig;        /* decoded signature bytes */
+	size_t sig_len;
+};
+/* Parses a flattened JWS (RFC 7515 §7.2.2; "signatures" arrays and unknown
+ * top-level members refused, len > ACME_JWS_BODY_MAX refused): base64url of
+ * each part, the protected header (alg among the four above, not "none" or
+ * HS*: badSignatureAlgorithm; exactly one of jwk/kid: malformed; url
+ * required; a "b64" or "crit" header: malformed), a payload that is empty
+ * or a JSON object. Nothing is verified yet. */
+aclm_status acme_jws_parse(const char *body, size_t len, struct acme_jws_req *out,
+			   const char **problem, struct aclm_err *err);
+void acme_jws_req_free(struct acme_jws_req *r);
+/* Verifies the signature with key: alg must match the key (ES256 = P-256,
+ * ES384 = P-384, RS256 = RSA, EdDSA = Ed25519; else
+ * badSignatureAlgorithm); a key of no JWS type or RSA outside 2048..8192
+ * bits -> badPublicKey; ECDSA r||s of the curve's exact size. A bad
+ * signature (wrong r||s length included) -> "malformed" (RFC 8555 §6.2),
+ * ACLM_ERR_VERIFY. */
+aclm_status acme_jws_verify(const struct acme_jws_req *r, EVP_PKEY *key, const char **problem,
+			    struct aclm_err *err);
+/* Checks an EAB JWS (RFC 8555 §7.3.4) inside newAccount: protected alg
+ * HS256 and the kid it names (copied to kid_out), url equal to
+ * new_account_url, payload equal to the outer account JWK (by RFC 7638
+ * thumbprint), MAC compared in constant time with hmac_key. The kid is
+ * returned by acme_eab_kid first so that the caller can look the key up.
+ * Failures: "malformed" (shape, a nonce, a kid longer than kidlen - 1),
+ * "badSignatureAlgorithm" (alg not HS256) or "unauthorized" (MAC, url,
+ * payload key). */
+aclm_status acme_eab_kid(const json_t *eab, char *kid_out, size_t kidlen, const char **problem,
+			 struct aclm_err *err);
+aclm_status acme_eab_verify(const json_t *eab, const unsigned char *hmac_key, size_t keylen,
+			    const json_t *account_jwk, const char *new_account_url,
+			    const char **problem, struct aclm_err *err);
+
 /* ---- External Account Binding (RFC 8555 §7.3.4) ---- */
 /* The HS256 JWS over the account's public JWK: protected {"alg":"HS256",
  * "kid":eab_kid,"url":new_account_url}. */
@@ -100,6 +151,13 @@ aclm_status acme_problem_status(const char *type);
 const char *acme_problem_name(const char *type);
 /* True for the URN "urn:ietf:params:acme:error:NAME". */
 bool acme_problem_is(const struct acme_problem *p, const char *name);
+/* The HTTP status a server answers a problem with (RFC 8555 §6.7 and
+ * common practice: badNonce 400, unauthorized 403, orderNotReady 403,
+ * rateLimited 429, alreadyReplaced 409, serverInternal 500, ...); name is
+ * the short type name. Unknown names -> 500. */
+int acme_problem_http_status(const char *name);
+/* A problem document {"type": URN, "detail": detail, "status": N}. */
+json_t *acme_problem_json(const char *name, const char *detail);
 /* Parses a problem document (capped, untrusted); ACLM_ERR_PARSE when it is
  * not one. */
 aclm_status acme_problem_parse(const char *body, size_t len, struct acme_problem *out,
@@ -109,6 +167,17 @@ void acme_problem_free(struct acme_problem *p);
  * NAME: DETAIL" (bounded); into err with the mapped status. */
 aclm_status acme_problem_to_err(const struct acme_problem *p, const char *context,
 				struct aclm_err *err);
+
+/* ---- ARI (RFC 9773) ---- */
+/* §4.1 certificate identifier: base64url(AKI keyIdentifier) "."
+ * base64url(serial DER INTEGER contents). Malloc'd; NULL when the
+ * certificate has no AKI keyIdentifier. */
+char *acme_ari_cert_id(const X509 *cert);
+/* Splits one into the serial as lowercase hex (leading zero octets of the
+ * INTEGER dropped, as OpenSSL prints serials) and the AKI bytes (aki_max
+ * >= 64); malformed -> ACLM_ERR_PARSE. */
+aclm_status acme_ari_cert_id_parse(const char *id, char serial_hex[41], unsigned char *aki,
+				   size_t aki_max, size_t *aki_len, struct aclm_err *err);
 
 /* ---- directory (RFC 8555 §7.1.1) ---- */
 struct acme_directory {

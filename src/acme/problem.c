@@ -3,6 +3,7 @@
 #include "acme/acme.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -13,57 +14,73 @@
 
 struct problem_entry {
 	const char *name;        /* after ACME_URN_PREFIX */
+	int http_status;         /* what aclm's CA answers with */
 	aclm_status status;
 	const char *description; /* used when the document has no detail */
 };
 
 /* RFC 8555 §6.7 Table, RFC 9773 §7.4 alreadyReplaced, draft-aaron-acme-
  * profiles invalidProfile. Sorted by name. Statuses say what the client
- * does: BUSY retries, VERIFY is a failed validation, CONFIG needs the user. */
+ * does: BUSY retries, VERIFY is a failed validation, CONFIG needs the user.
+ * HTTP statuses are the server's: RFC 8555 names few (§6.5 badNonce 400,
+ * §6.6 rateLimited 429, §7.4 orderNotReady 403, RFC 9773 alreadyReplaced
+ * 409); the rest follow Boulder and Pebble: a refused request 400, a
+ * refused authorization 403. */
 static const struct problem_entry problem_table[] = {
-	{ "accountDoesNotExist", ACLM_ERR_NOTFOUND, "the account does not exist" },
-	{ "alreadyReplaced", ACLM_ERR_EXISTS, "the certificate has already been replaced" },
-	{ "alreadyRevoked", ACLM_ERR_EXISTS, "the certificate has already been revoked" },
-	{ "badCSR", ACLM_ERR_INVALID, "the CSR is unacceptable" },
-	{ "badNonce", ACLM_ERR_BUSY, "the nonce was not acceptable (retry with a fresh one)" },
-	{ "badPublicKey", ACLM_ERR_UNSUPPORTED, "the JWS public key is not supported" },
-	{ "badRevocationReason", ACLM_ERR_INVALID, "the revocation reason is not allowed" },
-	{ "badSignatureAlgorithm", ACLM_ERR_UNSUPPORTED, "the JWS algorithm is not supported" },
-	{ "caa", ACLM_ERR_VERIFY, "CAA records forbid the CA from issuing" },
-	{ "compound", ACLM_ERR_INVALID, "several errors (see the subproblems)" },
-	{ "connection", ACLM_ERR_VERIFY, "the server could not connect to the validation target" },
-	{ "dns", ACLM_ERR_VERIFY, "there was a problem with a DNS query during validation" },
-	{ "externalAccountRequired", ACLM_ERR_CONFIG,
+	{ "accountDoesNotExist", 400, ACLM_ERR_NOTFOUND, "the account does not exist" },
+	{ "alreadyReplaced", 409, ACLM_ERR_EXISTS, "the certificate has already been replaced" },
+	{ "alreadyRevoked", 400, ACLM_ERR_EXISTS, "the certificate has already been revoked" },
+	{ "badCSR", 400, ACLM_ERR_INVALID, "the CSR is unacceptable" },
+	{ "badNonce", 400, ACLM_ERR_BUSY, "the nonce was not acceptable (retry with a fresh one)" },
+	{ "badPublicKey", 400, ACLM_ERR_UNSUPPORTED, "the JWS public key is not supported" },
+	{ "badRevocationReason", 400, ACLM_ERR_INVALID, "the revocation reason is not allowed" },
+	{ "badSignatureAlgorithm", 400, ACLM_ERR_UNSUPPORTED,
+	  "the JWS algorithm is not supported" },
+	{ "caa", 403, ACLM_ERR_VERIFY, "CAA records forbid the CA from issuing" },
+	{ "compound", 400, ACLM_ERR_INVALID, "several errors (see the subproblems)" },
+	{ "connection", 400, ACLM_ERR_VERIFY,
+	  "the server could not connect to the validation target" },
+	{ "dns", 400, ACLM_ERR_VERIFY, "there was a problem with a DNS query during validation" },
+	{ "externalAccountRequired", 400, ACLM_ERR_CONFIG,
 	  "the server requires external account binding (EAB key id and HMAC key)" },
-	{ "incorrectResponse", ACLM_ERR_VERIFY, "the challenge response did not match" },
-	{ "invalidContact", ACLM_ERR_INVALID, "a contact URL is invalid" },
-	{ "invalidProfile", ACLM_ERR_INVALID, "the requested profile is not offered" },
-	{ "malformed", ACLM_ERR_INVALID, "the request message was malformed" },
-	{ "orderNotReady", ACLM_ERR_BUSY, "the order is not ready to be finalized" },
-	{ "rateLimited", ACLM_ERR_BUSY, "the request exceeds a rate limit" },
-	{ "rejectedIdentifier", ACLM_ERR_INVALID, "the server will not issue for the identifier" },
-	{ "serverInternal", ACLM_ERR_IO, "the server had an internal error" },
-	{ "tls", ACLM_ERR_VERIFY, "the server received a TLS error during validation" },
-	{ "unauthorized", ACLM_ERR_VERIFY, "the client lacks sufficient authorization" },
-	{ "unsupportedContact", ACLM_ERR_UNSUPPORTED, "a contact URL scheme is not supported" },
-	{ "unsupportedIdentifier", ACLM_ERR_UNSUPPORTED, "the identifier type is not supported" },
-	{ "userActionRequired", ACLM_ERR_CONFIG,
+	{ "incorrectResponse", 403, ACLM_ERR_VERIFY, "the challenge response did not match" },
+	{ "invalidContact", 400, ACLM_ERR_INVALID, "a contact URL is invalid" },
+	{ "invalidProfile", 400, ACLM_ERR_INVALID, "the requested profile is not offered" },
+	{ "malformed", 400, ACLM_ERR_INVALID, "the request message was malformed" },
+	{ "orderNotReady", 403, ACLM_ERR_BUSY, "the order is not ready to be finalized" },
+	{ "rateLimited", 429, ACLM_ERR_BUSY, "the request exceeds a rate limit" },
+	{ "rejectedIdentifier", 400, ACLM_ERR_INVALID,
+	  "the server will not issue for the identifier" },
+	{ "serverInternal", 500, ACLM_ERR_IO, "the server had an internal error" },
+	{ "tls", 400, ACLM_ERR_VERIFY, "the server received a TLS error during validation" },
+	{ "unauthorized", 403, ACLM_ERR_VERIFY, "the client lacks sufficient authorization" },
+	{ "unsupportedContact", 400, ACLM_ERR_UNSUPPORTED,
+	  "a contact URL scheme is not supported" },
+	{ "unsupportedIdentifier", 400, ACLM_ERR_UNSUPPORTED,
+	  "the identifier type is not supported" },
+	{ "userActionRequired", 403, ACLM_ERR_CONFIG,
 	  "visit the \"instance\" URL and take the actions it names" },
 };
 
 #define N_PROBLEMS (sizeof(problem_table) / sizeof(problem_table[0]))
+
+static const struct problem_entry *problem_by_name(const char *name)
+{
+	const struct problem_entry *e = NULL;
+
+	for (size_t i = 0; name != NULL && i < N_PROBLEMS; i++)
+		if (strcmp(problem_table[i].name, name) == 0)
+			e = &problem_table[i];
+	return e;
+}
 
 static const struct problem_entry *problem_lookup(const char *type)
 {
 	const size_t plen = sizeof(ACME_URN_PREFIX) - 1;
 	const struct problem_entry *e = NULL;
 
-	if (type == NULL || strncmp(type, ACME_URN_PREFIX, plen) != 0)
-		goto out;
-	for (size_t i = 0; i < N_PROBLEMS; i++)
-		if (strcmp(problem_table[i].name, type + plen) == 0)
-			e = &problem_table[i];
-out:
+	if (type != NULL && strncmp(type, ACME_URN_PREFIX, plen) == 0)
+		e = problem_by_name(type + plen);
 	return e;
 }
 
@@ -90,6 +107,42 @@ bool acme_problem_is(const struct acme_problem *p, const char *name)
 
 	return p != NULL && name != NULL && strncmp(p->type, ACME_URN_PREFIX, plen) == 0 &&
 	       strcmp(p->type + plen, name) == 0;
+}
+
+int acme_problem_http_status(const char *name)
+{
+	const struct problem_entry *e = problem_by_name(name);
+
+	return e != NULL ? e->http_status : 500;
+}
+
+/* RFC 8555 §6.7: type, detail; RFC 7807 §3.1: status repeats the HTTP one.
+ * A detail that is not UTF-8 (jansson refuses it) gives way to the table's
+ * description rather than to no document at all. */
+json_t *acme_problem_json(const char *name, const char *detail)
+{
+	const struct problem_entry *e;
+	json_t *doc = NULL, *d = NULL;
+	char *type = NULL;
+
+	if (name == NULL || name[0] == '\0')
+		name = "serverInternal";
+	e = problem_by_name(name);
+	if (asprintf(&type, "%s%s", ACME_URN_PREFIX, name) < 0) {
+		type = NULL;
+		goto out;
+	}
+	if (detail != NULL)
+		d = json_string(detail);
+	if (d == NULL)
+		d = json_string(e != NULL ? e->description : "");
+	doc = json_pack("{s:s,s:o,s:i}", "type", type, "detail", d, "status",
+			acme_problem_http_status(name));
+	d = NULL; /* "o" stole it, even on failure */
+out:
+	json_decref(d);
+	free(type);
+	return doc;
 }
 
 /* Copies at most max-1 bytes of a server's text, never cutting a UTF-8

@@ -67,10 +67,89 @@ aclm_status ca_init(struct inventory *inv, const struct ca_init_opts *o, struct 
 aclm_status ca_list_json(struct inventory *inv, const char *name, json_t **out,
 			 struct aclm_err *err);
 
+/* The CA to use: name when it exists, or the tenant's only CA when name is
+ * NULL; none -> ACLM_ERR_NOTFOUND, several -> ACLM_ERR_AMBIGUOUS. */
+aclm_status ca_resolve_name(struct inventory *inv, const char *name, char out[CA_NAME_MAX + 1],
+			    struct aclm_err *err);
+
 /* The CA's roots (every key type) as PEM appended to out. name NULL is
  * allowed when the tenant has exactly one CA (else ACLM_ERR_AMBIGUOUS);
  * an unknown name -> ACLM_ERR_NOTFOUND. */
 aclm_status ca_roots_pem(struct inventory *inv, const char *name, struct aclm_buf *out,
 			 struct aclm_err *err);
+
+/* ---- administration of the ACME server's state (ca_admin.c) ---- */
+#define CA_EAB_HMAC_BYTES 32
+
+/* A new External Account Binding key for CA ca_name (NULL: the only CA):
+ * a random key id (kid_out) and HMAC-SHA256 key (hmac_out, base64url in the
+ * returned string for the user), sealed in the store by the keystore.
+ * Accounts bound with it belong to member_tenant and may only get names
+ * matching allow (array of "*.corp.example", "host.example", "10.0.0.0/8"
+ * patterns; NULL: any). Audited. *hmac_b64 is freed with free(). */
+aclm_status ca_eab_create(struct inventory *inv, const char *ca_name, int64_t member_tenant,
+			  const json_t *allow, char kid_out[STORE_CA_ID_MAX], char **hmac_b64,
+			  struct aclm_err *err);
+
+/* Issued certificates of the CA as a JSON array of {serial, key_type,
+ * account, order, cert_id, not_before, not_after, profile, status
+ * (valid|revoked|expired), revoked_at, reason, replaced_by}. */
+aclm_status ca_certs_json(struct inventory *inv, const char *ca_name, json_t **out,
+			  struct aclm_err *err);
+
+/* Revokes an issued certificate by serial (hex, colons allowed) with an
+ * RFC 5280 reason code; audited. Unknown -> ACLM_ERR_NOTFOUND, already
+ * revoked -> ACLM_ERR_EXISTS. */
+aclm_status ca_revoke_serial(struct inventory *inv, const char *ca_name, const char *serial,
+			     int reason, struct aclm_err *err);
+
+/* The current CRL of the CA's key_type intermediate as PEM appended to out. */
+aclm_status ca_crl_pem(struct inventory *inv, const char *ca_name, const char *key_type,
+		       struct aclm_buf *out, struct aclm_err *err);
+
+/* ---- the ACME server (`aclm ca serve`; RFC 8555, RFC 8738, RFC 8737,
+ * RFC 9773) ---- */
+#define CA_PROFILE_NAME_MAX 32
+struct ca_profile {
+	char name[CA_PROFILE_NAME_MAX];
+	int64_t lifetime_s;
+	bool encryption;           /* "sm2-enc": an SM2 encryption certificate (TLCP) */
+	const char *description;
+};
+
+/* classic 90 days, tlsserver 45 days, shortlived 160 hours, sm2-enc. */
+extern const struct ca_profile ca_default_profiles[];
+extern const size_t ca_default_profiles_n;
+
+struct ca_serve_opts {
+	const char *store_url;     /* each worker opens its own connection */
+	const struct store_options *store_opt;
+	const char *home;
+	int64_t tenant_id;         /* the CA's tenant */
+	const char *name;          /* CA name; NULL: the tenant's only CA */
+	const char *listen;        /* "ADDR:PORT", "[V6]:PORT" */
+	const char *tls_cert, *tls_key; /* NULL: a serving certificate from the CA itself */
+	int http01_port, tlsalpn01_port; /* where the VA connects (80, 443) */
+	const char *dns_server;    /* "HOST:PORT" for the VA; NULL: the system's */
+	bool eab_required;
+	const struct ca_profile *profiles; /* NULL: classic, tlsserver, shortlived, sm2-enc */
+	size_t nprofiles;
+	const char *default_profile; /* NULL: "classic" */
+	const char *terms_of_service; /* URL or NULL */
+	json_t *caa_identities;    /* borrowed; NULL: ["aclm.invalid"]-like default from the name */
+	int workers;               /* HTTP threads; 0: 4 */
+	int va_workers;            /* validation threads; 0: 8 */
+	int64_t authz_reuse_s;     /* reuse valid authorizations this long; 0: never */
+	int limit_orders;          /* new orders per account per minute; 0: no limit */
+	int limit_accounts;        /* new accounts per IP per minute; 0: no limit */
+	/* Called once the directory answers (from the main thread). */
+	void (*ready)(const char *directory_url, void *arg);
+	void *ready_arg;
+};
+
+/* Serves until SIGINT or SIGTERM (blocked in every thread; the calling
+ * thread waits for them). Challenges left processing by a previous run are
+ * validated again at start. */
+aclm_status ca_serve(const struct ca_serve_opts *o, struct aclm_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* ca init: per key type a root and an intermediate, their keys in the
  * keystore, their certificates in the inventory and one `cas` row. */
 #include "ca/ca.h"
+#include "ca/ca_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -9,8 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "core/fs.h"
@@ -55,37 +54,6 @@ static void type_label(enum crypto_key_type t, char out[16])
 		*c = (char)toupper((unsigned char)*c);
 }
 
-/* RFC 5280 §4.1.2.2: positive, at most 20 octets; CA/B BR §7.1: at least
- * 64 bits from a CSPRNG. */
-static aclm_status random_serial(X509 *x, struct aclm_err *err)
-{
-	unsigned char b[CA_SERIAL_BYTES];
-	BIGNUM *bn = NULL;
-	aclm_status st = ACLM_OK;
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return aclm_err_ssl(err, ACLM_ERR_CRYPTO, "random serial");
-	b[0] = (unsigned char)((b[0] & 0x3f) | 0x40);
-	bn = BN_bin2bn(b, sizeof(b), NULL);
-	if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
-		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "random serial");
-	BN_free(bn);
-	return st;
-}
-
-static aclm_status add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
-			   struct aclm_err *err)
-{
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-	aclm_status st = ACLM_OK;
-
-	if (ext == NULL || !X509_add_ext(x, ext, -1))
-		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "certificate extension %s = %s",
-				  OBJ_nid2sn(nid), value);
-	X509_EXTENSION_free(ext);
-	return st;
-}
-
 static aclm_status set_name(X509_NAME *n, const char *org, const char *cn, struct aclm_err *err)
 {
 	if (!X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
@@ -120,7 +88,7 @@ static aclm_status build_cert(const struct cert_spec *s, X509 **out, struct aclm
 		goto out;
 	}
 	if ((st = set_name(subject, s->org, s->cn, err)) != ACLM_OK ||
-	    (st = random_serial(x, err)) != ACLM_OK)
+	    (st = ca__random_serial(x, err)) != ACLM_OK)
 		goto out;
 	if (!X509_set_version(x, X509_VERSION_3) || !X509_set_subject_name(x, subject) ||
 	    !X509_set_issuer_name(x, s->issuer != NULL ? X509_get_subject_name(s->issuer)
@@ -132,12 +100,14 @@ static aclm_status build_cert(const struct cert_spec *s, X509 **out, struct aclm
 		goto out;
 	}
 	X509V3_set_ctx(&ctx, s->issuer != NULL ? s->issuer : x, x, NULL, NULL, 0);
-	if ((st = add_ext(x, &ctx, NID_basic_constraints, s->basic_constraints, err)) != ACLM_OK ||
-	    (st = add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign", err)) != ACLM_OK ||
-	    (st = add_ext(x, &ctx, NID_subject_key_identifier, "hash", err)) != ACLM_OK)
-		goto out;
-	if (s->issuer != NULL &&
-	    (st = add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always", err)) != ACLM_OK)
+	st = ca__add_ext(x, &ctx, NID_basic_constraints, s->basic_constraints, err);
+	if (st == ACLM_OK)
+		st = ca__add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign", err);
+	if (st == ACLM_OK)
+		st = ca__add_ext(x, &ctx, NID_subject_key_identifier, "hash", err);
+	if (st == ACLM_OK && s->issuer != NULL)
+		st = ca__add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always", err);
+	if (st != ACLM_OK)
 		goto out;
 	st = crypto_cert_sign(x, s->issuer_key, err);
 	if (st != ACLM_OK)

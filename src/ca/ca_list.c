@@ -2,6 +2,7 @@
  * back from the store rows and the inventory. */
 #include "ca/ca.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,9 +76,10 @@ static aclm_status pick_name(json_t *all, const char *name, const char **out,
 
 	*out = name;
 	if (json_array_size(all) == 0)
-		return name != NULL ? aclm_err_set(err, ACLM_ERR_NOTFOUND, "no CA \"%s\"", name)
+		return name != NULL ? aclm_err_set(err, ACLM_ERR_NOTFOUND,
+						   "no CA \"%s\" (aclm ca list)", name)
 				    : aclm_err_set(err, ACLM_ERR_NOTFOUND,
-						   "no CA yet; create one with ca init");
+						   "no CA yet; create one with aclm ca init --name NAME");
 	if (name != NULL)
 		return ACLM_OK;
 	json_array_foreach(all, i, ca) {
@@ -90,6 +92,21 @@ static aclm_status pick_name(json_t *all, const char *name, const char **out,
 					    "several CAs (%s, %s, ...): name one with --ca", *out, n);
 	}
 	return ACLM_OK;
+}
+
+aclm_status ca_resolve_name(struct inventory *inv, const char *name, char out[CA_NAME_MAX + 1],
+			    struct aclm_err *err)
+{
+	json_t *all = NULL;
+	const char *pick = NULL;
+	aclm_status st = ca_list_json(inv, name, &all, err);
+
+	if (st == ACLM_OK)
+		st = pick_name(all, name, &pick, err);
+	if (st == ACLM_OK)
+		snprintf(out, CA_NAME_MAX + 1, "%s", pick);
+	json_decref(all);
+	return st;
 }
 
 aclm_status ca_roots_pem(struct inventory *inv, const char *name, struct aclm_buf *out,

@@ -13,6 +13,8 @@ static const char usage_ca[] =
 	"Usage: aclm ca init --name NAME [--key-type TYPE...] [--offline-root] [--format text|json]\n"
 	"       aclm ca roots [--ca NAME] [--out FILE]\n"
 	"       aclm ca list [--format text|json]\n"
+	"       aclm ca serve --listen ADDR:PORT [...]   (aclm ca serve --help)\n"
+	"       aclm ca eab create | certs | revoke SERIAL | crl   (aclm ca certs --help)\n"
 	"\n"
 	"aclm's own certificate authority.\n"
 	"\n"
@@ -23,6 +25,8 @@ static const char usage_ca[] =
 	"          (mode 0600) and removes it from the keystore.\n"
 	"  roots   the CA's root certificates as PEM (--ca may be left out when there is one CA)\n"
 	"  list    the CAs with their certificates and keys\n"
+	"  serve   an ACME server (RFC 8555) issuing from the CA's intermediates\n"
+	"  eab create, certs, revoke, crl: EAB keys, issued certificates, revocation, CRLs\n"
 	"\n"
 	"Example:\n"
 	"  aclm ca init --name Corp --key-type p256 --key-type sm2\n";
@@ -195,9 +199,14 @@ int cli_cmd_ca(struct cli_ctx *ctx, int argc, char **argv)
 		return ca_roots_cmd(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return ca_list_cmd(ctx, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+		return cli_cmd_ca_serve(ctx, argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "eab") == 0 || strcmp(argv[1], "certs") == 0 ||
+			  strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "crl") == 0))
+		return cli_cmd_ca_admin(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return cli_help(usage_ca);
 	if (argc < 2)
-		return cli_usage_error(usage_ca, "ca: give a subcommand (init, roots, list)");
+		return cli_usage_error(usage_ca, "ca: give a subcommand (init, roots, list, serve, eab, certs, revoke, crl)");
 	return cli_usage_error(usage_ca, "ca: unknown subcommand '%s'", argv[1]);
 }

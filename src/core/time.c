@@ -92,3 +92,29 @@ int64_t aclm_time_days_between(int64_t now, int64_t t)
 		return d / 86400;
 	return -((-d + 86399) / 86400);
 }
+
+aclm_status aclm_duration_parse(const char *s, int64_t *out)
+{
+	int64_t v = 0, unit = 1;
+	const char *p = s;
+
+	if (s == NULL || *p < '0' || *p > '9')
+		return ACLM_ERR_INVALID;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > 100LL * 366 * 86400)
+			return ACLM_ERR_INVALID;
+	}
+	switch (*p) {
+	case 'd': unit = 86400; p++; break;
+	case 'h': unit = 3600; p++; break;
+	case 'm': unit = 60; p++; break;
+	case 's': p++; break;
+	case '\0': break;
+	default: return ACLM_ERR_INVALID;
+	}
+	if (*p != '\0' || v == 0 || v > 100LL * 366 * 86400 / unit)
+		return ACLM_ERR_INVALID;
+	*out = v * unit;
+	return ACLM_OK;
+}

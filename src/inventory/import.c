@@ -142,6 +142,25 @@ out:
 	return st;
 }
 
+aclm_status inventory_add_cert(struct inventory *inv, X509 *cert,
+			       const struct inventory_import_opts *opts, int64_t *id,
+			       struct aclm_err *err)
+{
+	struct inventory_file_result r = { .path = "certificate" };
+	aclm_status st;
+
+	r.certs = json_array();
+	if (r.certs == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	st = import_cert(inv, cert, NULL, opts, &r);
+	if (st == ACLM_OK)
+		*id = (int64_t)strtoll(aclm_json_str(json_array_get(r.certs, 0), "id"), NULL, 10);
+	else
+		*err = r.err;
+	json_decref(r.certs);
+	return st;
+}
+
 static aclm_status import_bundle(struct inventory *inv, const struct crypto_bundle *b,
 				 const struct inventory_import_opts *o,
 				 struct inventory_file_result *r)

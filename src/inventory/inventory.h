@@ -62,6 +62,13 @@ aclm_status inventory_import_data(struct inventory *inv, const unsigned char *da
 				  const char *name, const struct inventory_import_opts *opts,
 				  struct inventory_file_result *r);
 
+/* Adds one parsed certificate inside the caller's transaction (no
+ * begin/commit, no audit event: the caller records what it did); *id is
+ * its row, existing or new. For the CA, which commits the certificate with
+ * its own rows in one transaction. */
+aclm_status inventory_add_cert(struct inventory *inv, X509 *cert,
+			       const struct inventory_import_opts *opts, int64_t *id,
+			       struct aclm_err *err);
 /* The certificate object of docs/JSON.md; days_left relative to now. */
 json_t *inventory_cert_json(const struct inventory *inv, const struct store_cert *c, int64_t now);
 

@@ -72,6 +72,19 @@ aclm_status keystore_export_pem(struct keystore *ks, int64_t tenant, const char 
 aclm_status keystore_delete(struct keystore *ks, int64_t tenant, const char *id,
 			    const char *actor, struct aclm_err *err);
 
+/* Seals a small secret that is not a key (an EAB HMAC key) under the master
+ * key for a row outside the keys table; label names the secret (e.g.
+ * "eab:KID") and is bound in the AAD with the tenant, as key ids are.
+ * *blob is malloc'd. */
+aclm_status keystore_secret_seal(struct keystore *ks, int64_t tenant, const char *label,
+				 const unsigned char *plain, size_t plen, unsigned char **blob,
+				 size_t *bloblen, struct aclm_err *err);
+/* The secret back; *plain is freed with OPENSSL_clear_free. A blob sealed
+ * for another tenant or label -> ACLM_ERR_VERIFY. */
+aclm_status keystore_secret_open(struct keystore *ks, int64_t tenant, const char *label,
+				 const unsigned char *blob, size_t bloblen, unsigned char **plain,
+				 size_t *plen, struct aclm_err *err);
+
 /* Sealing primitives, exposed for tests: AES-256-GCM, blob = "AK1" || nonce
  * (12) || ciphertext || tag (16); AAD = "aclm-keystore-v1" NUL tenant NUL id. */
 aclm_status keystore__seal(const unsigned char master[32], int64_t tenant, const char *id,

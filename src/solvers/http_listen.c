@@ -27,7 +27,7 @@ struct listen_token {
 
 struct listen_state {
 	char *spec;                 /* the configured address, for messages */
-	struct solver__loop loop;
+	struct net_loop loop;
 	struct evhttp *http;
 	pthread_mutex_t lock;       /* guards tokens: present/cleanup come from other threads */
 	struct listen_token *tokens;
@@ -116,10 +116,10 @@ static void listen_stop(void *state)
 
 	if (s == NULL)
 		return;
-	solver__loop_stop(&s->loop);
+	net_loop_stop(&s->loop);
 	if (s->http != NULL)
 		evhttp_free(s->http); /* closes the listener: the port is free again */
-	solver__loop_free(&s->loop);
+	net_loop_free(&s->loop);
 	for (t = s->tokens; t != NULL; t = next) {
 		next = t->next;
 		listen_token_free(t);
@@ -160,7 +160,7 @@ static aclm_status listen_start(const struct solver_config *cfg, void **state,
 	aclm_status st = ACLM_OK;
 
 	*state = NULL;
-	st = solver__loop_threads(LISTEN, err);
+	st = net_loop_threads(LISTEN, err);
 	if (st != ACLM_OK)
 		goto out;
 	if (cfg == NULL || cfg->http_listen == NULL || cfg->http_listen[0] == '\0') {
@@ -175,16 +175,16 @@ static aclm_status listen_start(const struct solver_config *cfg, void **state,
 		goto out;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	st = solver__listen_socket(LISTEN, s->spec, &fd, err);
+	st = net_listen_socket(LISTEN, s->spec, &fd, err);
 	if (st != ACLM_OK)
 		goto out;
-	st = solver__loop_new(LISTEN, &s->loop, err);
+	st = net_loop_new(LISTEN, &s->loop, err);
 	if (st != ACLM_OK) {
 		close(fd);
 		goto out;
 	}
 	st = listen_setup_http(s, fd, err); /* owns fd from here */
-	if (st != ACLM_OK || (st = solver__loop_start(LISTEN, &s->loop, err)) != ACLM_OK)
+	if (st != ACLM_OK || (st = net_loop_start(LISTEN, &s->loop, err)) != ACLM_OK)
 		goto out;
 	*state = s;
 	s = NULL;

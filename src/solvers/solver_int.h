@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "net/net.h"
 #include "solvers/solver.h"
 
 #define SOLVER__TOKEN_MAX 256
@@ -23,12 +24,6 @@ bool solver__token_valid(const char *token);
 aclm_status solver__check_keyauth(const char *solver, const struct solver_challenge *ch,
 				  struct aclm_err *err);
 
-/* ---- the built-in servers (listen.c): who prefixes every message ---- */
-
-/* A bound, listening, non-blocking socket for spec: "HOST:PORT", "[V6]:PORT"
- * or ":PORT" (numeric only; ":PORT" is one dual-stack IPv6 socket, or IPv4
- * only when the host has no IPv6). Unparsable -> ACLM_ERR_CONFIG; port taken
- * -> ACLM_ERR_BUSY "<who>: <spec>: address already in use"; else ACLM_ERR_IO. */
 /* RFC 8555 §8.4: the dns-01 record name "_acme-challenge." + the identifier
  * (a wildcard's "*." already removed, §7.1.3), fully qualified with the
  * final dot. IP identifiers have no dns-01 (RFC 8738). who names the
@@ -39,28 +34,6 @@ aclm_status solver__check_keyauth(const char *solver, const struct solver_challe
 aclm_status solver__dns01_fqdn(const char *who, const char *ident, char *fqdn, size_t len,
 			       struct aclm_err *err);
 
-aclm_status solver__listen_socket(const char *who, const char *spec, int *fd,
-				  struct aclm_err *err);
-
-/* A libevent loop run by its own thread until stopped from another one. */
-struct event_base;
-struct event;
-struct solver__loop {
-	struct event_base *base;
-	struct event *stop_ev;
-	pthread_t thread;
-	bool running;
-};
-
-/* Makes libevent thread-safe, once per process; call before solver__loop_new. */
-aclm_status solver__loop_threads(const char *who, struct aclm_err *err);
-/* The event base and its stop event; on failure solver__loop_free cleans up. */
-aclm_status solver__loop_new(const char *who, struct solver__loop *l, struct aclm_err *err);
-aclm_status solver__loop_start(const char *who, struct solver__loop *l, struct aclm_err *err);
-/* Breaks the loop and joins the thread; nothing when it does not run. */
-void solver__loop_stop(struct solver__loop *l);
-/* After solver__loop_stop and after freeing what lives on the base. */
-void solver__loop_free(struct solver__loop *l);
 
 /* RFC 8555 §8.4: asks resolver ("HOST:PORT", "[V6]:PORT" or "HOST") for the
  * TXT records of name (no trailing dot) once a second until one of them,

@@ -67,7 +67,7 @@ struct tlsalpn_conn {
 struct tlsalpn_state {
 	char *spec;                  /* the configured address, for messages */
 	SSL_CTX *ctx;
-	struct solver__loop loop;
+	struct net_loop loop;
 	struct evconnlistener *listener;
 	struct tlsalpn_conn *conns;  /* owned by the server thread while it runs */
 	int nconns;
@@ -451,12 +451,12 @@ static void tlsalpn_stop(void *state)
 
 	if (s == NULL)
 		return;
-	solver__loop_stop(&s->loop);
+	net_loop_stop(&s->loop);
 	while (s->conns != NULL) /* handshakes still in flight */
 		tlsalpn_conn_free(s->conns);
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener); /* closes the socket: the port is free again */
-	solver__loop_free(&s->loop);
+	net_loop_free(&s->loop);
 	SSL_CTX_free(s->ctx);
 	for (e = s->entries; e != NULL; e = next) {
 		next = e->next;
@@ -471,7 +471,7 @@ static void tlsalpn_stop(void *state)
  * from here, also on failure). */
 static aclm_status tlsalpn_setup_loop(struct tlsalpn_state *s, int fd, struct aclm_err *err)
 {
-	aclm_status st = solver__loop_new(TLSALPN, &s->loop, err);
+	aclm_status st = net_loop_new(TLSALPN, &s->loop, err);
 
 	if (st != ACLM_OK) {
 		close(fd);
@@ -496,7 +496,7 @@ static aclm_status tlsalpn_start(const struct solver_config *cfg, void **state,
 	aclm_status st = ACLM_OK;
 
 	*state = NULL;
-	st = solver__loop_threads(TLSALPN, err);
+	st = net_loop_threads(TLSALPN, err);
 	if (st != ACLM_OK)
 		goto out;
 	if (cfg == NULL || cfg->tlsalpn_listen == NULL || cfg->tlsalpn_listen[0] == '\0') {
@@ -512,11 +512,11 @@ static aclm_status tlsalpn_start(const struct solver_config *cfg, void **state,
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	st = tlsalpn_ctx_new(s, err);
-	if (st != ACLM_OK || (st = solver__listen_socket(TLSALPN, s->spec, &fd, err)) != ACLM_OK)
+	if (st != ACLM_OK || (st = net_listen_socket(TLSALPN, s->spec, &fd, err)) != ACLM_OK)
 		goto out;
 	if ((st = tlsalpn_setup_loop(s, fd, err)) != ACLM_OK) /* owns fd from here */
 		goto out;
-	if ((st = solver__loop_start(TLSALPN, &s->loop, err)) != ACLM_OK)
+	if ((st = net_loop_start(TLSALPN, &s->loop, err)) != ACLM_OK)
 		goto out;
 	*state = s;
 	s = NULL;

@@ -1,7 +1,8 @@
 /* SQLite backend: the connection (file, PRAGMAs, statement cache, errors),
  * transactions, tenants and the ops table. The other ops live in
  * sqlite_cert.c, sqlite_query.c, sqlite_keys.c, sqlite_audit.c,
- * sqlite_backup.c and sqlite_acme.c; the schema in sqlite_migrations.c. */
+ * sqlite_backup.c, sqlite_acme.c, sqlite_ca.c and sqlite_caserver.c; the
+ * schema in sqlite_migrations.c. */
 #include "store/sqlite_int.h"
 
 #include <errno.h>
@@ -261,7 +262,9 @@ out:
 }
 
 /* WAL lets readers run beside the one writer; synchronous=NORMAL is safe
- * with WAL (a power loss may drop the last commits, never corrupt). An
+ * with WAL (a power loss may drop the last commits, never corrupt). A
+ * durable store (the CA server: a certificate it issued or revoked must not
+ * be forgotten) takes synchronous=FULL, which syncs the WAL at each commit. An
  * import dirties about one page per row in each random-key index; a 64 MiB
  * WAL between checkpoints lets a checkpoint write each such page once for
  * several transactions (measured at 200k rows: 37 -> 29 KB written per
@@ -285,7 +288,11 @@ static aclm_status connect_db(struct store__sqlite *s, const struct store_option
 	sqlite3_busy_timeout(s->db, timeout > 0x7fffffffL ? 0x7fffffff : (int)timeout);
 	st = set_wal(s, err);
 	if (st == ACLM_OK)
-		st = store__sqlite_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+		st = store__sqlite_exec(s, opt != NULL && opt->durable ? "PRAGMA synchronous=FULL"
+								       : "PRAGMA synchronous=NORMAL",
+					err);
+	if (st == ACLM_OK)
+		st = store__sqlite_exec(s, "PRAGMA foreign_keys=ON;"
 					   " PRAGMA temp_store=MEMORY;"
 					   " PRAGMA wal_autocheckpoint=16384;"
 					   " PRAGMA journal_size_limit=67108864",
@@ -464,4 +471,21 @@ const struct store_ops store_sqlite_ops = {
 	.lineage_unlock = store__sqlite_lineage_unlock,
 	.ca_put = store__sqlite_ca_put,
 	.ca_list = store__sqlite_ca_list,
+	.ca_account_put = store__sqlite_ca_account_put,
+	.ca_account_get = store__sqlite_ca_account_get,
+	.ca_account_find = store__sqlite_ca_account_find,
+	.ca_order_put = store__sqlite_ca_order_put,
+	.ca_order_get = store__sqlite_ca_order_get,
+	.ca_authz_put = store__sqlite_ca_authz_put,
+	.ca_authz_get = store__sqlite_ca_authz_get,
+	.ca_authz_find_valid = store__sqlite_ca_authz_find_valid,
+	.ca_authz_list_va_pending = store__sqlite_ca_authz_list_va_pending,
+	.ca_issued_put = store__sqlite_ca_issued_put,
+	.ca_issued_get = store__sqlite_ca_issued_get,
+	.ca_issued_revoke = store__sqlite_ca_issued_revoke,
+	.ca_issued_replace = store__sqlite_ca_issued_replace,
+	.ca_issued_list = store__sqlite_ca_issued_list,
+	.ca_eab_put = store__sqlite_ca_eab_put,
+	.ca_eab_get = store__sqlite_ca_eab_get,
+	.ca_eab_bind = store__sqlite_ca_eab_bind,
 };

@@ -36,6 +36,23 @@ enum store__sqlite_stmt_id {
 	SQ_LINEAGE_HOLDER,
 	SQ_LINEAGE_UNLOCK,
 	SQ_CA_PUT,
+	SQ_CA_ACCOUNT_PUT,
+	SQ_CA_ACCOUNT_GET,
+	SQ_CA_ACCOUNT_FIND,
+	SQ_CA_ORDER_PUT,
+	SQ_CA_ORDER_GET,
+	SQ_CA_AUTHZ_PUT,
+	SQ_CA_AUTHZ_GET,
+	SQ_CA_AUTHZ_FIND_VALID,
+	SQ_CA_ISSUED_PUT,
+	SQ_CA_ISSUED_GET,
+	SQ_CA_ISSUED_REVOKE,
+	SQ_CA_ISSUED_REPLACE,
+	SQ_CA_ISSUED_STATE,
+	SQ_CA_EAB_PUT,
+	SQ_CA_EAB_GET,
+	SQ_CA_EAB_BIND,
+	SQ_CA_EAB_HOLDER,
 	SQ_COUNT
 };
 
@@ -191,5 +208,53 @@ aclm_status store__sqlite_ca_put(void *state, const struct store_ca *ca, int64_t
 				 struct aclm_err *err);
 aclm_status store__sqlite_ca_list(void *state, int64_t tenant, const char *name, store_ca_cb cb,
 				  void *arg, struct aclm_err *err);
+aclm_status store__sqlite_ca_account_put(void *state, const struct store_ca_account *a,
+					 struct aclm_err *err);
+aclm_status store__sqlite_ca_account_get(void *state, int64_t tenant, const char *ca_name,
+					 const char *id, struct store_ca_account **out,
+					 struct aclm_err *err);
+aclm_status store__sqlite_ca_account_find(void *state, int64_t tenant, const char *ca_name,
+					  const char *thumbprint, struct store_ca_account **out,
+					  struct aclm_err *err);
+aclm_status store__sqlite_ca_order_put(void *state, const struct store_ca_order *o,
+				       struct aclm_err *err);
+aclm_status store__sqlite_ca_order_get(void *state, int64_t tenant, const char *ca_name,
+				       const char *id, struct store_ca_order **out,
+				       struct aclm_err *err);
+aclm_status store__sqlite_ca_authz_put(void *state, const struct store_ca_authz *a,
+				       struct aclm_err *err);
+aclm_status store__sqlite_ca_authz_get(void *state, int64_t tenant, const char *ca_name,
+				       const char *id, struct store_ca_authz **out,
+				       struct aclm_err *err);
+aclm_status store__sqlite_ca_authz_find_valid(void *state, int64_t tenant, const char *ca_name,
+					      const char *account_id, const char *ident_type,
+					      const char *ident_value, bool wildcard, int64_t now,
+					      int64_t min_expires, struct store_ca_authz **out,
+					      struct aclm_err *err);
+aclm_status store__sqlite_ca_authz_list_va_pending(void *state, int64_t tenant,
+						   const char *ca_name, store_ca_authz_cb cb,
+						   void *arg, struct aclm_err *err);
+aclm_status store__sqlite_ca_issued_put(void *state, const struct store_ca_issued *c,
+					struct aclm_err *err);
+aclm_status store__sqlite_ca_issued_get(void *state, int64_t tenant, const char *ca_name,
+					const char *serial, struct store_ca_issued **out,
+					struct aclm_err *err);
+aclm_status store__sqlite_ca_issued_revoke(void *state, int64_t tenant, const char *ca_name,
+					   const char *serial, int reason, int64_t at,
+					   struct aclm_err *err);
+aclm_status store__sqlite_ca_issued_replace(void *state, int64_t tenant, const char *ca_name,
+					    const char *serial, const char *order_id,
+					    struct aclm_err *err);
+aclm_status store__sqlite_ca_issued_list(void *state, int64_t tenant, const char *ca_name,
+					 const char *key_type, bool revoked_only,
+					 store_ca_issued_cb cb, void *arg, struct aclm_err *err);
+aclm_status store__sqlite_ca_eab_put(void *state, const struct store_ca_eab *e,
+				     struct aclm_err *err);
+aclm_status store__sqlite_ca_eab_get(void *state, int64_t tenant, const char *ca_name,
+				     const char *kid, struct store_ca_eab **out,
+				     struct aclm_err *err);
+aclm_status store__sqlite_ca_eab_bind(void *state, int64_t tenant, const char *ca_name,
+				      const char *kid, const char *account_id,
+				      struct aclm_err *err);
 
 #endif

@@ -165,6 +165,115 @@ static const char *const migrations[] = {
 	"  UNIQUE(tenant_id, name, key_type));"
 	"CREATE INDEX cas_root_cert ON cas(root_cert_id);"
 	"CREATE INDEX cas_intermediate_cert ON cas(intermediate_cert_id);",
+
+	/* 4: the built-in CA's ACME server. Every row belongs to the tenant
+	 * that owns the CA and to one CA name, and ids are only unique within
+	 * them, so both lead every key and every index. JSON columns hold what
+	 * is only read whole. References to accounts name the same tenant and
+	 * CA (composite foreign keys), so a row cannot point across CAs;
+	 * order ids have no foreign key, as orders may be purged while the
+	 * certificates they produced stay listed on CRLs. */
+	"CREATE TABLE ca_accounts("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  ca_name TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  member_tenant INTEGER NOT NULL REFERENCES tenants(id),"
+	"  thumbprint TEXT NOT NULL,"
+	"  jwk TEXT NOT NULL,"
+	"  contact TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  eab_kid TEXT,"
+	"  allow TEXT,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(tenant_id, ca_name, id),"
+	"  UNIQUE(tenant_id, ca_name, thumbprint));"
+
+	"CREATE TABLE ca_orders("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  ca_name TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  account_id TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  identifiers TEXT NOT NULL,"
+	"  authz_ids TEXT NOT NULL,"
+	"  profile TEXT,"
+	"  not_before INTEGER NOT NULL DEFAULT 0, not_after INTEGER NOT NULL DEFAULT 0,"
+	"  expires INTEGER NOT NULL,"
+	"  error TEXT,"
+	"  cert_serial TEXT,"
+	"  replaces TEXT,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(tenant_id, ca_name, id),"
+	"  FOREIGN KEY(tenant_id, ca_name, account_id)"
+	"    REFERENCES ca_accounts(tenant_id, ca_name, id));"
+
+	/* DNS names compare without case (RFC 4343), so does the reuse lookup.
+	 * ca_authzs_reuse serves store_ca_authz_find_valid entirely: equality
+	 * on the leading columns, then a backwards range scan of expires. */
+	"CREATE TABLE ca_authzs("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  ca_name TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  account_id TEXT NOT NULL,"
+	"  ident_type TEXT NOT NULL,"
+	"  ident_value TEXT NOT NULL COLLATE NOCASE,"
+	"  wildcard INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  challenges TEXT NOT NULL,"
+	"  va_pending INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(tenant_id, ca_name, id),"
+	"  FOREIGN KEY(tenant_id, ca_name, account_id)"
+	"    REFERENCES ca_accounts(tenant_id, ca_name, id));"
+	"CREATE INDEX ca_authzs_reuse ON ca_authzs(tenant_id, ca_name, account_id, ident_type,"
+	"  ident_value, wildcard, status, expires);"
+	/* Only the few authorizations being validated, for the restart scan. */
+	"CREATE INDEX ca_authzs_va_pending ON ca_authzs(tenant_id, ca_name, created_at, id)"
+	"  WHERE va_pending = 1;"
+
+	/* cert_id is the inventory row in the account's member tenant; it may
+	 * be deleted there, the issuance record stays. */
+	"CREATE TABLE ca_issued("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  ca_name TEXT NOT NULL,"
+	"  serial TEXT NOT NULL,"
+	"  key_type TEXT NOT NULL,"
+	"  account_id TEXT,"
+	"  order_id TEXT,"
+	"  cert_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL,"
+	"  der BLOB NOT NULL,"
+	"  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	"  profile TEXT,"
+	"  revoked INTEGER NOT NULL DEFAULT 0,"
+	"  revoked_at INTEGER NOT NULL DEFAULT 0,"
+	"  reason INTEGER NOT NULL DEFAULT 0,"
+	"  replaced_by TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(tenant_id, ca_name, serial),"
+	"  FOREIGN KEY(tenant_id, ca_name, account_id)"
+	"    REFERENCES ca_accounts(tenant_id, ca_name, id));"
+	/* A CRL lists one intermediate's revoked certificates in list order. */
+	"CREATE INDEX ca_issued_crl ON ca_issued(tenant_id, ca_name, key_type, revoked,"
+	"  created_at, serial);"
+	"CREATE INDEX ca_issued_created ON ca_issued(tenant_id, ca_name, created_at, serial);"
+	"CREATE INDEX ca_issued_cert ON ca_issued(cert_id);"
+
+	/* The account reference is checked at commit: a server may claim the
+	 * key (store_ca_eab_bind) before it writes the account, in one
+	 * transaction. */
+	"CREATE TABLE ca_eab("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  ca_name TEXT NOT NULL,"
+	"  kid TEXT NOT NULL,"
+	"  member_tenant INTEGER NOT NULL REFERENCES tenants(id),"
+	"  hmac_sealed BLOB NOT NULL,"
+	"  allow TEXT,"
+	"  account_id TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(tenant_id, ca_name, kid),"
+	"  FOREIGN KEY(tenant_id, ca_name, account_id)"
+	"    REFERENCES ca_accounts(tenant_id, ca_name, id) DEFERRABLE INITIALLY DEFERRED);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

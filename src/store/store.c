@@ -259,6 +259,166 @@ aclm_status store_ca_list(struct store *s, int64_t tenant, const char *name, sto
 	return st != ACLM_OK ? st : CALL_OP(s, ca_list, err, tenant, name, cb, arg);
 }
 
+/* ---- the CA's ACME server ---- */
+
+aclm_status store_ca_account_put(struct store *s, const struct store_ca_account *a,
+				 struct aclm_err *err)
+{
+	aclm_status st = need_tenant(a->tenant_id, "CA account put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_account_put, err, a);
+}
+
+aclm_status store_ca_account_get(struct store *s, int64_t tenant, const char *ca_name,
+				 const char *id, struct store_ca_account **out,
+				 struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA account get", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st : CALL_OP(s, ca_account_get, err, tenant, ca_name, id, out);
+}
+
+aclm_status store_ca_account_find(struct store *s, int64_t tenant, const char *ca_name,
+				  const char *thumbprint, struct store_ca_account **out,
+				  struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA account find", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, ca_account_find, err, tenant, ca_name, thumbprint, out);
+}
+
+aclm_status store_ca_order_put(struct store *s, const struct store_ca_order *o,
+			       struct aclm_err *err)
+{
+	aclm_status st = need_tenant(o->tenant_id, "CA order put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_order_put, err, o);
+}
+
+aclm_status store_ca_order_get(struct store *s, int64_t tenant, const char *ca_name,
+			       const char *id, struct store_ca_order **out, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA order get", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st : CALL_OP(s, ca_order_get, err, tenant, ca_name, id, out);
+}
+
+aclm_status store_ca_authz_put(struct store *s, const struct store_ca_authz *a,
+			       struct aclm_err *err)
+{
+	aclm_status st = need_tenant(a->tenant_id, "CA authorization put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_authz_put, err, a);
+}
+
+aclm_status store_ca_authz_get(struct store *s, int64_t tenant, const char *ca_name,
+			       const char *id, struct store_ca_authz **out, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA authorization get", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st : CALL_OP(s, ca_authz_get, err, tenant, ca_name, id, out);
+}
+
+aclm_status store_ca_authz_find_valid(struct store *s, int64_t tenant, const char *ca_name,
+				      const char *account_id, const char *ident_type,
+				      const char *ident_value, bool wildcard, int64_t now,
+				      int64_t min_expires, struct store_ca_authz **out,
+				      struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA authorization find", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, ca_authz_find_valid, err, tenant, ca_name, account_id,
+				       ident_type, ident_value, wildcard, now, min_expires, out);
+}
+
+aclm_status store_ca_authz_list_va_pending(struct store *s, int64_t tenant, const char *ca_name,
+					   store_ca_authz_cb cb, void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA authorization list", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_authz_list_va_pending, err, tenant, ca_name, cb, arg);
+}
+
+aclm_status store_ca_issued_put(struct store *s, const struct store_ca_issued *c,
+				struct aclm_err *err)
+{
+	aclm_status st = need_tenant(c->tenant_id, "CA issued put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_issued_put, err, c);
+}
+
+aclm_status store_ca_issued_get(struct store *s, int64_t tenant, const char *ca_name,
+				const char *serial, struct store_ca_issued **out,
+				struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA issued get", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st : CALL_OP(s, ca_issued_get, err, tenant, ca_name, serial, out);
+}
+
+aclm_status store_ca_issued_revoke(struct store *s, int64_t tenant, const char *ca_name,
+				   const char *serial, int reason, int64_t at, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA revoke", err);
+
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, ca_issued_revoke, err, tenant, ca_name, serial, reason, at);
+}
+
+aclm_status store_ca_issued_replace(struct store *s, int64_t tenant, const char *ca_name,
+				    const char *serial, const char *order_id,
+				    struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA replace", err);
+
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, ca_issued_replace, err, tenant, ca_name, serial, order_id);
+}
+
+aclm_status store_ca_issued_list(struct store *s, int64_t tenant, const char *ca_name,
+				 const char *key_type, bool revoked_only, store_ca_issued_cb cb,
+				 void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA issued list", err);
+
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, ca_issued_list, err, tenant, ca_name, key_type,
+				       revoked_only, cb, arg);
+}
+
+aclm_status store_ca_eab_put(struct store *s, const struct store_ca_eab *e, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(e->tenant_id, "EAB key put", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_eab_put, err, e);
+}
+
+aclm_status store_ca_eab_get(struct store *s, int64_t tenant, const char *ca_name,
+			     const char *kid, struct store_ca_eab **out, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "EAB key get", err);
+
+	*out = NULL;
+	return st != ACLM_OK ? st : CALL_OP(s, ca_eab_get, err, tenant, ca_name, kid, out);
+}
+
+aclm_status store_ca_eab_bind(struct store *s, int64_t tenant, const char *ca_name,
+			      const char *kid, const char *account_id, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "EAB key bind", err);
+
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, ca_eab_bind, err, tenant, ca_name, kid, account_id);
+}
+
 aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err *err)
 {
 	*count = 0;
@@ -498,6 +658,77 @@ void store_ca_free(struct store_ca *ca)
 	free(ca->root_key_id);
 	free(ca->intermediate_key_id);
 	free(ca);
+}
+
+void store_ca_account_free(struct store_ca_account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->ca_name);
+	json_decref(a->jwk);
+	json_decref(a->contact);
+	free(a->status);
+	free(a->eab_kid);
+	json_decref(a->allow);
+	free(a);
+}
+
+void store_ca_order_free(struct store_ca_order *o)
+{
+	if (o == NULL)
+		return;
+	free(o->ca_name);
+	free(o->account_id);
+	free(o->status);
+	json_decref(o->identifiers);
+	json_decref(o->authz_ids);
+	free(o->profile);
+	json_decref(o->error);
+	free(o->cert_serial);
+	free(o->replaces);
+	free(o);
+}
+
+void store_ca_authz_free(struct store_ca_authz *a)
+{
+	if (a == NULL)
+		return;
+	free(a->ca_name);
+	free(a->account_id);
+	free(a->ident_type);
+	free(a->ident_value);
+	free(a->status);
+	json_decref(a->challenges);
+	free(a);
+}
+
+void store_ca_issued_free(struct store_ca_issued *c)
+{
+	if (c == NULL)
+		return;
+	free(c->ca_name);
+	free(c->key_type);
+	free(c->account_id);
+	free(c->order_id);
+	free(c->der);
+	free(c->profile);
+	free(c->replaced_by);
+	free(c);
+}
+
+/* The sealed HMAC key is no secret without the master key, but it is
+ * cleansed as the sealed private keys are. */
+void store_ca_eab_free(struct store_ca_eab *e)
+{
+	if (e == NULL)
+		return;
+	free(e->ca_name);
+	if (e->hmac_sealed != NULL)
+		OPENSSL_cleanse(e->hmac_sealed, e->hmac_sealed_len);
+	free(e->hmac_sealed);
+	json_decref(e->allow);
+	free(e->account_id);
+	free(e);
 }
 
 static void buckets_free(struct store_summary_bucket *b, size_t n)

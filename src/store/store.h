@@ -147,6 +147,96 @@ struct store_ca {
 void store_ca_free(struct store_ca *ca);
 typedef aclm_status (*store_ca_cb)(const struct store_ca *ca, void *arg);
 
+/* ---- the built-in CA's ACME server (ca/server): accounts, orders,
+ * authorizations, issued certificates, EAB keys. Every row belongs to the
+ * tenant that owns the CA (tenant_id) and to one CA name; ids are random
+ * base64url strings (they appear in URLs, so they are unguessable). ---- */
+#define STORE_CA_ID_MAX 48         /* random ids: 22 base64url chars; kids up to 43 */
+
+struct store_ca_account {
+	char id[STORE_CA_ID_MAX];
+	int64_t tenant_id;         /* the CA's tenant */
+	char *ca_name;
+	int64_t member_tenant;     /* tenant its certificates are filed under */
+	char thumbprint[44];       /* RFC 7638 of jwk; unique per (tenant, ca_name) */
+	json_t *jwk;               /* public key */
+	json_t *contact;           /* array of "mailto:..." (may be empty) */
+	char *status;              /* "valid", "deactivated", "revoked" */
+	char *eab_kid;             /* the EAB key it was bound with, or NULL */
+	json_t *allow;             /* array of name patterns (from the EAB key), or NULL: any */
+	int64_t created_at, updated_at;
+};
+void store_ca_account_free(struct store_ca_account *a);
+
+struct store_ca_order {
+	char id[STORE_CA_ID_MAX];
+	int64_t tenant_id;
+	char *ca_name;
+	char *account_id;
+	char *status;              /* pending|ready|processing|valid|invalid (RFC 8555 §7.1.6) */
+	json_t *identifiers;       /* [{"type":"dns"|"ip","value":...}] */
+	json_t *authz_ids;         /* array of authorization ids, same order */
+	char *profile;             /* or NULL */
+	int64_t not_before, not_after; /* requested (0: none) */
+	int64_t expires;
+	json_t *error;             /* problem document or NULL */
+	char *cert_serial;         /* once valid */
+	char *replaces;            /* RFC 9773 certificate identifier, or NULL */
+	int64_t created_at, updated_at;
+};
+void store_ca_order_free(struct store_ca_order *o);
+
+struct store_ca_authz {
+	char id[STORE_CA_ID_MAX];
+	int64_t tenant_id;
+	char *ca_name;
+	char *account_id;
+	char *ident_type;          /* "dns" | "ip" */
+	char *ident_value;         /* without "*." */
+	bool wildcard;
+	char *status;              /* pending|valid|invalid|deactivated|expired|revoked */
+	int64_t expires;
+	json_t *challenges;        /* [{"type","token","status","validated"?,"error"?}] */
+	bool va_pending;           /* a challenge is being validated (re-queued at start) */
+	int64_t created_at, updated_at;
+};
+void store_ca_authz_free(struct store_ca_authz *a);
+typedef aclm_status (*store_ca_authz_cb)(const struct store_ca_authz *a, void *arg);
+
+struct store_ca_issued {
+	char serial[41];           /* lowercase hex, as in the certificate */
+	int64_t tenant_id;
+	char *ca_name;
+	char *key_type;            /* the intermediate that signed it ("p256", "sm2", ...) */
+	char *account_id;
+	char *order_id;
+	int64_t cert_id;           /* inventory row (in the account's member tenant), or 0 */
+	unsigned char *der;
+	size_t der_len;
+	int64_t not_before, not_after;
+	char *profile;             /* or NULL */
+	bool revoked;
+	int64_t revoked_at;
+	int reason;                /* RFC 5280 CRLReason code when revoked */
+	char *replaced_by;         /* order id that named it in "replaces", or NULL */
+	int64_t created_at;
+};
+void store_ca_issued_free(struct store_ca_issued *c);
+typedef aclm_status (*store_ca_issued_cb)(const struct store_ca_issued *c, void *arg);
+
+struct store_ca_eab {
+	char kid[STORE_CA_ID_MAX];
+	int64_t tenant_id;
+	char *ca_name;
+	int64_t member_tenant;     /* accounts bound with it belong to this tenant */
+	unsigned char *hmac_sealed; /* sealed by the keystore (keystore_secret_seal) */
+	size_t hmac_sealed_len;
+	json_t *allow;             /* array of patterns or NULL */
+	char *account_id;          /* bound account, or NULL while unused */
+	int64_t created_at;
+};
+void store_ca_eab_free(struct store_ca_eab *e);
+
 /* ---- the backend interface ---- */
 #define STORE_CAP_BACKUP 0x1u  /* online consistent copy to a file */
 
@@ -154,6 +244,7 @@ struct store_options {
 	const char *home;          /* state directory; relative sqlite paths live here */
 	long busy_timeout_ms;
 	long cache_kib;            /* page cache per connection; 0 = 16 MiB */
+	bool durable;              /* fsync every commit (SQLite synchronous=FULL): the CA server */
 };
 
 struct store_ops {
@@ -220,6 +311,50 @@ struct store_ops {
 			      struct aclm_err *err);
 	aclm_status (*ca_list)(void *state, int64_t tenant, const char *name, store_ca_cb cb,
 			       void *arg, struct aclm_err *err);
+
+	aclm_status (*ca_account_put)(void *state, const struct store_ca_account *a,
+				      struct aclm_err *err);
+	aclm_status (*ca_account_get)(void *state, int64_t tenant, const char *ca_name,
+				      const char *id, struct store_ca_account **out,
+				      struct aclm_err *err);
+	aclm_status (*ca_account_find)(void *state, int64_t tenant, const char *ca_name,
+				       const char *thumbprint, struct store_ca_account **out,
+				       struct aclm_err *err);
+	aclm_status (*ca_order_put)(void *state, const struct store_ca_order *o,
+				    struct aclm_err *err);
+	aclm_status (*ca_order_get)(void *state, int64_t tenant, const char *ca_name,
+				    const char *id, struct store_ca_order **out, struct aclm_err *err);
+	aclm_status (*ca_authz_put)(void *state, const struct store_ca_authz *a,
+				    struct aclm_err *err);
+	aclm_status (*ca_authz_get)(void *state, int64_t tenant, const char *ca_name,
+				    const char *id, struct store_ca_authz **out, struct aclm_err *err);
+	aclm_status (*ca_authz_find_valid)(void *state, int64_t tenant, const char *ca_name,
+					   const char *account_id, const char *ident_type,
+					   const char *ident_value, bool wildcard, int64_t now,
+					   int64_t min_expires, struct store_ca_authz **out,
+					   struct aclm_err *err);
+	aclm_status (*ca_authz_list_va_pending)(void *state, int64_t tenant, const char *ca_name,
+						store_ca_authz_cb cb, void *arg,
+						struct aclm_err *err);
+	aclm_status (*ca_issued_put)(void *state, const struct store_ca_issued *c,
+				     struct aclm_err *err);
+	aclm_status (*ca_issued_get)(void *state, int64_t tenant, const char *ca_name,
+				     const char *serial, struct store_ca_issued **out,
+				     struct aclm_err *err);
+	aclm_status (*ca_issued_revoke)(void *state, int64_t tenant, const char *ca_name,
+					const char *serial, int reason, int64_t at,
+					struct aclm_err *err);
+	aclm_status (*ca_issued_replace)(void *state, int64_t tenant, const char *ca_name,
+					 const char *serial, const char *order_id,
+					 struct aclm_err *err);
+	aclm_status (*ca_issued_list)(void *state, int64_t tenant, const char *ca_name,
+				      const char *key_type, bool revoked_only,
+				      store_ca_issued_cb cb, void *arg, struct aclm_err *err);
+	aclm_status (*ca_eab_put)(void *state, const struct store_ca_eab *e, struct aclm_err *err);
+	aclm_status (*ca_eab_get)(void *state, int64_t tenant, const char *ca_name,
+				  const char *kid, struct store_ca_eab **out, struct aclm_err *err);
+	aclm_status (*ca_eab_bind)(void *state, int64_t tenant, const char *ca_name,
+				   const char *kid, const char *account_id, struct aclm_err *err);
 };
 
 /* Opens the store named by url ("sqlite:PATH"; a relative PATH is under
@@ -314,6 +449,70 @@ aclm_status store_ca_put(struct store *s, const struct store_ca *ca, int64_t *id
 /* The tenant's CA rows ordered by name, then id; name NULL lists every CA. */
 aclm_status store_ca_list(struct store *s, int64_t tenant, const char *name, store_ca_cb cb,
 			  void *arg, struct aclm_err *err);
+
+/* ---- the CA's ACME server state (see struct store_ca_account & co) ----
+ * Every call takes the CA's tenant and CA name; rows of another tenant or
+ * CA are never seen (ACLM_ERR_NOTFOUND). */
+
+/* Inserts or replaces by (tenant, ca_name, id); a second account with the
+ * same thumbprint -> ACLM_ERR_EXISTS. */
+aclm_status store_ca_account_put(struct store *s, const struct store_ca_account *a,
+				 struct aclm_err *err);
+aclm_status store_ca_account_get(struct store *s, int64_t tenant, const char *ca_name,
+				 const char *id, struct store_ca_account **out,
+				 struct aclm_err *err);
+/* By RFC 7638 thumbprint of its current key; ACLM_ERR_NOTFOUND if none. */
+aclm_status store_ca_account_find(struct store *s, int64_t tenant, const char *ca_name,
+				  const char *thumbprint, struct store_ca_account **out,
+				  struct aclm_err *err);
+/* Inserts or replaces by (tenant, ca_name, id). */
+aclm_status store_ca_order_put(struct store *s, const struct store_ca_order *o,
+			       struct aclm_err *err);
+aclm_status store_ca_order_get(struct store *s, int64_t tenant, const char *ca_name,
+			       const char *id, struct store_ca_order **out, struct aclm_err *err);
+/* Inserts or replaces by (tenant, ca_name, id). */
+aclm_status store_ca_authz_put(struct store *s, const struct store_ca_authz *a,
+			       struct aclm_err *err);
+aclm_status store_ca_authz_get(struct store *s, int64_t tenant, const char *ca_name,
+			       const char *id, struct store_ca_authz **out, struct aclm_err *err);
+/* The account's newest "valid" authorization for the identifier (same
+ * wildcard flag) that expires after min_expires and after now (reuse, RFC
+ * 8555 §7.1.3); ACLM_ERR_NOTFOUND if none. */
+aclm_status store_ca_authz_find_valid(struct store *s, int64_t tenant, const char *ca_name,
+				      const char *account_id, const char *ident_type,
+				      const char *ident_value, bool wildcard, int64_t now,
+				      int64_t min_expires, struct store_ca_authz **out,
+				      struct aclm_err *err);
+/* Every authorization with va_pending set (to re-queue after a restart). */
+aclm_status store_ca_authz_list_va_pending(struct store *s, int64_t tenant, const char *ca_name,
+					   store_ca_authz_cb cb, void *arg, struct aclm_err *err);
+/* Inserts an issued certificate; an existing serial -> ACLM_ERR_EXISTS. */
+aclm_status store_ca_issued_put(struct store *s, const struct store_ca_issued *c,
+				struct aclm_err *err);
+aclm_status store_ca_issued_get(struct store *s, int64_t tenant, const char *ca_name,
+				const char *serial, struct store_ca_issued **out,
+				struct aclm_err *err);
+/* Marks it revoked with reason at `at`; already revoked -> ACLM_ERR_EXISTS. */
+aclm_status store_ca_issued_revoke(struct store *s, int64_t tenant, const char *ca_name,
+				   const char *serial, int reason, int64_t at, struct aclm_err *err);
+/* Records that order_id replaces it (RFC 9773 §5): atomic; already replaced
+ * by another order -> ACLM_ERR_EXISTS; by the same order -> ACLM_OK. */
+aclm_status store_ca_issued_replace(struct store *s, int64_t tenant, const char *ca_name,
+				    const char *serial, const char *order_id,
+				    struct aclm_err *err);
+/* Issued certificates ordered by created_at then serial; key_type NULL:
+ * every intermediate; revoked_only for CRLs. */
+aclm_status store_ca_issued_list(struct store *s, int64_t tenant, const char *ca_name,
+				 const char *key_type, bool revoked_only, store_ca_issued_cb cb,
+				 void *arg, struct aclm_err *err);
+/* Inserts an EAB key; an existing kid -> ACLM_ERR_EXISTS. */
+aclm_status store_ca_eab_put(struct store *s, const struct store_ca_eab *e, struct aclm_err *err);
+aclm_status store_ca_eab_get(struct store *s, int64_t tenant, const char *ca_name,
+			     const char *kid, struct store_ca_eab **out, struct aclm_err *err);
+/* Binds the key to account_id when unused (atomic); bound to another
+ * account -> ACLM_ERR_EXISTS; to the same one -> ACLM_OK. */
+aclm_status store_ca_eab_bind(struct store *s, int64_t tenant, const char *ca_name,
+			      const char *kid, const char *account_id, struct aclm_err *err);
 
 /* The registered backends (store.c holds the one list). */
 extern const struct store_ops store_sqlite_ops;

@@ -27,6 +27,12 @@ PY
 	fail "$1 did not come up"
 }
 
+start_challtestsrv() { # DNS_PORT MGMT_PORT LOG: DNS only (every name -> 127.0.0.1), no responders
+	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$1" \
+		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$2" >"$3" 2>&1 &
+	bg_track $!
+}
+
 start_pebble() {
 	command -v pebble >/dev/null || fail "pebble is not installed (scripts/deps)"
 	P=$T/pebble
@@ -49,10 +55,7 @@ start_pebble() {
  "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$PEBBLE_TLS_PORT,
  "ocspResponderURL":"",$eab}}
 JSON
-	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$dns" \
-		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$cmgmt" \
-		>"$P/challtestsrv.log" 2>&1 &
-	bg_track $!
+	start_challtestsrv "$dns" "$cmgmt" "$P/challtestsrv.log"
 	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
 		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "${PEBBLE_DNS_SERVER:-127.0.0.1:$dns}" -strict=false \
 		>"$P/pebble.log" 2>&1 &

@@ -1,7 +1,8 @@
 /* acme/problem: the URN table covers every RFC 8555 §6.7 type (plus RFC 9773
  * alreadyReplaced and invalidProfile) with the documented statuses; parsing
  * keeps type/detail/status/subproblems with caps; acme_problem_to_err gives
- * one bounded line; documents that are not problems are refused. */
+ * one bounded line; documents that are not problems are refused; the
+ * server side's HTTP statuses and documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,9 +196,86 @@ static void test_problem_refuses_what_is_not_a_problem(void **state)
 	free(huge);
 }
 
+/* The server's HTTP status for each type, as the CA answers them. */
+static void test_problem_http_status_table(void **state)
+{
+	static const struct {
+		const char *name;
+		int status;
+	} want[] = {
+		{ "accountDoesNotExist", 400 }, { "alreadyReplaced", 409 },
+		{ "alreadyRevoked", 400 },	{ "badCSR", 400 },
+		{ "badNonce", 400 },		{ "badPublicKey", 400 },
+		{ "badRevocationReason", 400 }, { "badSignatureAlgorithm", 400 },
+		{ "caa", 403 },			{ "compound", 400 },
+		{ "connection", 400 },		{ "dns", 400 },
+		{ "externalAccountRequired", 400 }, { "incorrectResponse", 403 },
+		{ "invalidContact", 400 },	{ "invalidProfile", 400 },
+		{ "malformed", 400 },		{ "orderNotReady", 403 },
+		{ "rateLimited", 429 },		{ "rejectedIdentifier", 400 },
+		{ "serverInternal", 500 },	{ "tls", 400 },
+		{ "unauthorized", 403 },	{ "unsupportedContact", 400 },
+		{ "unsupportedIdentifier", 400 }, { "userActionRequired", 403 },
+	};
+
+	(void)state;
+	assert_int_equal(sizeof(want) / sizeof(want[0]),
+			 sizeof(all_types) / sizeof(all_types[0]));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(acme_problem_http_status(want[i].name), want[i].status);
+	/* short names only; anything unknown is the server's fault */
+	assert_int_equal(acme_problem_http_status(URN "badNonce"), 500);
+	assert_int_equal(acme_problem_http_status("noSuchThing"), 500);
+	assert_int_equal(acme_problem_http_status(""), 500);
+	assert_int_equal(acme_problem_http_status(NULL), 500);
+}
+
+/* A document the client side parses back to the same type, detail, status. */
+static void test_problem_json_round_trips(void **state)
+{
+	struct aclm_err err = { 0 };
+	struct acme_problem p;
+	json_t *doc = acme_problem_json("badNonce", "JWS has an invalid anti-replay nonce");
+	char *text;
+
+	(void)state;
+	assert_non_null(doc);
+	assert_int_equal(json_object_size(doc), 3);
+	assert_string_equal(json_string_value(json_object_get(doc, "type")), URN "badNonce");
+	assert_string_equal(json_string_value(json_object_get(doc, "detail")),
+			    "JWS has an invalid anti-replay nonce");
+	assert_int_equal(json_integer_value(json_object_get(doc, "status")), 400);
+	text = json_dumps(doc, JSON_COMPACT);
+	assert_int_equal(parse(text, &p, &err), ACLM_OK);
+	assert_true(acme_problem_is(&p, "badNonce"));
+	assert_int_equal(p.status, 400);
+	assert_string_equal(p.detail, "JWS has an invalid anti-replay nonce");
+	assert_int_equal(acme_problem_status(p.type), ACLM_ERR_BUSY);
+	acme_problem_free(&p);
+	free(text);
+	json_decref(doc);
+	/* no detail, or one that is not UTF-8: the table's description */
+	doc = acme_problem_json("rateLimited", NULL);
+	assert_int_equal(json_integer_value(json_object_get(doc, "status")), 429);
+	assert_string_equal(json_string_value(json_object_get(doc, "detail")),
+			    "the request exceeds a rate limit");
+	json_decref(doc);
+	doc = acme_problem_json("unauthorized", "bad \xff byte");
+	assert_int_equal(json_integer_value(json_object_get(doc, "status")), 403);
+	assert_string_equal(json_string_value(json_object_get(doc, "detail")),
+			    "the client lacks sufficient authorization");
+	json_decref(doc);
+	doc = acme_problem_json(NULL, "oops");
+	assert_string_equal(json_string_value(json_object_get(doc, "type")), URN "serverInternal");
+	assert_int_equal(json_integer_value(json_object_get(doc, "status")), 500);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_problem_http_status_table),
+		cmocka_unit_test(test_problem_json_round_trips),
 		cmocka_unit_test(test_problem_table_covers_every_type),
 		cmocka_unit_test(test_problem_parse_with_subproblems_to_one_line),
 		cmocka_unit_test(test_problem_to_err_bounds_subproblems),

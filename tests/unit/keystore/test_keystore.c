@@ -252,6 +252,84 @@ static void test_delete_removes_one_tenants_key_and_is_audited(void **state)
 	EVP_PKEY_free(h);
 }
 
+/* EAB HMAC keys: sealed under the master key, bound to tenant and label. */
+static void test_secret_seal_binds_tenant_and_label(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned char hmac[32] = "0123456789abcdef0123456789abcde";
+	unsigned char *blob = NULL, *plain = NULL;
+	size_t bloblen = 0, plen = 0;
+	struct aclm_err err = { 0 };
+
+	assert_int_equal(keystore_secret_seal(f->ks, f->tenant, "eab:kid-1", hmac, sizeof(hmac),
+					      &blob, &bloblen, &err), ACLM_OK);
+	assert_non_null(blob);
+	assert_null(memmem(blob, bloblen, hmac, sizeof(hmac))); /* not in clear */
+	assert_int_equal(keystore_secret_open(f->ks, f->tenant, "eab:kid-1", blob, bloblen, &plain,
+					      &plen, &err), ACLM_OK);
+	assert_int_equal(plen, sizeof(hmac));
+	assert_memory_equal(plain, hmac, plen);
+	OPENSSL_clear_free(plain, plen);
+	plain = NULL;
+	/* Another tenant, another label: the AAD differs, GCM refuses. */
+	assert_int_equal(keystore_secret_open(f->ks, f->other, "eab:kid-1", blob, bloblen, &plain,
+					      &plen, &err), ACLM_ERR_VERIFY);
+	assert_null(plain);
+	assert_int_equal(keystore_secret_open(f->ks, f->tenant, "eab:kid-2", blob, bloblen, &plain,
+					      &plen, &err), ACLM_ERR_VERIFY);
+	assert_null(plain);
+	/* The other tenant's own secret opens for it and for no one else. */
+	free(blob);
+	blob = NULL;
+	assert_int_equal(keystore_secret_seal(f->ks, f->other, "eab:kid-1", hmac, sizeof(hmac),
+					      &blob, &bloblen, &err), ACLM_OK);
+	assert_int_equal(keystore_secret_open(f->ks, f->tenant, "eab:kid-1", blob, bloblen, &plain,
+					      &plen, &err), ACLM_ERR_VERIFY);
+	assert_int_equal(keystore_secret_open(f->ks, f->other, "eab:kid-1", blob, bloblen, &plain,
+					      &plen, &err), ACLM_OK);
+	assert_memory_equal(plain, hmac, sizeof(hmac));
+	OPENSSL_clear_free(plain, plen);
+	plain = NULL;
+	/* A label without ':' could be a key id ("k" + hex): refused both ways. */
+	assert_int_equal(keystore_secret_open(f->ks, f->tenant, "kabc", blob, bloblen, &plain,
+					      &plen, &err), ACLM_ERR_INVALID);
+	free(blob);
+	blob = NULL;
+	assert_int_equal(keystore_secret_seal(f->ks, f->tenant, "kabc", hmac, sizeof(hmac), &blob,
+					      &bloblen, &err), ACLM_ERR_INVALID);
+	assert_null(blob);
+	assert_non_null(strstr(err.msg, "eab:KID"));
+	assert_int_equal(keystore_secret_seal(f->ks, f->tenant, "", hmac, sizeof(hmac), &blob,
+					      &bloblen, &err), ACLM_ERR_INVALID);
+	assert_int_equal(keystore_secret_seal(f->ks, f->tenant, NULL, hmac, sizeof(hmac), &blob,
+					      &bloblen, &err), ACLM_ERR_INVALID);
+}
+
+/* A secret is sealed under the master key: another master key cannot open it. */
+static void test_secret_needs_the_master_key(void **state)
+{
+	struct fixture *f = *state;
+	struct keystore *ks2 = NULL;
+	const unsigned char hmac[] = "secret";
+	unsigned char *blob = NULL, *plain = NULL;
+	size_t bloblen = 0, plen = 0;
+	char path[128];
+	struct aclm_err err = { 0 };
+
+	assert_int_equal(keystore_secret_seal(f->ks, f->tenant, "eab:k", hmac, sizeof(hmac), &blob,
+					      &bloblen, &err), ACLM_OK);
+	snprintf(path, sizeof(path), "%s/master.key", f->dir);
+	assert_int_equal(access(path, F_OK), 0); /* created on first use */
+	setenv(KEYSTORE_MASTER_ENV, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 1);
+	assert_int_equal(keystore_open(f->store, f->dir, &ks2, &err), ACLM_OK);
+	assert_int_equal(keystore_secret_open(ks2, f->tenant, "eab:k", blob, bloblen, &plain, &plen,
+					      &err), ACLM_ERR_VERIFY);
+	assert_null(plain);
+	keystore_close(ks2);
+	unsetenv(KEYSTORE_MASTER_ENV);
+	free(blob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decrypt_rsa_oaep_and_sm2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pem_is_0600_and_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_removes_one_tenants_key_and_is_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_seal_binds_tenant_and_label, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_needs_the_master_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,7 +73,12 @@ static void test_migration_2_applies_fresh_and_upgrades_a_version_1_database(voi
 	/* Take the database back to what migration 1 alone left, data included. */
 	store_close(t.s);
 	t.s = NULL;
-	assert_int_equal(sqlite3_exec(raw, "DROP TABLE IF EXISTS cas;"
+	assert_int_equal(sqlite3_exec(raw, "DROP TABLE IF EXISTS ca_issued;"
+					   " DROP TABLE IF EXISTS ca_eab;"
+					   " DROP TABLE IF EXISTS ca_authzs;"
+					   " DROP TABLE IF EXISTS ca_orders;"
+					   " DROP TABLE IF EXISTS ca_accounts;"
+					   " DROP TABLE IF EXISTS cas;"
 					   " DROP TABLE lineages; DROP TABLE acme_accounts;"
 					   " DELETE FROM schema_migrations WHERE version >= 2",
 				      NULL, NULL, NULL),

@@ -3,6 +3,8 @@
  * one key of one tenant. */
 #include "store_test.h"
 
+#include "store/sqlite_int.h"
+
 static aclm_status collect(const struct store_ca *ca, void *arg)
 {
 	json_t *names = arg;
@@ -114,10 +116,14 @@ static void test_migration_3_upgrades_a_version_2_database(void **state)
 	r = tinsert(&t, t.tenant, fp, &f, NOW);
 	store_close(t.s);
 	t.s = NULL;
-	assert_int_equal(sqlite3_exec(raw, "DROP TABLE cas; DELETE FROM schema_migrations"
+	assert_int_equal(sqlite3_exec(raw, "DROP TABLE ca_issued; DROP TABLE ca_eab;"
+					   " DROP TABLE ca_authzs; DROP TABLE ca_orders;"
+					   " DROP TABLE ca_accounts;"
+					   " DROP TABLE cas; DELETE FROM schema_migrations"
 					   " WHERE version >= 3", NULL, NULL, NULL), SQLITE_OK);
 	tdb_reopen(&t);
-	assert_int_equal(raw_int(raw, "SELECT max(version) FROM schema_migrations"), 3);
+	assert_int_equal(raw_int(raw, "SELECT max(version) FROM schema_migrations"),
+			 store__sqlite_schema_version());
 	assert_true(has_table(raw, "cas_root_cert"));
 	struct store_ca ca = { .tenant_id = t.tenant, .name = "Up", .key_type = "p384",
 			       .root_cert_id = r, .root_key_id = "k1",

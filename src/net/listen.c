@@ -1,5 +1,5 @@
-/* What the built-in servers (http-listen, tls-alpn) share: the listening
- * socket from "ADDR:PORT", and the libevent loop on its own thread. */
+/* net/listen: the listening socket from "ADDR:PORT" and the libevent loop
+ * on its own thread, for every built-in server (net.h). */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,7 +11,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "solvers/solver_int.h"
+#include "net/net.h"
 
 #define LISTEN_BACKLOG 128
 
@@ -91,7 +91,7 @@ out:
 	return st;
 }
 
-aclm_status solver__listen_socket(const char *who, const char *spec, int *out,
+aclm_status net_listen_socket(const char *who, const char *spec, int *out,
 				  struct aclm_err *err)
 {
 	struct addrinfo *ai = NULL;
@@ -135,7 +135,7 @@ static void loop_threads_init(void)
 	loop_threads_rc = evthread_use_pthreads();
 }
 
-aclm_status solver__loop_threads(const char *who, struct aclm_err *err)
+aclm_status net_loop_threads(const char *who, struct aclm_err *err)
 {
 	pthread_once(&loop_once, loop_threads_init);
 	if (loop_threads_rc != 0)
@@ -150,13 +150,13 @@ static void loop_on_stop(evutil_socket_t fd, short what, void *arg)
 
 static void *loop_thread(void *arg)
 {
-	struct solver__loop *l = arg;
+	struct net_loop *l = arg;
 
 	event_base_dispatch(l->base);
 	return NULL;
 }
 
-aclm_status solver__loop_new(const char *who, struct solver__loop *l, struct aclm_err *err)
+aclm_status net_loop_new(const char *who, struct net_loop *l, struct aclm_err *err)
 {
 	l->base = event_base_new();
 	l->stop_ev = l->base != NULL ? event_new(l->base, -1, 0, loop_on_stop, l->base) : NULL;
@@ -165,7 +165,7 @@ aclm_status solver__loop_new(const char *who, struct solver__loop *l, struct acl
 	return ACLM_OK;
 }
 
-aclm_status solver__loop_start(const char *who, struct solver__loop *l, struct aclm_err *err)
+aclm_status net_loop_start(const char *who, struct net_loop *l, struct aclm_err *err)
 {
 	if (pthread_create(&l->thread, NULL, loop_thread, l) != 0)
 		return aclm_err_set(err, ACLM_ERR_INTERNAL, "%s: cannot start the thread", who);
@@ -173,7 +173,7 @@ aclm_status solver__loop_start(const char *who, struct solver__loop *l, struct a
 	return ACLM_OK;
 }
 
-void solver__loop_stop(struct solver__loop *l)
+void net_loop_stop(struct net_loop *l)
 {
 	if (!l->running)
 		return;
@@ -184,7 +184,7 @@ void solver__loop_stop(struct solver__loop *l)
 	l->running = false;
 }
 
-void solver__loop_free(struct solver__loop *l)
+void net_loop_free(struct net_loop *l)
 {
 	if (l->stop_ev != NULL)
 		event_free(l->stop_ev);

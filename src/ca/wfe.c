@@ -1,0 +1,485 @@
+/* ca/wfe: the ACME server's request layer: routing, the directory and
+ * new-nonce, the checks every POST passes (RFC 8555 §6.2-6.5: media type,
+ * size, JWS, nonce, url, account, signature) and the responses. */
+#include "ca/wfe.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/rand.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/time.h"
+
+enum wfe_auth { AUTH_NONE, AUTH_KID, AUTH_JWK, AUTH_ANY };
+
+struct wfe_route {
+	const char *prefix;        /* after "/acme/"; ends with '/' when an id follows */
+	enum wfe_auth auth;        /* AUTH_NONE: GET/HEAD, else POST with this JWS key */
+	void (*fn)(struct wfe_req *r);
+};
+
+static void wfe_directory(struct wfe_req *r);
+static void wfe_new_nonce(struct wfe_req *r);
+
+static const struct wfe_route wfe_routes[] = {
+	{ "directory", AUTH_NONE, wfe_directory },
+	{ "new-nonce", AUTH_NONE, wfe_new_nonce },
+	{ "new-account", AUTH_JWK, wfe_new_account },
+	{ "new-order", AUTH_KID, wfe_new_order },
+	{ "revoke-cert", AUTH_ANY, wfe_revoke },
+	{ "key-change", AUTH_KID, wfe_key_change },
+	{ "acct/", AUTH_KID, wfe_account },
+	{ "order/", AUTH_KID, wfe_order },
+	{ "authz/", AUTH_KID, wfe_authz },
+	{ "chall/", AUTH_KID, wfe_challenge },
+	{ "finalize/", AUTH_KID, wfe_finalize },
+	{ "cert/", AUTH_KID, wfe_cert },
+	{ "renewal-info/", AUTH_NONE, wfe_renewal_info },
+	{ "crl/", AUTH_NONE, wfe_crl },
+};
+
+#define N_ROUTES (sizeof(wfe_routes) / sizeof(wfe_routes[0]))
+
+/* ---- responses ---- */
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	default: return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+static void common_headers(struct wfe_req *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	char nonce[WFE_NONCE_LEN + 1], link[WFE_BASE_MAX + 64];
+
+	wfe_nonce_new(&r->srv->nonces, nonce);
+	evhttp_add_header(h, "Replay-Nonce", nonce);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	snprintf(link, sizeof(link), "<%s/acme/directory>;rel=\"index\"", r->base);
+	evhttp_add_header(h, "Link", link);
+}
+
+void wfe_reply_raw(struct wfe_req *r, int status, const char *content_type,
+		   const unsigned char *body, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (r->answered)
+		return;
+	r->answered = true;
+	common_headers(r);
+	if (content_type != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Content-Type",
+				  content_type);
+	if (b != NULL && body != NULL && len > 0)
+		evbuffer_add(b, body, len);
+	evhttp_send_reply(r->ev, status, reason_phrase(status), b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+void wfe_reply_json(struct wfe_req *r, int status, json_t *body, const char *location)
+{
+	char *text = body != NULL ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	if (location != NULL && !r->answered)
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Location", location);
+	if (body != NULL && text == NULL) {
+		wfe_reply_problem(r, "serverInternal", "out of memory");
+		return;
+	}
+	wfe_reply_raw(r, status, "application/json", (const unsigned char *)text,
+		      text != NULL ? strlen(text) : 0);
+	free(text);
+}
+
+static void reply_problem_status(struct wfe_req *r, const char *name, int status,
+				 const char *detail)
+{
+	json_t *doc = acme_problem_json(name, detail);
+	char *text = NULL;
+
+	if (status == 0)
+		status = acme_problem_http_status(name);
+	if (doc != NULL) {
+		json_object_set_new(doc, "status", json_integer(status));
+		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	}
+	aclm_log(ACLM_LOG_DEBUG, "ca: %s %s -> %d %s: %s", r->peer,
+		 evhttp_request_get_uri(r->ev), status, name, detail);
+	wfe_reply_raw(r, status, "application/problem+json", (const unsigned char *)text,
+		      text != NULL ? strlen(text) : 0);
+	free(text);
+	json_decref(doc);
+}
+
+void wfe_reply_problem(struct wfe_req *r, const char *name, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	reply_problem_status(r, name, 0, detail);
+}
+
+void wfe_reply_problem_status(struct wfe_req *r, const char *name, int status, const char *fmt,
+			      ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	reply_problem_status(r, name, status, detail);
+}
+
+void wfe_add_header(struct wfe_req *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
+}
+
+void wfe_reply_err(struct wfe_req *r, const char *problem, const struct aclm_err *err)
+{
+	if (problem != NULL) {
+		wfe_reply_problem(r, problem, "%s", err->msg);
+		return;
+	}
+	/* Internal failures are logged in full, answered without internals. */
+	aclm_log(ACLM_LOG_ERROR, "ca: %s: %s", evhttp_request_get_uri(r->ev), err->msg);
+	wfe_reply_problem(r, "serverInternal", "the server failed to handle the request");
+}
+
+void wfe_reply_limited(struct wfe_req *r, int64_t retry_after, const char *what)
+{
+	char ra[24];
+
+	snprintf(ra, sizeof(ra), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
+	wfe_reply_problem(r, "rateLimited", "%s; retry after %s seconds", what, ra);
+}
+
+void wfe_url(const struct wfe_req *r, const char *kind, const char *id, char *out, size_t len)
+{
+	if (id != NULL)
+		snprintf(out, len, "%s/acme/%s/%s", r->base, kind, id);
+	else
+		snprintf(out, len, "%s/acme/%s", r->base, kind);
+}
+
+void wfe_new_id(char out[STORE_CA_ID_MAX])
+{
+	unsigned char raw[16];
+	char *s;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		abort(); /* no randomness: ids would collide; nothing sane to do */
+	s = acme_b64url_encode(raw, sizeof(raw));
+	if (s == NULL)
+		abort();
+	snprintf(out, STORE_CA_ID_MAX, "%s", s);
+	free(s);
+}
+
+/* ---- write transactions ---- */
+
+aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err)
+{
+	aclm_status st;
+
+	pthread_mutex_lock(&r->srv->write_lock);
+	st = store_begin(r->w->store, err);
+	if (st != ACLM_OK)
+		pthread_mutex_unlock(&r->srv->write_lock);
+	return st;
+}
+
+aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err)
+{
+	aclm_status st = store_commit(r->w->store, err);
+
+	if (st != ACLM_OK)
+		store_rollback(r->w->store);
+	pthread_mutex_unlock(&r->srv->write_lock);
+	return st;
+}
+
+void wfe_write_abort(struct wfe_req *r)
+{
+	store_rollback(r->w->store);
+	pthread_mutex_unlock(&r->srv->write_lock);
+}
+
+/* ---- directory and nonces ---- */
+
+static void wfe_directory(struct wfe_req *r)
+{
+	static const char *const kinds[][2] = {
+		{ "newNonce", "new-nonce" },   { "newAccount", "new-account" },
+		{ "newOrder", "new-order" },   { "revokeCert", "revoke-cert" },
+		{ "keyChange", "key-change" }, { "renewalInfo", "renewal-info" },
+	};
+	const struct wfe_server *srv = r->srv;
+	json_t *dir = json_object(), *meta = json_object(), *profiles = json_object();
+	char url[WFE_BASE_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		wfe_url(r, kinds[i][1], NULL, url, sizeof(url));
+		aclm_json_set_str(dir, kinds[i][0], url);
+	}
+	for (size_t i = 0; i < srv->nprofiles; i++)
+		aclm_json_set_str(profiles, srv->profiles[i].name,
+				  srv->profiles[i].description != NULL
+					  ? srv->profiles[i].description
+					  : srv->profiles[i].name);
+	if (srv->o->terms_of_service != NULL)
+		aclm_json_set_str(meta, "termsOfService", srv->o->terms_of_service);
+	aclm_json_set_bool(meta, "externalAccountRequired", srv->o->eab_required);
+	aclm_json_set_new(meta, "profiles", profiles);
+	json_object_set(meta, "caaIdentities", srv->caa_identities);
+	aclm_json_set_new(dir, "meta", meta);
+	wfe_reply_json(r, 200, dir, NULL);
+	json_decref(dir);
+}
+
+/* RFC 8555 §7.2: HEAD -> 200, GET -> 204, both with a fresh nonce. */
+static void wfe_new_nonce(struct wfe_req *r)
+{
+	bool head = evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD;
+
+	wfe_reply_raw(r, head ? 200 : 204, NULL, NULL, 0);
+}
+
+/* ---- the checks of every POST ---- */
+
+static bool content_type_ok(struct wfe_req *r)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->ev),
+					    "Content-Type");
+	size_t n = sizeof("application/jose+json") - 1;
+
+	return ct != NULL && strncasecmp(ct, "application/jose+json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The account id in a kid URL: whatever follows "/acme/acct/" (any
+ * authority: a client may have registered through another name of ours). */
+static const char *kid_account_id(const char *kid)
+{
+	const char *p = strncmp(kid, "https://", 8) == 0 ? strstr(kid + 8, "/acme/acct/") : NULL;
+
+	if (p == NULL)
+		return NULL;
+	p += sizeof("/acme/acct/") - 1;
+	if (*p == '\0' || strlen(p) >= STORE_CA_ID_MAX || strchr(p, '/') != NULL)
+		return NULL;
+	return p;
+}
+
+static bool post_account(struct wfe_req *r)
+{
+	struct aclm_err err = { 0 };
+	const char *id = kid_account_id(r->jws.kid);
+	aclm_status st;
+
+	if (id == NULL) {
+		wfe_reply_problem(r, "malformed", "kid \"%.200s\" is not an account URL of this server",
+				  r->jws.kid);
+		return false;
+	}
+	st = store_ca_account_get(r->w->store, r->srv->tenant, r->srv->ca_name, id, &r->acct, &err);
+	if (st == ACLM_ERR_NOTFOUND) {
+		wfe_reply_problem(r, "accountDoesNotExist", "no account %s", id);
+		return false;
+	}
+	if (st != ACLM_OK) {
+		wfe_reply_err(r, NULL, &err);
+		return false;
+	}
+	if (strcmp(r->acct->status, "valid") != 0) {
+		wfe_reply_problem(r, "unauthorized", "account %s is %s", id, r->acct->status);
+		return false;
+	}
+	if (acme_jwk_to_pkey(r->acct->jwk, &r->key, &err) != ACLM_OK) {
+		wfe_reply_err(r, NULL, &err);
+		return false;
+	}
+	return true;
+}
+
+static bool post_checks(struct wfe_req *r, enum wfe_auth auth)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t len = evbuffer_get_length(in);
+	struct aclm_err err = { 0 };
+	const char *problem = NULL;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->ev));
+	char url[WFE_BASE_MAX + 512];
+
+	if (!content_type_ok(r)) {
+		reply_problem_status(r, "malformed", 415,
+				     "Content-Type must be application/jose+json (RFC 8555 §6.2)");
+		return false;
+	}
+	if (len > ACME_JWS_BODY_MAX) {
+		reply_problem_status(r, "malformed", 413, "the request body exceeds 65536 bytes");
+		return false;
+	}
+	if (acme_jws_parse((const char *)evbuffer_pullup(in, -1), len, &r->jws, &problem, &err) !=
+	    ACLM_OK) {
+		wfe_reply_err(r, problem != NULL ? problem : "malformed", &err);
+		return false;
+	}
+	if (r->jws.nonce == NULL || !wfe_nonce_redeem(&r->srv->nonces, r->jws.nonce)) {
+		wfe_reply_problem(r, "badNonce", r->jws.nonce == NULL ? "the JWS has no nonce"
+								    : "the nonce is unknown, used or too old");
+		return false;
+	}
+	snprintf(url, sizeof(url), "%s%s", r->base, path != NULL ? path : "");
+	if (strcmp(r->jws.url, url) != 0) {
+		/* RFC 8555 §6.4: the "url" header must be the request URL. */
+		wfe_reply_problem(r, "unauthorized", "the JWS url \"%.200s\" is not %s", r->jws.url,
+				  url);
+		return false;
+	}
+	if (r->jws.kid != NULL && auth == AUTH_JWK) {
+		wfe_reply_problem(r, "malformed", "this request must be signed with a \"jwk\", not a \"kid\"");
+		return false;
+	}
+	if (r->jws.jwk != NULL && auth == AUTH_KID) {
+		wfe_reply_problem(r, "malformed", "this request must be signed with a \"kid\", not a \"jwk\"");
+		return false;
+	}
+	if (r->jws.kid != NULL && !post_account(r))
+		return false;
+	if (r->jws.jwk != NULL && acme_jwk_to_pkey(r->jws.jwk, &r->key, &err) != ACLM_OK) {
+		wfe_reply_problem(r, "badPublicKey", "%s", err.msg);
+		return false;
+	}
+	problem = NULL;
+	if (acme_jws_verify(&r->jws, r->key, &problem, &err) != ACLM_OK) {
+		wfe_reply_err(r, problem != NULL ? problem : "malformed", &err);
+		return false;
+	}
+	return true;
+}
+
+/* ---- dispatch ---- */
+
+/* "https://" + Host, refusing anything that is not a plain host[:port]. */
+static bool request_base(struct wfe_req *r)
+{
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "Host");
+
+	if (host == NULL || host[0] == '\0' || strlen(host) > 255)
+		return false;
+	for (const char *p = host; *p != '\0'; p++)
+		if (!(*p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']' ||
+		      (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z')))
+			return false;
+	snprintf(r->base, sizeof(r->base), "https://%s", host);
+	return true;
+}
+
+static void request_peer(struct wfe_req *r)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (c != NULL)
+		evhttp_connection_get_peer(c, &addr, &port);
+	snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "?");
+}
+
+static const struct wfe_route *route_find(const char *path, const char **rest)
+{
+	static const char prefix[] = "/acme/";
+
+	if (path == NULL || strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return NULL;
+	path += sizeof(prefix) - 1;
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		const char *p = wfe_routes[i].prefix;
+		size_t n = strlen(p);
+
+		if (p[n - 1] == '/' ? strncmp(path, p, n) == 0 && path[n] != '\0'
+				    : strcmp(path, p) == 0) {
+			*rest = path + n;
+			return &wfe_routes[i];
+		}
+	}
+	return NULL;
+}
+
+static void method_not_allowed(struct wfe_req *r, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Allow", allow);
+	reply_problem_status(r, "malformed", 405, "method not allowed");
+}
+
+void wfe_on_request(struct evhttp_request *ev, void *arg);
+void wfe_on_request(struct evhttp_request *ev, void *arg)
+{
+	struct wfe_req r = { .w = arg, .ev = ev };
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(ev);
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
+	const struct wfe_route *route;
+
+	r.srv = r.w->srv;
+	request_peer(&r);
+	if (!request_base(&r)) {
+		snprintf(r.base, sizeof(r.base), "https://localhost");
+		wfe_reply_problem(&r, "malformed", "the request has no usable Host header");
+		return;
+	}
+	route = route_find(path, &r.rest);
+	if (route == NULL) {
+		reply_problem_status(&r, "malformed", 404, "no such resource");
+		return;
+	}
+	if (route->auth == AUTH_NONE) {
+		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD)
+			method_not_allowed(&r, "GET, HEAD");
+		else
+			route->fn(&r);
+		goto out;
+	}
+	if (cmd != EVHTTP_REQ_POST) {
+		/* RFC 8555 §6.3: resources are fetched with POST-as-GET. */
+		method_not_allowed(&r, "POST");
+		goto out;
+	}
+	if (post_checks(&r, route->auth))
+		route->fn(&r);
+out:
+	if (!r.answered)
+		wfe_reply_problem(&r, "serverInternal", "no response");
+	acme_jws_req_free(&r.jws);
+	store_ca_account_free(r.acct);
+	EVP_PKEY_free(r.key);
+}

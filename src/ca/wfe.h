@@ -1,0 +1,193 @@
+/* The ACME server's web front end (WFE, as Boulder calls it): shared state,
+ * per-thread workers, the request context and the handlers' interface.
+ * Internal to ca/ (ca.h has ca_serve). URLs live under BASE/acme/ where
+ * BASE is "https://" + the request's Host (as Pebble does), so every name
+ * in the serving certificate works. */
+#ifndef ACLM_CA_WFE_H
+#define ACLM_CA_WFE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "acme/acme.h"
+#include "ca/ca.h"
+#include "ca/ca_int.h"
+#include "keystore/keystore.h"
+#include "store/store.h"
+
+struct evhttp_request;
+struct event_base;
+struct evhttp;
+
+#define WFE_BASE_MAX 300
+#define WFE_MAX_IDENTIFIERS 100
+#define WFE_ORDER_LIFETIME_S (7 * 86400)
+#define WFE_AUTHZ_PENDING_S (7 * 86400)
+#define WFE_AUTHZ_VALID_S (30 * 86400)
+
+/* ---- nonces (wfe_nonce.c): RFC 8555 §6.5 ----
+ * A nonce is base64url(counter || HMAC-SHA256(key, counter)[0..8]): the
+ * tag makes it unpredictable, the counter indexes a bitmap of the last
+ * WFE_NONCE_WINDOW issued ones, so a nonce is accepted once, only when
+ * recent, in O(1) and bounded memory. A restart changes the key: old nonces
+ * get badNonce and clients retry. */
+#define WFE_NONCE_WINDOW 65536
+#define WFE_NONCE_LEN 22           /* 16 bytes in base64url */
+struct wfe_nonces {
+	pthread_mutex_t lock;
+	unsigned char key[32];
+	uint64_t next;
+	unsigned char unused[WFE_NONCE_WINDOW / 8];
+};
+aclm_status wfe_nonces_init(struct wfe_nonces *n, struct aclm_err *err);
+void wfe_nonces_destroy(struct wfe_nonces *n);
+void wfe_nonce_new(struct wfe_nonces *n, char out[WFE_NONCE_LEN + 1]);
+/* True once for each nonce issued among the last WFE_NONCE_WINDOW. */
+bool wfe_nonce_redeem(struct wfe_nonces *n, const char *nonce);
+
+/* ---- rate limits (wfe_limit.c): fixed one-minute windows per key ---- */
+#define WFE_LIMIT_SLOTS 4096
+struct wfe_limit_slot {
+	char key[64];
+	int64_t window;            /* minute the count belongs to */
+	int count;
+};
+struct wfe_limits {
+	pthread_mutex_t lock;
+	struct wfe_limit_slot slots[WFE_LIMIT_SLOTS];
+};
+void wfe_limits_init(struct wfe_limits *l);
+void wfe_limits_destroy(struct wfe_limits *l);
+/* Counts one event for key ("order:ACCOUNT", "account:IP") when fewer than
+ * max happened this minute: true. Else false and *retry_after (seconds to
+ * the next window). max 0: no limit. */
+bool wfe_limit_take(struct wfe_limits *l, const char *key, int max, int64_t now,
+		    int64_t *retry_after);
+
+/* ---- the validation queue (wfe_va.c) ---- */
+struct wfe_va_job {
+	struct wfe_va_job *next;
+	char authz_id[STORE_CA_ID_MAX];
+	char challenge[16];
+};
+struct wfe_va_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct wfe_va_job *head, *tail;
+	bool stopping;
+	pthread_t *threads;
+	int nthreads;
+};
+
+/* ---- the server ---- */
+struct wfe_server {
+	const struct ca_serve_opts *o;
+	char ca_name[CA_NAME_MAX + 1];
+	int64_t tenant;
+	struct ca_issuer *issuers;
+	size_t nissuers;
+	const struct ca_profile *profiles;
+	size_t nprofiles;
+	const struct ca_profile *default_profile;
+	struct ca_va_config va;
+	json_t *caa_identities;
+	SSL_CTX *tls;
+	char acme_base[WFE_BASE_MAX]; /* "https://LISTEN/acme/": URLs that outlive a request
+					 (CRL DP in leaves, CAA accounturi) */
+	struct wfe_nonces nonces;
+	struct wfe_limits limits;
+	struct wfe_va_queue vaq;
+	pthread_mutex_t write_lock; /* one writer at a time: no SQLite busy sleeps */
+	int listen_fd;
+};
+
+/* One HTTP thread: its own event loop, store connection and keystore. */
+struct wfe_worker {
+	struct wfe_server *srv;
+	struct store *store;
+	struct keystore *ks;
+	struct event_base *base;
+	struct evhttp *http;
+	pthread_t thread;
+};
+
+/* One request while its handler runs. */
+struct wfe_req {
+	struct wfe_worker *w;
+	struct wfe_server *srv;
+	struct evhttp_request *ev;
+	char base[WFE_BASE_MAX];   /* "https://HOST[:PORT]" */
+	char peer[64];             /* client IP */
+	const char *rest;          /* path after the route's prefix */
+	struct acme_jws_req jws;   /* POST: parsed and verified */
+	struct store_ca_account *acct; /* POST with kid: the account */
+	EVP_PKEY *key;             /* the key that signed the request */
+	bool answered;
+};
+
+/* Opens a store connection and keystore for one thread (workers and VA). */
+aclm_status wfe_open_store(struct wfe_server *srv, struct store **store, struct keystore **ks,
+			   struct aclm_err *err);
+
+/* ---- responses (wfe.c); each adds Replay-Nonce and Link rel="index" ---- */
+void wfe_reply_json(struct wfe_req *r, int status, json_t *body, const char *location);
+void wfe_reply_problem(struct wfe_req *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same with another HTTP status than the problem's usual one. */
+void wfe_reply_problem_status(struct wfe_req *r, const char *name, int status, const char *fmt,
+			      ...) __attribute__((format(printf, 4, 5)));
+void wfe_add_header(struct wfe_req *r, const char *name, const char *value);
+/* problem NULL: serverInternal with err's message logged, not shown. */
+void wfe_reply_err(struct wfe_req *r, const char *problem, const struct aclm_err *err);
+void wfe_reply_raw(struct wfe_req *r, int status, const char *content_type,
+		   const unsigned char *body, size_t len);
+/* A rateLimited problem with Retry-After. */
+void wfe_reply_limited(struct wfe_req *r, int64_t retry_after, const char *what);
+
+/* URL of a resource: BASE/acme/KIND/ID (id NULL: BASE/acme/KIND). */
+void wfe_url(const struct wfe_req *r, const char *kind, const char *id, char *out, size_t len);
+/* A fresh random id: 22 base64url characters. */
+void wfe_new_id(char out[STORE_CA_ID_MAX]);
+
+/* Write transactions: the server-wide lock, then store_begin. */
+aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err);
+aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err);
+void wfe_write_abort(struct wfe_req *r);
+
+/* ---- handlers (wfe_account.c, wfe_order.c, wfe_cert.c) ---- */
+void wfe_new_account(struct wfe_req *r);
+void wfe_account(struct wfe_req *r);
+void wfe_key_change(struct wfe_req *r);
+void wfe_new_order(struct wfe_req *r);
+void wfe_order(struct wfe_req *r);
+void wfe_authz(struct wfe_req *r);
+void wfe_challenge(struct wfe_req *r);
+void wfe_finalize(struct wfe_req *r);
+void wfe_cert(struct wfe_req *r);
+void wfe_revoke(struct wfe_req *r);
+void wfe_renewal_info(struct wfe_req *r);
+void wfe_crl(struct wfe_req *r);
+
+/* JSON of an authorization / order as served. */
+json_t *wfe_authz_json(const struct wfe_req *r, const struct store_ca_authz *a);
+/* Brings an order's status up to date from its authorizations (pending ->
+ * ready or invalid; expiry), storing a change; *o stays the caller's. */
+aclm_status wfe_order_refresh(struct wfe_req *r, struct store_ca_order *o, struct aclm_err *err);
+/* The account's order by id, refreshed; NULL after replying 404 or 500. */
+struct store_ca_order *wfe_order_load(struct wfe_req *r, const char *id);
+json_t *wfe_order_json(const struct wfe_req *r, const struct store_ca_order *o);
+
+/* ---- validation (wfe_va.c) ---- */
+aclm_status wfe_va_start(struct wfe_server *srv, struct aclm_err *err);
+void wfe_va_stop(struct wfe_server *srv);
+/* Queues a validation (after its "processing" state is committed). */
+void wfe_va_enqueue(struct wfe_server *srv, const char *authz_id, const char *challenge);
+
+/* ---- test-only crash points (ACLM_TEST_CRASH_AT=ca-after-issue) ---- */
+void wfe_crash_point(const char *where);
+
+#endif

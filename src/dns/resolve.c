@@ -1,0 +1,390 @@
+/* DNS lookups on c-ares: channel setup against a chosen server, the
+ * deadline-bounded event loop, and the A/AAAA, TXT and raw queries. */
+#include "dns/dns.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <arpa/nameser.h> /* C_IN */
+
+#define DNS_TRY_MIN_MS 100
+#define DNS_TRIES 2        /* one retry within the caller's timeout (UDP loss) */
+
+static pthread_once_t dns_once = PTHREAD_ONCE_INIT;
+static int dns_lib_rc = ARES_ENOTINITIALIZED;
+
+static void dns_lib_init(void)
+{
+	dns_lib_rc = ares_library_init(ARES_LIB_INIT_ALL);
+}
+
+long long dns_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+aclm_status dns_channel_new(const char *server, long try_ms, int tries, ares_channel *out,
+			    struct aclm_err *err)
+{
+	/* A chosen server's SERVFAIL, REFUSED or NOTIMP is its answer, reported
+	 * as such; among the system's servers c-ares tries the next one. */
+	struct ares_options o = { .timeout = (int)try_ms, .tries = tries,
+				  .flags = server != NULL ? ARES_FLAG_NOCHECKRESP : 0 };
+	int rc;
+
+	*out = NULL;
+	pthread_once(&dns_once, dns_lib_init);
+	if (dns_lib_rc != ARES_SUCCESS)
+		return aclm_err_set(err, ACLM_ERR_INTERNAL, "c-ares: %s", ares_strerror(dns_lib_rc));
+	rc = ares_init_options(out, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+	if (rc != ARES_SUCCESS) {
+		*out = NULL;
+		return aclm_err_set(err, ACLM_ERR_IO, "c-ares: %s", ares_strerror(rc));
+	}
+	if (server == NULL)
+		return ACLM_OK; /* the system's, from resolv.conf */
+	rc = ares_set_servers_ports_csv(*out, server);
+	if (rc != ARES_SUCCESS) {
+		ares_destroy(*out);
+		*out = NULL;
+		return aclm_err_set(err, ACLM_ERR_CONFIG, "resolver \"%.100s\": %s (expected "
+				    "HOST:PORT)", server, ares_strerror(rc));
+	}
+	return ACLM_OK;
+}
+
+void dns_channel_run(ares_channel ch, const bool *done, long long deadline)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	struct pollfd p[ARES_GETSOCK_MAXNUM];
+	struct timeval tv, maxtv, *t;
+	long long left;
+	unsigned bits, rd, wr;
+	int n, rc, ms;
+
+	while (!*done && (left = deadline - dns_now_ms()) > 0) {
+		/* Not ARES_GETSOCK_WRITABLE: its 1 << 31 is undefined for int. */
+		bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		n = 0;
+		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+			rd = bits & (1u << i);
+			wr = bits & (1u << (i + ARES_GETSOCK_MAXNUM));
+			if (rd != 0 || wr != 0)
+				p[n++] = (struct pollfd){ .fd = socks[i], .events =
+					(short)((rd != 0 ? POLLIN : 0) | (wr != 0 ? POLLOUT : 0)) };
+		}
+		maxtv = (struct timeval){ .tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000 };
+		t = ares_timeout(ch, &maxtv, &tv);
+		ms = (int)(t->tv_sec * 1000 + t->tv_usec / 1000);
+		rc = poll(p, (nfds_t)n, ms);
+		if (rc <= 0) {
+			ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD); /* timeouts */
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			ares_process_fd(ch, p[i].revents & (POLLIN | POLLERR | POLLHUP) ? p[i].fd :
+					ARES_SOCKET_BAD, p[i].revents & POLLOUT ? p[i].fd : ARES_SOCKET_BAD);
+	}
+	if (!*done)
+		ares_cancel(ch); /* calls back with ARES_ECANCELLED */
+}
+
+/* ---- one or more queries on a channel of their own ---- */
+
+struct dns_query {
+	int status;                /* ARES_*; the rcode folded in by c-ares */
+	unsigned char *msg;        /* a copy of the response: c-ares frees its own */
+	size_t len;
+	int *pending;
+	bool *done;                /* set once no query of the lookup is pending */
+};
+
+static void dns_on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+
+	(void)timeouts;
+	q->status = status;
+	if (status == ARES_SUCCESS && abuf != NULL && alen > 0 &&
+	    (q->msg = malloc((size_t)alen)) != NULL) {
+		memcpy(q->msg, abuf, (size_t)alen);
+		q->len = (size_t)alen;
+	} else if (status == ARES_SUCCESS) {
+		q->status = ARES_ENOMEM;
+	}
+	if (--*q->pending == 0)
+		*q->done = true;
+}
+
+static const char *dns_who(const char *server)
+{
+	return server != NULL ? server : "the system resolver";
+}
+
+/* The c-ares outcome of a query as a status and message. */
+static aclm_status dns_fail(int status, const char *server, const char *name, const char *type,
+			    long timeout_ms, bool *nxdomain, struct aclm_err *err)
+{
+	const char *who = dns_who(server);
+
+	switch (status) {
+	case ARES_ENOTFOUND:
+		if (nxdomain != NULL)
+			*nxdomain = true;
+		return aclm_err_set(err, ACLM_ERR_NOTFOUND, "DNS %.253s %s at %.100s: no such name "
+				    "(NXDOMAIN)", name, type, who);
+	case ARES_ENODATA:
+		return aclm_err_set(err, ACLM_ERR_NOTFOUND, "DNS %.253s at %.100s: no %s records",
+				    name, who, type);
+	case ARES_ECANCELLED:
+	case ARES_ETIMEOUT:
+		return aclm_err_set(err, ACLM_ERR_IO, "DNS %.253s %s at %.100s: no answer within "
+				    "%ld ms", name, type, who, timeout_ms);
+	case ARES_EBADNAME:
+		return aclm_err_set(err, ACLM_ERR_INVALID, "DNS %.253s: not a DNS name", name);
+	case ARES_ENOMEM:
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "DNS %.253s %s: out of memory", name, type);
+	case ARES_ESERVFAIL:
+		return aclm_err_set(err, ACLM_ERR_IO, "DNS %.253s %s at %.100s: server failure "
+				    "(SERVFAIL)", name, type, who);
+	case ARES_EREFUSED:
+		return aclm_err_set(err, ACLM_ERR_IO, "DNS %.253s %s at %.100s: query refused "
+				    "(REFUSED)", name, type, who);
+	case ARES_ENOTIMP:
+		return aclm_err_set(err, ACLM_ERR_IO, "DNS %.253s %s at %.100s: not implemented "
+				    "(NOTIMP)", name, type, who);
+	default: /* FORMERR, connection refused, ... */
+		return aclm_err_set(err, ACLM_ERR_IO, "DNS %.253s %s at %.100s: %s", name, type, who,
+				    ares_strerror(status));
+	}
+}
+
+static bool dns_name_ok(const char *name)
+{
+	size_t len = name != NULL ? strlen(name) : 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	return len > 0 && len <= DNS_NAME_MAX;
+}
+
+/* Sends one query per type on a fresh channel and runs it to the end or
+ * the deadline; q[i] receives each outcome. */
+static aclm_status dns_ask(const char *server, const char *name, const int *types,
+			   struct dns_query *q, int n, long timeout_ms, struct aclm_err *err)
+{
+	ares_channel ch = NULL;
+	long try_ms = timeout_ms / (DNS_TRIES + 1); /* c-ares doubles the wait on the retry */
+	int pending = n;
+	bool done = false;
+	aclm_status st;
+
+	if (!dns_name_ok(name))
+		return aclm_err_set(err, ACLM_ERR_INVALID, "DNS \"%.253s\": not a DNS name",
+				    name != NULL ? name : "");
+	st = dns_channel_new(server, try_ms < DNS_TRY_MIN_MS ? DNS_TRY_MIN_MS : try_ms, DNS_TRIES,
+			     &ch, err);
+	if (st != ACLM_OK)
+		return st;
+	for (int i = 0; i < n; i++) {
+		q[i] = (struct dns_query){ .status = ARES_ECANCELLED, .pending = &pending,
+					   .done = &done };
+		ares_query(ch, name, C_IN, types[i], dns_on_answer, &q[i]);
+	}
+	dns_channel_run(ch, &done, dns_now_ms() + timeout_ms);
+	ares_destroy(ch); /* anything still pending calls back now */
+	return ACLM_OK;
+}
+
+/* ---- A and AAAA ---- */
+
+static void dns_take_a(const struct dns_query *q, struct dns_addr *out, size_t max, size_t *n)
+{
+	struct ares_addrttl a[DNS_ADDRS_MAX];
+	int na = DNS_ADDRS_MAX;
+
+	if (ares_parse_a_reply(q->msg, (int)q->len, NULL, a, &na) != ARES_SUCCESS)
+		return;
+	for (int i = 0; i < na && *n < max; i++) {
+		out[*n] = (struct dns_addr){ .family = AF_INET };
+		memcpy(out[*n].ip, &a[i].ipaddr, 4);
+		(*n)++;
+	}
+}
+
+static void dns_take_aaaa(const struct dns_query *q, struct dns_addr *out, size_t max, size_t *n)
+{
+	struct ares_addr6ttl a[DNS_ADDRS_MAX];
+	int na = DNS_ADDRS_MAX;
+
+	if (ares_parse_aaaa_reply(q->msg, (int)q->len, NULL, a, &na) != ARES_SUCCESS)
+		return;
+	for (int i = 0; i < na && *n < max; i++) {
+		out[*n] = (struct dns_addr){ .family = AF_INET6 };
+		memcpy(out[*n].ip, &a[i].ip6addr, 16);
+		(*n)++;
+	}
+}
+
+aclm_status dns_resolve_addrs(const char *server, const char *name, long timeout_ms,
+			      struct dns_addr *out, size_t max, size_t *n, bool *nxdomain,
+			      struct aclm_err *err)
+{
+	static const int a_type[1] = { DNS_TYPE_A }, aaaa_type[1] = { DNS_TYPE_AAAA };
+	struct dns_query qa = { 0 }, qaaaa = { 0 };
+	long long deadline = dns_now_ms() + timeout_ms;
+	aclm_status st = dns_ask(server, name, a_type, &qa, 1, timeout_ms, err);
+	int worst;
+
+	*n = 0;
+	if (st != ACLM_OK)
+		goto out;
+	if (qa.status == ARES_SUCCESS)
+		dns_take_a(&qa, out, max, n);
+	/* AAAA only when there is no A: a server that drops AAAA queries then
+	 * costs nothing to names that have an IPv4 address. */
+	if (*n > 0 || qa.status == ARES_ENOTFOUND || deadline - dns_now_ms() <= 0)
+		goto found;
+	st = dns_ask(server, name, aaaa_type, &qaaaa, 1, (long)(deadline - dns_now_ms()), err);
+	if (st != ACLM_OK)
+		goto out;
+	if (qaaaa.status == ARES_SUCCESS)
+		dns_take_aaaa(&qaaaa, out, max, n);
+found:
+	if (*n > 0)
+		goto out;
+	/* Nothing found: a failure says more than "no data" (the other type). */
+	worst = qa.status;
+	if (worst == ARES_ENODATA || worst == ARES_SUCCESS)
+		worst = qaaaa.status;
+	if (worst == ARES_SUCCESS)
+		worst = ARES_ENODATA; /* answers, but only CNAMEs or other types */
+	st = dns_fail(worst, server, name, "A/AAAA", timeout_ms, nxdomain, err);
+out:
+	free(qa.msg);
+	free(qaaaa.msg);
+	return st;
+}
+
+/* ---- TXT ---- */
+
+void dns_txt_free(struct dns_txt *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->rec[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Keeps one record, buf[0..len), when it fits the caps. */
+static bool dns_txt_keep(struct dns_txt *t, const char *buf, size_t len)
+{
+	t->total++;
+	if (len > DNS_TXT_LEN_MAX || t->n >= DNS_TXT_RECORDS_MAX)
+		return true;
+	if ((t->rec[t->n] = malloc(len + 1)) == NULL)
+		return false;
+	memcpy(t->rec[t->n], buf, len);
+	t->rec[t->n][len] = '\0';
+	t->len[t->n++] = len;
+	return true;
+}
+
+/* c-ares lists a record's strings one by one, record_start marking the
+ * first string of each record. */
+static bool dns_txt_collect(const struct ares_txt_ext *x, struct dns_txt *t)
+{
+	char *buf = malloc(DNS_TXT_LEN_MAX);
+	size_t len = 0;
+	bool open = false, ok = buf != NULL;
+
+	for (; ok && x != NULL; x = x->next) {
+		if (x->record_start || !open) {
+			if (open)
+				ok = dns_txt_keep(t, buf, len);
+			len = 0;
+			open = true;
+		}
+		if (len <= DNS_TXT_LEN_MAX && x->length <= DNS_TXT_LEN_MAX - len) {
+			memcpy(buf + len, x->txt, x->length);
+			len += x->length;
+		} else {
+			len = DNS_TXT_LEN_MAX + 1; /* counted, not kept */
+		}
+	}
+	if (ok && open)
+		ok = dns_txt_keep(t, buf, len);
+	free(buf);
+	return ok;
+}
+
+aclm_status dns_query_txt(const char *server, const char *name, long timeout_ms,
+			  struct dns_txt *out, bool *nxdomain, struct aclm_err *err)
+{
+	static const int types[1] = { DNS_TYPE_TXT };
+	struct dns_query q = { 0 };
+	struct ares_txt_ext *x = NULL;
+	aclm_status st = dns_ask(server, name, types, &q, 1, timeout_ms, err);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st != ACLM_OK)
+		goto out;
+	rc = q.status;
+	if (rc == ARES_SUCCESS)
+		rc = ares_parse_txt_reply_ext(q.msg, (int)q.len, &x);
+	if (rc != ARES_SUCCESS) {
+		st = dns_fail(rc, server, name, "TXT", timeout_ms, nxdomain, err);
+		goto out;
+	}
+	if (!dns_txt_collect(x, out)) {
+		dns_txt_free(out);
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "DNS %.253s TXT: out of memory", name);
+	}
+out:
+	if (x != NULL)
+		ares_free_data(x);
+	free(q.msg);
+	return st;
+}
+
+/* ---- raw ---- */
+
+aclm_status dns_query_raw(const char *server, const char *name, int type, long timeout_ms,
+			  unsigned char **msg, size_t *len, bool *nxdomain, struct aclm_err *err)
+{
+	const int types[1] = { type };
+	struct dns_query q = { 0 };
+	char tname[16];
+	aclm_status st = dns_ask(server, name, types, &q, 1, timeout_ms, err);
+
+	*msg = NULL;
+	*len = 0;
+	if (st != ACLM_OK)
+		goto out;
+	if (q.status != ARES_SUCCESS) {
+		if (type == DNS_TYPE_CAA)
+			snprintf(tname, sizeof(tname), "CAA");
+		else
+			snprintf(tname, sizeof(tname), "TYPE%d", type);
+		st = dns_fail(q.status, server, name, tname, timeout_ms, nxdomain, err);
+		goto out;
+	}
+	*msg = q.msg;
+	*len = q.len;
+	q.msg = NULL;
+out:
+	free(q.msg);
+	return st;
+}
