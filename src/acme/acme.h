@@ -95,6 +95,9 @@ struct acme_jws_req {
 aclm_status acme_jws_parse(const char *body, size_t len, struct acme_jws_req *out,
 			   const char **problem, struct aclm_err *err);
 void acme_jws_req_free(struct acme_jws_req *r);
+/* The accepted "alg" values as a new JSON array (RFC 8555 §6.2: a
+ * badSignatureAlgorithm problem lists them in "algorithms"). */
+json_t *acme_jws_algs_json(void);
 /* Verifies the signature with key: alg must match the key (ES256 = P-256,
  * ES384 = P-384, RS256 = RSA, EdDSA = Ed25519; else
  * badSignatureAlgorithm); a key of no JWS type or RSA outside 2048..8192

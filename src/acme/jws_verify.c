@@ -41,6 +41,15 @@ static const struct jws_alg jws_algs[] = {
 
 #define N_ALGS (sizeof(jws_algs) / sizeof(jws_algs[0]))
 
+json_t *acme_jws_algs_json(void)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < N_ALGS; i++)
+		json_array_append_new(arr, json_string(jws_algs[i].name));
+	return arr;
+}
+
 static const struct jws_alg *jws_alg_find(const char *name)
 {
 	const struct jws_alg *a = NULL;

@@ -124,6 +124,9 @@ static void reply_problem_status(struct wfe_req *r, const char *name, int status
 		status = acme_problem_http_status(name);
 	if (doc != NULL) {
 		json_object_set_new(doc, "status", json_integer(status));
+		/* RFC 8555 §6.2: badSignatureAlgorithm lists the accepted ones. */
+		if (strcmp(name, "badSignatureAlgorithm") == 0)
+			json_object_set_new(doc, "algorithms", acme_jws_algs_json());
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	}
 	aclm_log(ACLM_LOG_DEBUG, "ca: %s %s -> %d %s: %s", r->peer,
@@ -330,6 +333,16 @@ static bool post_account(struct wfe_req *r)
 	return true;
 }
 
+/* RFC 8555 §6.5.1: base64url, no padding (a length of 4n+1 cannot be). */
+static bool nonce_syntax_ok(const char *nonce)
+{
+	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				     "0123456789-_";
+	size_t len = strlen(nonce);
+
+	return len > 0 && strspn(nonce, b64url) == len && len % 4 != 1;
+}
+
 static bool post_checks(struct wfe_req *r, enum wfe_auth auth)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
@@ -351,6 +364,10 @@ static bool post_checks(struct wfe_req *r, enum wfe_auth auth)
 	if (acme_jws_parse((const char *)evbuffer_pullup(in, -1), len, &r->jws, &problem, &err) !=
 	    ACLM_OK) {
 		wfe_reply_err(r, problem != NULL ? problem : "malformed", &err);
+		return false;
+	}
+	if (r->jws.nonce != NULL && !nonce_syntax_ok(r->jws.nonce)) {
+		wfe_reply_problem(r, "malformed", "the nonce is not base64url (RFC 8555 §6.5.2)");
 		return false;
 	}
 	if (r->jws.nonce == NULL || !wfe_nonce_redeem(&r->srv->nonces, r->jws.nonce)) {
