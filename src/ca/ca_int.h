@@ -148,6 +148,9 @@ aclm_status ca_crl_build(const struct ca_issuer *iss, const struct ca_crl_entry 
 /* CA_SERIAL_BYTES random octets into x's serial (the top bit clear so the
  * INTEGER stays positive, the next set so it keeps all its octets). */
 aclm_status ca__random_serial(X509 *x, struct aclm_err *err);
+/* The serial as lowercase hex, as crypto_cert_facts prints it and the
+ * store keys issued certificates (at most 20 octets, RFC 5280 §4.1.2.2). */
+void ca__serial_hex(const X509 *x, char out[41]);
 /* One extension in OpenSSL's configuration syntax ("critical,CA:FALSE"),
  * built in ctx (issuer and subject set for AKI/SKI) and added to x. Only
  * for constant values: a comma in a value would start another field. */

@@ -1,11 +1,12 @@
-/* Certificate-building helpers shared by ca/ files: random serials and
- * extensions from OpenSSL's configuration syntax. */
+/* Certificate-building helpers shared by ca/ files: random serials, their
+ * hex form, and extensions from OpenSSL's configuration syntax. */
 #include "ca/ca_int.h"
 
 #include <openssl/bn.h>
 #include <openssl/rand.h>
 
 #include "ca/ca.h"
+#include "core/encode.h"
 
 /* RFC 5280 §4.1.2.2: positive, at most 20 octets; CA/B BR §7.1: at least
  * 64 bits from a CSPRNG. */
@@ -36,4 +37,15 @@ aclm_status ca__add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
 				  OBJ_nid2sn(nid), value);
 	X509_EXTENSION_free(ext);
 	return st;
+}
+
+void ca__serial_hex(const X509 *x, char out[41])
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	size_t len = (size_t)ASN1_STRING_length(sn);
+
+	if (len > 20)
+		len = 20;
+	aclm_hex_encode(ASN1_STRING_get0_data(sn), len, out);
+	out[2 * len] = '\0';
 }

@@ -90,13 +90,7 @@ static X509 *revoke_cert_arg(struct wfe_req *r, char serial[41])
 	if (len <= 0 || crypto_cert_from_der(der, (size_t)len, &x, &err) != ACLM_OK) {
 		wfe_reply_problem(r, "malformed", "the payload needs \"certificate\": base64url DER");
 	} else {
-		const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-		size_t n = (size_t)ASN1_STRING_length(sn);
-
-		if (n > 20)
-			n = 20;
-		aclm_hex_encode(ASN1_STRING_get0_data(sn), n, serial);
-		serial[2 * n] = '\0';
+		ca__serial_hex(x, serial);
 	}
 	free(der);
 	return x;

@@ -30,18 +30,6 @@ void wfe_crash_point(const char *where)
 	}
 }
 
-static void serial_hex(X509 *x, char out[41])
-{
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	size_t len = (size_t)ASN1_STRING_length(sn);
-
-	/* As crypto_cert_facts prints serials; ours are 16 octets. */
-	if (len > 20)
-		len = 20;
-	aclm_hex_encode(ASN1_STRING_get0_data(sn), len, out);
-	out[2 * len] = '\0';
-}
-
 static const struct ca_profile *order_profile(const struct wfe_server *srv, const char *name)
 {
 	for (size_t i = 0; name != NULL && i < srv->nprofiles; i++)
@@ -99,7 +87,7 @@ static aclm_status finalize_store(struct wfe_req *r, struct store_ca_order *o, X
 					.action = "ca.issue" };
 	aclm_status st;
 
-	serial_hex(leaf, serial);
+	ca__serial_hex(leaf, serial);
 	c.serial[0] = '\0';
 	snprintf(c.serial, sizeof(c.serial), "%s", serial);
 	c.key_type = (char *)crypto_key_type_name(iss->key_type);

@@ -145,5 +145,18 @@ json_check "$T/ta.json" "len(d) == 1 and d[0]['source'] == 'ca'" "certificate fi
 expect_exit 1 env ACLM_HOME="$H2" "$ACLM_BIN" issue --server "$CA_DIR" --ca-bundle "$CA_ROOTS" --agree-tos \
 	-d www.other.example --http-listen "127.0.0.1:$CA_HTTP_PORT"
 expect_contains "$(err)" "rejectedIdentifier"
+note "rate limits: a second order within the minute is refused with rateLimited and the retry time"
+stop_aclm_ca
+CA_SERVE_ARGS="--limit-orders 1"
+restart_aclm_ca
+CA_SERVE_ARGS=""
+expect_exit 0 issue -d rl1.example.test --http-listen "127.0.0.1:$CA_HTTP_PORT"
+# A minute boundary between the two orders opens a new window: then the third one is refused.
+if issue -d rl2.example.test --http-listen "127.0.0.1:$CA_HTTP_PORT" >"$OUT" 2>"$ERR"; then
+	expect_exit 1 issue -d rl3.example.test --http-listen "127.0.0.1:$CA_HTTP_PORT"
+fi
+expect_contains "$(err)" "rateLimited"
+expect_contains "$(err)" "retry after"
+stop_aclm_ca
 grep -E "AddressSanitizer|runtime error" "$CA_LOG" && fail "sanitizer report in the CA log"
 true
