@@ -28,6 +28,7 @@ bench: deps
 	@cmake --build build-release -j $(JOBS) -- --no-print-directory
 	@bench/inventory/run build-release
 	@bench/acme-client/run build-release
+	@bench/acme-ca/run build-release
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null

@@ -181,8 +181,8 @@ aclm_status wfe_open_store(struct wfe_server *srv, struct store **store, struct 
 	struct store_options opt = *srv->o->store_opt;
 	aclm_status st;
 
-	/* An issued certificate is on disk before the client can fetch it. */
-	opt.durable = true;
+	/* Durable commits are chosen per transaction (wfe_write_begin_durable). */
+	opt.durable = false;
 	*store = NULL;
 	*ks = NULL;
 	st = store_open(srv->o->store_url, &opt, store, err);
@@ -224,6 +224,7 @@ static void worker_stop(struct serve_worker *sw)
 	if (sw->w.http != NULL)
 		evhttp_free(sw->w.http);
 	net_loop_free(&sw->loop);
+	wfe_key_cache_clear(&sw->w);
 	keystore_close(sw->w.ks);
 	store_close(sw->w.store);
 }

@@ -209,15 +209,36 @@ void wfe_new_id(char out[STORE_CA_ID_MAX])
 
 /* ---- write transactions ---- */
 
+static void wfe_write_end(struct wfe_req *r);
+
 aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err)
 {
 	aclm_status st;
 
 	pthread_mutex_lock(&r->srv->write_lock);
-	st = store_begin(r->w->store, err);
+	st = r->durable_tx ? store_set_durable(r->w->store, true, err) : ACLM_OK;
+	if (st == ACLM_OK)
+		st = store_begin(r->w->store, err);
 	if (st != ACLM_OK)
-		pthread_mutex_unlock(&r->srv->write_lock);
+		wfe_write_end(r);
 	return st;
+}
+
+aclm_status wfe_write_begin_durable(struct wfe_req *r, struct aclm_err *err)
+{
+	r->durable_tx = true;
+	return wfe_write_begin(r, err);
+}
+
+/* Back to the cheap default, then let the next writer in. */
+static void wfe_write_end(struct wfe_req *r)
+{
+	struct aclm_err ignored = { 0 };
+
+	if (r->durable_tx && store_set_durable(r->w->store, false, &ignored) != ACLM_OK)
+		aclm_log(ACLM_LOG_WARN, "ca: %s", ignored.msg);
+	r->durable_tx = false;
+	pthread_mutex_unlock(&r->srv->write_lock);
 }
 
 aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err)
@@ -226,14 +247,14 @@ aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err)
 
 	if (st != ACLM_OK)
 		store_rollback(r->w->store);
-	pthread_mutex_unlock(&r->srv->write_lock);
+	wfe_write_end(r);
 	return st;
 }
 
 void wfe_write_abort(struct wfe_req *r)
 {
 	store_rollback(r->w->store);
-	pthread_mutex_unlock(&r->srv->write_lock);
+	wfe_write_end(r);
 }
 
 /* ---- directory and nonces ---- */
@@ -288,6 +309,45 @@ static bool content_type_ok(struct wfe_req *r)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+static size_t key_slot(const char *id)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)id; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % WFE_KEY_CACHE_SLOTS;
+}
+
+aclm_status wfe_account_key(struct wfe_worker *w, const struct store_ca_account *a,
+			    EVP_PKEY **out, struct aclm_err *err)
+{
+	struct wfe_key_slot *s = &w->keys[key_slot(a->id)];
+	aclm_status st;
+
+	if (s->key != NULL && strcmp(s->id, a->id) == 0 && strcmp(s->thumbprint, a->thumbprint) == 0) {
+		EVP_PKEY_up_ref(s->key);
+		*out = s->key;
+		return ACLM_OK;
+	}
+	st = acme_jwk_to_pkey(a->jwk, out, err);
+	if (st != ACLM_OK)
+		return st;
+	EVP_PKEY_free(s->key);
+	EVP_PKEY_up_ref(*out);
+	s->key = *out;
+	snprintf(s->id, sizeof(s->id), "%s", a->id);
+	snprintf(s->thumbprint, sizeof(s->thumbprint), "%s", a->thumbprint);
+	return ACLM_OK;
+}
+
+void wfe_key_cache_clear(struct wfe_worker *w)
+{
+	for (size_t i = 0; i < WFE_KEY_CACHE_SLOTS; i++) {
+		EVP_PKEY_free(w->keys[i].key);
+		w->keys[i].key = NULL;
+	}
+}
+
 /* The account id in a kid URL: whatever follows "/acme/acct/" (any
  * authority: a client may have registered through another name of ours). */
 static const char *kid_account_id(const char *kid)
@@ -326,7 +386,7 @@ static bool post_account(struct wfe_req *r)
 		wfe_reply_problem(r, "unauthorized", "account %s is %s", id, r->acct->status);
 		return false;
 	}
-	if (acme_jwk_to_pkey(r->acct->jwk, &r->key, &err) != ACLM_OK) {
+	if (wfe_account_key(r->w, r->acct, &r->key, &err) != ACLM_OK) {
 		wfe_reply_err(r, NULL, &err);
 		return false;
 	}

@@ -105,7 +105,17 @@ struct wfe_server {
 	int listen_fd;
 };
 
-/* One HTTP thread: its own event loop, store connection and keystore. */
+/* Account keys as EVP_PKEYs, by account id and thumbprint: building one
+ * from its JWK costs more than verifying a signature with it. */
+#define WFE_KEY_CACHE_SLOTS 512
+struct wfe_key_slot {
+	char id[STORE_CA_ID_MAX];
+	char thumbprint[44];
+	EVP_PKEY *key;
+};
+
+/* One HTTP thread: its own event loop, store connection, keystore and
+ * account key cache (no locks: only this thread uses them). */
 struct wfe_worker {
 	struct wfe_server *srv;
 	struct store *store;
@@ -113,7 +123,12 @@ struct wfe_worker {
 	struct event_base *base;
 	struct evhttp *http;
 	pthread_t thread;
+	struct wfe_key_slot keys[WFE_KEY_CACHE_SLOTS];
 };
+/* The account's key (a new reference), from the cache or its JWK. */
+aclm_status wfe_account_key(struct wfe_worker *w, const struct store_ca_account *a,
+			    EVP_PKEY **out, struct aclm_err *err);
+void wfe_key_cache_clear(struct wfe_worker *w);
 
 /* One request while its handler runs. */
 struct wfe_req {
@@ -127,6 +142,7 @@ struct wfe_req {
 	struct store_ca_account *acct; /* POST with kid: the account */
 	EVP_PKEY *key;             /* the key that signed the request */
 	bool answered;
+	bool durable_tx;           /* the open write transaction is durable */
 };
 
 /* Opens a store connection and keystore for one thread (workers and VA). */
@@ -153,8 +169,12 @@ void wfe_url(const struct wfe_req *r, const char *kind, const char *id, char *ou
 /* A fresh random id: 22 base64url characters. */
 void wfe_new_id(char out[STORE_CA_ID_MAX]);
 
-/* Write transactions: the server-wide lock, then store_begin. */
+/* Write transactions: the server-wide lock, then store_begin. The durable
+ * variant fsyncs at commit (issued and revoked certificates, accounts);
+ * the others survive a crash of the process, not a power loss (orders and
+ * validations, which a client can redo). */
 aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err);
+aclm_status wfe_write_begin_durable(struct wfe_req *r, struct aclm_err *err);
 aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err);
 void wfe_write_abort(struct wfe_req *r);
 

@@ -119,7 +119,7 @@ static void existing_account(struct wfe_req *r, struct store_ca_account *a)
 static aclm_status account_store(struct wfe_req *r, struct store_ca_account *a,
 				 const struct store_ca_eab *e, struct aclm_err *err)
 {
-	aclm_status st = wfe_write_begin(r, err);
+	aclm_status st = wfe_write_begin_durable(r, err);
 
 	if (st != ACLM_OK)
 		return st;

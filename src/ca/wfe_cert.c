@@ -38,23 +38,19 @@ void wfe_cert(struct wfe_req *r)
 	const struct ca_issuer *iss;
 	struct aclm_buf pem;
 	struct aclm_err err = { 0 };
-	X509 *leaf = NULL;
 	aclm_status st;
 
 	aclm_buf_init(&pem, 1024 * 1024);
 	if (c == NULL)
 		return;
 	iss = ca_issuer_by_type(r->srv->issuers, r->srv->nissuers, c->key_type);
-	st = crypto_cert_from_der(c->der, c->der_len, &leaf, &err);
-	if (st == ACLM_OK)
-		st = crypto_cert_to_pem(leaf, &pem, &err);
+	st = crypto_cert_der_to_pem(c->der, c->der_len, &pem, &err);
 	if (st == ACLM_OK && iss != NULL)
 		st = crypto_cert_to_pem(iss->intermediate, &pem, &err);
 	if (st != ACLM_OK)
 		wfe_reply_err(r, NULL, &err);
 	else
 		wfe_reply_raw(r, 200, "application/pem-certificate-chain", pem.data, pem.len);
-	X509_free(leaf);
 	aclm_buf_free(&pem);
 	store_ca_issued_free(c);
 }
@@ -138,7 +134,7 @@ void wfe_revoke(struct wfe_req *r)
 		wfe_reply_problem(r, "alreadyRevoked", "certificate %s is already revoked", serial);
 		goto out;
 	}
-	st = wfe_write_begin(r, &err);
+	st = wfe_write_begin_durable(r, &err);
 	if (st == ACLM_OK) {
 		st = store_ca_issued_revoke(r->w->store, r->srv->tenant, r->srv->ca_name, serial,
 					    reason, aclm_time_now(), &err);

@@ -98,7 +98,7 @@ static aclm_status finalize_store(struct wfe_req *r, struct store_ca_order *o, X
 	crypto_cert_validity(leaf, &c.not_before, &c.not_after);
 	st = crypto_cert_to_der(leaf, &c.der, &c.der_len, err);
 	if (st == ACLM_OK)
-		st = wfe_write_begin(r, err);
+		st = wfe_write_begin_durable(r, err);
 	if (st != ACLM_OK)
 		goto out;
 	st = inventory_add_cert(&inv, leaf, &io, &c.cert_id, err);

@@ -270,8 +270,8 @@ void wfe_authz(struct wfe_req *r)
 			goto out;
 		}
 	}
-	if (a->va_pending)
-		wfe_add_header(r, "Retry-After", "1");
+	/* No Retry-After while validating: it is whole seconds (RFC 9110
+	 * §10.2.3) and a validation here takes milliseconds. */
 	body = wfe_authz_json(r, a);
 	wfe_reply_json(r, 200, body, NULL);
 	json_decref(body);

@@ -545,14 +545,19 @@ out:
 	return st;
 }
 
-aclm_status crypto_cert_to_pem(X509 *cert, struct aclm_buf *out, struct aclm_err *err)
+/* One PEM writer for both: an X509, or DER bytes written as they are. */
+static aclm_status cert_pem(X509 *cert, const unsigned char *der, size_t derlen,
+			    struct aclm_buf *out, struct aclm_err *err)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data = NULL;
 	long len;
 	aclm_status st = ACLM_OK;
+	int ok = bio != NULL && (cert != NULL ? PEM_write_bio_X509(bio, cert)
+				 : der != NULL && derlen <= 0x7fffffff &&
+				   PEM_write_bio(bio, PEM_STRING_X509, "", der, (long)derlen) > 0);
 
-	if (bio == NULL || cert == NULL || !PEM_write_bio_X509(bio, cert)) {
+	if (!ok) {
 		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "writing the certificate as PEM");
 		goto out;
 	}
@@ -563,6 +568,17 @@ aclm_status crypto_cert_to_pem(X509 *cert, struct aclm_buf *out, struct aclm_err
 out:
 	BIO_free(bio);
 	return st;
+}
+
+aclm_status crypto_cert_to_pem(X509 *cert, struct aclm_buf *out, struct aclm_err *err)
+{
+	return cert_pem(cert, NULL, 0, out, err);
+}
+
+aclm_status crypto_cert_der_to_pem(const unsigned char *der, size_t len, struct aclm_buf *out,
+				   struct aclm_err *err)
+{
+	return cert_pem(NULL, der, len, out, err);
 }
 
 aclm_status crypto_cert_to_der(X509 *cert, unsigned char **der, size_t *len, struct aclm_err *err)

@@ -34,6 +34,10 @@ bool crypto_cert_is_sm2_signed(const X509 *cert);
 aclm_status crypto_cert_sign(X509 *cert, EVP_PKEY *key, struct aclm_err *err);
 
 aclm_status crypto_cert_to_pem(X509 *cert, struct aclm_buf *out, struct aclm_err *err);
+/* PEM of DER certificate bytes without parsing them (bytes aclm made and
+ * stored itself: parsing costs a public key decode in OpenSSL 3). */
+aclm_status crypto_cert_der_to_pem(const unsigned char *der, size_t len, struct aclm_buf *out,
+				   struct aclm_err *err);
 /* DER into a malloc'd buffer (OPENSSL_free). */
 aclm_status crypto_cert_to_der(X509 *cert, unsigned char **der, size_t *len, struct aclm_err *err);
 aclm_status crypto_cert_from_der(const unsigned char *der, size_t len, X509 **out,

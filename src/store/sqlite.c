@@ -269,6 +269,12 @@ out:
  * WAL between checkpoints lets a checkpoint write each such page once for
  * several transactions (measured at 200k rows: 37 -> 29 KB written per
  * row), and journal_size_limit shrinks the WAL back after a big one. */
+static aclm_status sqlite_set_durable(void *state, bool durable, struct aclm_err *err)
+{
+	return store__sqlite_exec(state, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+				  err);
+}
+
 static aclm_status connect_db(struct store__sqlite *s, const struct store_options *opt,
 			      struct aclm_err *err)
 {
@@ -460,6 +466,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_insert = store__sqlite_audit_insert,
 	.audit_verify = store__sqlite_audit_verify,
 	.backup = store__sqlite_backup,
+	.set_durable = sqlite_set_durable,
 	.acme_account_put = store__sqlite_acme_account_put,
 	.acme_account_get = store__sqlite_acme_account_get,
 	.acme_account_find = store__sqlite_acme_account_find,

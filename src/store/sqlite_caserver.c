@@ -91,9 +91,12 @@ static aclm_status json_text(const json_t *v, const char *dflt, const char *fiel
 			     struct aclm_err *err)
 {
 	*out = NULL;
-	if (v == NULL && dflt == NULL)
+	if (v != NULL)
+		*out = aclm_json_dump_compact(v);
+	else if (dflt != NULL)
+		*out = strdup(dflt);
+	else
 		return ACLM_OK;
-	*out = v != NULL ? aclm_json_dump_compact(v) : strdup(dflt);
 	if (*out == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "CA server: cannot serialise %s", field);
 	if (strlen(*out) > CASRV_JSON_MAX) {

@@ -425,6 +425,13 @@ aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err 
 	return CALL_OP(s, audit_verify, err, count);
 }
 
+aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *err)
+{
+	if (s->ops->set_durable == NULL)
+		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "this store cannot change durability");
+	return s->ops->set_durable(s->state, durable, err);
+}
+
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err)
 {
 	if (!(s->ops->caps & STORE_CAP_BACKUP))

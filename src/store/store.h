@@ -286,6 +286,7 @@ struct store_ops {
 	aclm_status (*audit_verify)(void *state, int64_t *count, struct aclm_err *err);
 
 	aclm_status (*backup)(void *state, const char *path, struct aclm_err *err);
+	aclm_status (*set_durable)(void *state, bool durable, struct aclm_err *err);
 
 	aclm_status (*acme_account_put)(void *state, const struct store_acme_account *a, int64_t *id,
 					struct aclm_err *err);
@@ -410,6 +411,13 @@ aclm_status store_audit_append(struct store *s, const struct store_audit_event *
 			       struct aclm_err *err);
 /* Re-computes the hash chain; ACLM_ERR_VERIFY names the first broken row. */
 aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err *err);
+
+/* From the next transaction on, fsync (or not) at each commit, as
+ * store_options.durable; outside a transaction. The CA server turns it on
+ * for the commits that must survive a power loss (an issued or revoked
+ * certificate, an account) and leaves order and validation steps to the
+ * cheaper default, which still survives a crash of the process. */
+aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *err);
 
 /* Consistent online copy to path (SQLite backup API). */
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err);
