@@ -54,6 +54,12 @@ static const char usage_issue[] =
 	"                          stays issued and stored\n"
 	"  --key-type T[,T...]     p256 (default), p384, rsa2048, rsa3072, rsa4096, sm2;\n"
 	"                          several: one certificate each (LINEAGE, LINEAGE-TYPE)\n"
+	"  --profile NAME          ask for this certificate profile (one the server's\n"
+	"                          directory lists in meta.profiles). Stored: renew too\n"
+	"  --tlcp                  with --key-type sm2: a TLCP pair, the SM2 signing\n"
+	"                          certificate and an SM2 encryption certificate (profile\n"
+	"                          sm2-enc, a second key made by aclm) in\n"
+	"                          enc-cert.pem/enc-privkey.pem. Stored: renew renews both\n"
 	"  --name LINEAGE          lineage name (default: the first name without \"*.\")\n"
 	"  --preferred-chain CN    take the chain (default or alternate, RFC 8555 §7.4.2)\n"
 	"                          whose topmost certificate was issued by CN; none\n"
@@ -64,8 +70,8 @@ static const char usage_issue[] =
 	"  --eab-kid KID           External Account Binding key id\n"
 	"  --eab-hmac-key-file F   its HMAC key (base64url), from a file\n"
 	"  --batch FILE            one certificate per line: names separated by spaces,\n"
-	"                          then optional name=, key-type=, challenge= words; #\n"
-	"                          comments; lines run concurrently\n"
+	"                          then optional name=, key-type=, challenge=, profile=\n"
+	"                          words; # comments; lines run concurrently\n"
 	"  --concurrency N         orders in flight with --batch (default 8, max 64)\n"
 	"  --format text|json\n"
 	"\n"
@@ -80,8 +86,8 @@ struct issue_args {
 	size_t nnames;
 	struct cli_acme_opts acme;
 	const char *key_types, *lineage, *format, *challenge, *batch, *deploy_hook;
-	const char *preferred_chain, *csr;
-	bool key_type_given;
+	const char *preferred_chain, *csr, *profile;
+	bool key_type_given, tlcp;
 	int concurrency;
 };
 
@@ -126,7 +132,7 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	enum { OPT_IP = CLI_OPT_FIRST_COMMAND_OPT, OPT_CHALLENGE, OPT_HTTP_LISTEN,
 	       OPT_WEBROOT, OPT_KEY_TYPE, OPT_NAME, OPT_FORMAT, OPT_BATCH, OPT_CONCURRENCY, OPT_DNS_HOOK,
 	       OPT_DNS_RESOLVER, OPT_DNS_PROPAGATION, OPT_TLS_ALPN_LISTEN, OPT_DEPLOY_HOOK,
-	       OPT_PREFERRED_CHAIN, OPT_DNS_RFC2136, OPT_TSIG_FILE, OPT_CSR };
+	       OPT_PREFERRED_CHAIN, OPT_DNS_RFC2136, OPT_TSIG_FILE, OPT_CSR, OPT_PROFILE, OPT_TLCP };
 	static const struct option opts[] = {
 		CLI_ACME_LONGOPTS,
 		{ "domain", required_argument, NULL, 'd' },
@@ -148,6 +154,8 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		{ "deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK },
 		{ "preferred-chain", required_argument, NULL, OPT_PREFERRED_CHAIN },
 		{ "csr", required_argument, NULL, OPT_CSR },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "tlcp", no_argument, NULL, OPT_TLCP },
 		CLI_GLOBAL_LONGOPTS
 	};
 	char *end;
@@ -182,6 +190,8 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		case OPT_TLS_ALPN_LISTEN: a->sc.tlsalpn_listen = optarg; break;
 		case OPT_DEPLOY_HOOK: a->deploy_hook = optarg; break;
 		case OPT_PREFERRED_CHAIN: a->preferred_chain = optarg; break;
+		case OPT_PROFILE: a->profile = optarg; break;
+		case OPT_TLCP: a->tlcp = true; break;
 		case OPT_CONCURRENCY:
 			a->concurrency = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || a->concurrency < 1 || a->concurrency > 64)
@@ -203,6 +213,10 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 					      "--ip or --batch");
 	if (a->csr != NULL && a->key_type_given)
 		return cli_usage_error(usage, "--csr: the key is the CSR's; do not give --key-type");
+	if (a->profile != NULL && a->profile[0] == '\0')
+		return cli_usage_error(usage, "--profile: give a profile name");
+	if (a->tlcp && (a->csr != NULL || a->batch != NULL))
+		return cli_usage_error(usage, "--tlcp: aclm makes both SM2 keys; not with --csr or --batch");
 	return check_challenge(usage, a);
 }
 
@@ -234,6 +248,15 @@ static void print_issued(const char *format, const struct client_request *req,
 				      "not_after", res->not_after, "key_type",
 				      crypto_key_type_name(req->key_type), "dir", res->lineage_dir);
 
+		if (req->profile != NULL)
+			aclm_json_set_str(o, "profile", req->profile);
+		if (res->replaced[0] != '\0')
+			aclm_json_set_str(o, "replaces", res->replaced);
+		if (res->enc_cert_id != 0)
+			aclm_json_set_new(o, "enc", json_pack("{s:I, s:s, s:s}", "cert_id",
+							      (json_int_t)res->enc_cert_id,
+							      "fingerprint_sha256", res->enc_fingerprint,
+							      "not_after", res->enc_not_after));
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
@@ -242,6 +265,18 @@ static void print_issued(const char *format, const struct client_request *req,
 	printf("issued   %s: certificate %lld (%s), expires %s, files in %s\n", req->lineage,
 	       (long long)res->cert_id, crypto_key_type_name(req->key_type), res->not_after,
 	       res->lineage_dir);
+	if (res->enc_cert_id != 0)
+		printf("issued   %s: TLCP encryption certificate %lld (sm2), expires %s, "
+		       "enc-cert.pem in %s\n", req->lineage, (long long)res->enc_cert_id,
+		       res->enc_not_after, res->lineage_dir);
+}
+
+static bool has_type(const enum crypto_key_type *types, size_t n, enum crypto_key_type t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (types[i] == t)
+			return true;
+	return false;
 }
 
 /* Normalises the names in place (they are kept for the whole run). */
@@ -297,6 +332,8 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 	if (!parse_key_types(a->key_types, types, &ntypes))
 		return cli_usage_error(usage_issue, "--key-type %s: expected a comma-separated list of "
 						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2", a->key_types);
+	if (a->tlcp && !has_type(types, ntypes, CRYPTO_KEY_SM2))
+		return cli_usage_error(usage_issue, "--tlcp: TLCP pairs are SM2; --key-type must include sm2");
 	if (normalise_names(a, &norm, &err) != ACLM_OK || cli_open(ctx, &err) != ACLM_OK ||
 	    (a->acme.eab_key_file != NULL &&
 	     cli_read_eab_key(a->acme.eab_key_file, (unsigned char **)&a->co.eab_key, &a->co.eab_keylen, &err) != ACLM_OK) ||
@@ -313,7 +350,8 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 					      .deploy_hook = a->deploy_hook,
 					      .preferred_chain = a->preferred_chain,
 					      .csr_path = csr_path, .csr_der = csr.der,
-					      .csr_len = csr.len };
+					      .csr_len = csr.len, .profile = a->profile,
+					      .tlcp = a->tlcp && types[t] == CRYPTO_KEY_SM2 };
 		struct client_result res;
 
 		/* The first key type gets LINEAGE, the others LINEAGE-TYPE. */
@@ -371,7 +409,8 @@ static void batch_done(const struct client_batch_job *job, void *arg)
 static int run_batch(struct cli_ctx *ctx, struct issue_args *a)
 {
 	struct client_batch b = { .solver = &a->sc, .concurrency = a->concurrency,
-				  .deploy_hook = a->deploy_hook, .preferred_chain = a->preferred_chain };
+				  .deploy_hook = a->deploy_hook, .preferred_chain = a->preferred_chain,
+				  .profile = a->profile };
 	struct batch_out out = { .format = a->format };
 	struct aclm_err err = { 0 };
 	int rc = CLI_EXIT_FAIL;

@@ -15,10 +15,15 @@
 static const char usage_renew[] =
 	"Usage: aclm renew [--all | LINEAGE...] [--force] [--dry-run]\n"
 	"\n"
-	"Renews the lineages that are due and says why for each. A certificate is due\n"
-	"when a third of its lifetime is left (half for lifetimes of 10 days or less).\n"
-	"Each renewal replays what `aclm issue` stored with the lineage: server, account,\n"
-	"names, key type, challenge and solver options, and the deploy hook.\n"
+	"Renews the lineages that are due and says why for each. When the CA offers ACME\n"
+	"Renewal Information (RFC 9773), it says when: aclm asks it (at most as often as\n"
+	"its Retry-After allows, 1 min to 6 h) and renews at a random time it keeps within\n"
+	"the suggested window; a window in the past means now. Otherwise, or when asking\n"
+	"fails, a certificate is due when a third of its lifetime is left (half for\n"
+	"lifetimes of 10 days or less). Each renewal replays what `aclm issue` stored with\n"
+	"the lineage: server, account, names, key type, profile, TLCP pair, challenge and\n"
+	"solver options, and the deploy hook; the new order names the certificate it\n"
+	"replaces (RFC 9773 §5).\n"
 	"\n"
 	"Options:\n"
 	"  --all       every lineage of the tenant (the default when none is named)\n"
@@ -31,7 +36,8 @@ static const char usage_revoke[] =
 	"Revokes a certificate at the ACME server that issued it (RFC 8555 §7.6), signed\n"
 	"by the tenant's account there, or by the certificate's own key when there is\n"
 	"no account. ID is an inventory id or fingerprint prefix; FILE a PEM certificate.\n"
-	"The server is the one recorded at issuance (tag acme.server) unless --server.\n"
+	"The server is the one recorded at issuance (tag acme.server, also for a FILE\n"
+	"that is in the inventory) unless --server.\n"
 	"REASON: unspecified (default), keyCompromise, affiliationChanged, superseded,\n"
 	"cessationOfOperation, privilegeWithdrawn, cACompromise, aACompromise.\n";
 
@@ -41,40 +47,62 @@ struct renew_run {
 	int failed, renewed;
 };
 
-static aclm_status lineage_due(struct renew_run *rr, const struct store_lineage *l, bool *due,
-			       char *why, size_t whylen)
+/* One connection per lineage, opened when first needed (the ARI question,
+ * then the order). Its options point into l, which outlives it. */
+static aclm_status lineage_conn(struct renew_run *rr, const struct store_lineage *l,
+				struct client_conn **conn, struct aclm_err *err)
+{
+	struct client_opts co = { .server = l->server };
+
+	if (*conn != NULL)
+		return ACLM_OK;
+	co.ca_bundle = aclm_json_str(l->options, "ca_bundle");
+	co.email = aclm_json_str(l->options, "email");
+	return client_conn_open(&rr->ctx->inv, &co, conn, err);
+}
+
+static void lineage_due(struct renew_run *rr, const struct store_lineage *l,
+			struct client_conn **conn, struct client_renewal *out)
 {
 	struct store_cert *c = NULL;
+	struct store_lineage *fresh = NULL;
 	struct aclm_err err = { 0 };
-	int64_t due_at, now = aclm_time_now();
-	char ts[ACLM_TIME_RFC3339_LEN];
+	const char *ari_error = NULL;
+	int64_t now = aclm_time_now();
 
+	memset(out, 0, sizeof(*out));
 	if (l->cert_id == 0 ||
 	    store_cert_get(rr->ctx->store, rr->ctx->inv.tenant_id, l->cert_id, &c, &err) != ACLM_OK) {
-		*due = true;
-		snprintf(why, whylen, "no certificate yet");
-		return ACLM_OK;
+		out->due = true;
+		snprintf(out->why, sizeof(out->why), "no certificate yet");
+		return;
 	}
-	*due = client_renewal_due(c->not_before, c->not_after, now, &due_at) || rr->force;
-	if (rr->force)
-		snprintf(why, whylen, "forced (%lld days left)",
+	if (rr->force) {
+		out->due = true;
+		snprintf(out->why, sizeof(out->why), "forced (%lld days left)",
 			 (long long)aclm_time_days_between(now, c->not_after));
-	else if (*due)
-		snprintf(why, whylen, "due since %s, %lld days left", aclm_time_fmt(due_at, ts),
-			 (long long)aclm_time_days_between(now, c->not_after));
-	else
-		snprintf(why, whylen, "not due until %s", aclm_time_fmt(due_at, ts));
+		store_cert_free(c);
+		return;
+	}
+	if (client_ari_should_ask(l, now)) {
+		/* The answer is kept on the row: read it back. */
+		if (lineage_conn(rr, l, conn, &err) != ACLM_OK ||
+		    client_ari_refresh(*conn, l->name, now, &err) != ACLM_OK)
+			ari_error = err.msg;
+		else
+			store_lineage_get(rr->ctx->store, rr->ctx->inv.tenant_id, l->name, &fresh, NULL);
+	}
+	client_renewal_decide(fresh != NULL ? fresh : l, c->not_before, c->not_after, now, ari_error,
+			      out);
+	store_lineage_free(fresh);
 	store_cert_free(c);
-	return ACLM_OK;
 }
 
 static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l,
-			     struct aclm_err *err)
+			     struct client_conn **conn, struct aclm_err *err)
 {
-	struct client_opts co = { .server = l->server };
 	struct solver_config sc = { 0 };
-	struct client_conn *conn = NULL;
-	struct client_result res;
+	struct client_result res = { 0 };
 	const char **names = calloc(json_array_size(l->names) + 1, sizeof(*names));
 	char *live = aclm_fs_join(rr->ctx->home, "live");
 	int kt = crypto_key_type_parse(l->key_type);
@@ -84,8 +112,6 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 
 	json_array_foreach(l->names, i, v)
 		names[i] = json_string_value(v);
-	co.ca_bundle = aclm_json_str(l->options, "ca_bundle");
-	co.email = aclm_json_str(l->options, "email");
 	sc.http_listen = aclm_json_str(l->options, "http_listen");
 	sc.webroot = aclm_json_str(l->options, "webroot");
 	sc.tlsalpn_listen = aclm_json_str(l->options, "tlsalpn_listen");
@@ -94,7 +120,7 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 	sc.tsig_file = aclm_json_str(l->options, "tsig_file");
 	sc.dns_resolver = aclm_json_str(l->options, "dns_resolver");
 	sc.dns_propagation = aclm_json_str(l->options, "dns_propagation");
-	st = kt >= 0 ? client_conn_open(&rr->ctx->inv, &co, &conn, err)
+	st = kt >= 0 ? lineage_conn(rr, l, conn, err)
 		     : aclm_err_set(err, ACLM_ERR_INVALID, "unknown key type %s", l->key_type);
 	if (st == ACLM_OK) {
 		struct client_request req = {
@@ -105,42 +131,46 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 			.deploy_hook = aclm_json_str(l->options, "deploy_hook"),
 			.preferred_chain = aclm_json_str(l->options, "preferred_chain"),
 			.csr_path = aclm_json_str(l->options, "csr"),
+			.profile = aclm_json_str(l->options, "profile"),
+			.tlcp = aclm_json_bool(l->options, "tlcp"),
 		};
 
-		st = client_issue(conn, &req, &res, err);
+		st = client_issue(*conn, &req, &res, err);
 	}
-	if (st == ACLM_OK || (conn != NULL && res.deploy_hook_failed))
-		printf("renewed  %s: certificate %lld, expires %s\n", l->name, (long long)res.cert_id,
-		       res.not_after);
-	client_conn_close(conn);
+	if (res.cert_id != 0 && (st == ACLM_OK || res.deploy_hook_failed))
+		printf("renewed  %s: certificate %lld, expires %s%s%s\n", l->name,
+		       (long long)res.cert_id, res.not_after, res.replaced[0] != '\0' ? ", replaces " : "",
+		       res.replaced);
+	if (res.enc_cert_id != 0 && (st == ACLM_OK || res.deploy_hook_failed))
+		printf("renewed  %s: TLCP encryption certificate %lld, expires %s\n", l->name,
+		       (long long)res.enc_cert_id, res.enc_not_after);
 	free(names);
 	free(live);
 	return st;
 }
 
-static aclm_status renew_lineage(const struct store_lineage *l, void *arg)
+static void renew_lineage(struct renew_run *rr, const struct store_lineage *l)
 {
-	struct renew_run *rr = arg;
+	struct client_conn *conn = NULL;
+	struct client_renewal due;
 	struct aclm_err err = { 0 };
-	char why[128];
-	bool due;
 
-	lineage_due(rr, l, &due, why, sizeof(why));
-	if (!due) {
-		printf("skip     %s: %s\n", l->name, why);
-		return ACLM_OK;
-	}
-	printf("%s %s: %s\n", rr->dry_run ? "would renew" : "renew   ", l->name, why);
-	fflush(stdout);
-	if (rr->dry_run)
-		return ACLM_OK;
-	if (renew_one(rr, l, &err) != ACLM_OK) {
-		rr->failed++;
-		printf("failed   %s: %s\n", l->name, err.msg);
+	lineage_due(rr, l, &conn, &due);
+	if (!due.due) {
+		printf("skip     %s: %s\n", l->name, due.why);
 	} else {
-		rr->renewed++;
+		printf("%s %s: %s\n", rr->dry_run ? "would renew" : "renew   ", l->name, due.why);
+		fflush(stdout);
+		if (rr->dry_run) {
+			/* only say */
+		} else if (renew_one(rr, l, &conn, &err) != ACLM_OK) {
+			rr->failed++;
+			printf("failed   %s: %s\n", l->name, err.msg);
+		} else {
+			rr->renewed++;
+		}
 	}
-	return ACLM_OK;
+	client_conn_close(conn);
 }
 
 /* Lineages are collected first: renewing writes the table being listed. */
@@ -202,7 +232,7 @@ int cli_cmd_renew(struct cli_ctx *ctx, int argc, char **argv)
 			rr.failed++;
 			continue;
 		}
-		renew_lineage(l, &rr);
+		renew_lineage(&rr, l);
 		store_lineage_free(l);
 	}
 	if (json_array_size(names) == 0)
@@ -235,8 +265,15 @@ static aclm_status revoke_target(struct cli_ctx *ctx, const char *ref, X509 **x,
 	if (st == ACLM_OK)
 		st = crypto_bundle_parse(data.data, data.len, NULL, &b, err);
 	if (st == ACLM_OK) {
+		char fp[65];
+
 		*x = b->certs[0];
 		X509_up_ref(*x);
+		/* A file aclm issued is in the inventory too: its row names the
+		 * server (tag acme.server) and the lineage. */
+		if (crypto_cert_fingerprint(*x, fp) == ACLM_OK &&
+		    store_cert_find_fingerprint(ctx->store, ctx->inv.tenant_id, fp, &id, NULL) == ACLM_OK)
+			store_cert_get(ctx->store, ctx->inv.tenant_id, id, row, NULL);
 	} else {
 		aclm_err_prefix(err, "%s", ref);
 	}

@@ -41,6 +41,7 @@ void client_batch_job_free(struct client_batch_job *job)
 	free(job->names);
 	free(job->lineage);
 	free(job->challenge);
+	free(job->profile);
 }
 
 static aclm_status worker_open(struct batch_worker *w, struct aclm_err *err)
@@ -83,6 +84,7 @@ static void run_job(struct batch_worker *w, struct client_batch_job *job)
 		.nnames = job->nnames, .key_type = job->key_type, .challenge = job->challenge,
 		.solver = sh->b->solver, .live_dir = sh->live, .deploy_hook = sh->b->deploy_hook,
 		.preferred_chain = sh->b->preferred_chain,
+		.profile = job->profile != NULL ? job->profile : sh->b->profile,
 	};
 
 	for (int t = 0; t < BATCH_TYPES; t++)
@@ -154,6 +156,22 @@ static void stop_solvers(struct batch_shared *sh)
 			sh->ops[t]->stop(sh->state[t]);
 }
 
+/* Every job's profile must be offered: a batch fails before any order
+ * rather than line by line. */
+static aclm_status check_profiles(struct client_batch *b, struct client_conn *c,
+				  struct aclm_err *err)
+{
+	aclm_status st = ACLM_OK;
+
+	for (size_t j = 0; j < b->njobs && st == ACLM_OK; j++) {
+		const char *p = b->jobs[j].profile != NULL ? b->jobs[j].profile : b->profile;
+
+		if (p != NULL && (st = client_profile_check(c, p, err)) != ACLM_OK)
+			aclm_err_prefix(err, "%s", b->jobs[j].lineage);
+	}
+	return st;
+}
+
 /* Registers the account once, so that workers find it instead of each
  * registering one. */
 static aclm_status ensure_account(struct client_batch *b, struct aclm_err *err)
@@ -162,6 +180,8 @@ static aclm_status ensure_account(struct client_batch *b, struct aclm_err *err)
 	struct batch_worker w = { .sh = &sh };
 	aclm_status st = worker_open(&w, err);
 
+	if (st == ACLM_OK)
+		st = check_profiles(b, w.conn, err);
 	if (st == ACLM_OK)
 		st = client_account_ensure(w.conn, err);
 	worker_close(&w);

@@ -1,5 +1,5 @@
 /* The batch file of `aclm issue --batch` (docs/CLI.md): one certificate per
- * line, names and name=/key-type=/challenge= options, '#' comments; parsed
+ * line, names and name=/key-type=/challenge=/profile= options, '#' comments; parsed
  * from memory into client_batch_jobs (the CLI only reads the file). */
 #include "client/client_int.h"
 
@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 
 #define BATCH_MAX_WORDS 256
+#define BATCH_MAX_PROFILE 64       /* profile names are short words (classic, shortlived) */
 
 struct batch_parse {
 	const char *file;
@@ -18,8 +19,13 @@ struct batch_parse {
 	size_t njobs, cap;
 };
 
+/* What a line says besides its names. */
+struct line_opts {
+	const char *lineage, *key_types, *challenge, *profile;
+};
+
 static aclm_status add_job(struct batch_parse *p, char **names, size_t n, const char *lineage,
-			   enum crypto_key_type kt, const char *challenge, struct aclm_err *err)
+			   enum crypto_key_type kt, const struct line_opts *lo, struct aclm_err *err)
 {
 	struct client_batch_job *j;
 
@@ -36,8 +42,10 @@ static aclm_status add_job(struct batch_parse *p, char **names, size_t n, const 
 	memset(j, 0, sizeof(*j));
 	j->names = calloc(n, sizeof(*j->names));
 	j->lineage = strdup(lineage);
-	j->challenge = strdup(challenge);
-	if (j->names == NULL || j->lineage == NULL || j->challenge == NULL)
+	j->challenge = strdup(lo->challenge);
+	j->profile = lo->profile != NULL ? strdup(lo->profile) : NULL;
+	if (j->names == NULL || j->lineage == NULL || j->challenge == NULL ||
+	    (lo->profile != NULL && j->profile == NULL))
 		goto nomem;
 	for (; j->nnames < n; j->nnames++)
 		if ((j->names[j->nnames] = strdup(names[j->nnames])) == NULL)
@@ -50,9 +58,19 @@ nomem:
 	return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 }
 
-/* name=, key-type=, challenge= (profile= is refused until profiles exist). */
-static aclm_status line_option(struct batch_parse *p, const char *word, const char **lineage,
-			       const char **key_types, const char **challenge, struct aclm_err *err)
+/* A profile name goes into JSON and error messages: a short word of
+ * letters, digits, '-', '_' and '.' (the directory decides the rest). */
+static bool profile_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n > 0 && n <= BATCH_MAX_PROFILE &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+/* name=, key-type=, challenge=, profile=. */
+static aclm_status line_option(struct batch_parse *p, const char *word, struct line_opts *lo,
+			       struct aclm_err *err)
 {
 	const char *v = strchr(word, '=') + 1;
 
@@ -60,28 +78,34 @@ static aclm_status line_option(struct batch_parse *p, const char *word, const ch
 		if (!client_lineage_name_ok(v))
 			return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: name=%s: not a lineage name "
 					    "(one path component, no '/')", p->file, p->line, v);
-		*lineage = v;
+		lo->lineage = v;
 	} else if (strncmp(word, "key-type=", 9) == 0) {
-		*key_types = v;
+		lo->key_types = v;
 	} else if (strncmp(word, "challenge=", 10) == 0) {
-		*challenge = v;
+		lo->challenge = v;
+	} else if (strncmp(word, "profile=", 8) == 0) {
+		if (!profile_name_ok(v))
+			return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: profile=%.80s: not a profile "
+					    "name (1 to %d letters, digits, '-', '_', '.')", p->file,
+					    p->line, v, BATCH_MAX_PROFILE);
+		lo->profile = v;
 	} else {
 		return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: unknown option \"%s\" (name=, key-type=, "
-				    "challenge=)", p->file, p->line, word);
+				    "challenge=, profile=)", p->file, p->line, word);
 	}
 	return ACLM_OK;
 }
 
 /* One job per key type: the first gets LINEAGE, the others LINEAGE-TYPE. */
-static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn, const char *lineage,
-			    const char *key_types, const char *challenge, struct aclm_err *err)
+static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn,
+			    const struct line_opts *lo, struct aclm_err *err)
 {
 	char base[256], lin[300], *kts = NULL, *save = NULL;
 	size_t nkt = 0;
 	aclm_status st = ACLM_OK;
 
-	client_default_lineage(lineage != NULL ? lineage : names[0], base, sizeof(base));
-	kts = strdup(key_types);
+	client_default_lineage(lo->lineage != NULL ? lo->lineage : names[0], base, sizeof(base));
+	kts = strdup(lo->key_types);
 	if (kts == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 	for (char *t = strtok_r(kts, ",", &save); t != NULL && st == ACLM_OK;
@@ -95,7 +119,7 @@ static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn, cons
 		}
 		snprintf(lin, sizeof(lin), nkt == 0 ? "%s" : "%s-%s", base,
 			 crypto_key_type_name((enum crypto_key_type)kt));
-		st = add_job(p, names, nn, lin, (enum crypto_key_type)kt, challenge, err);
+		st = add_job(p, names, nn, lin, (enum crypto_key_type)kt, lo, err);
 	}
 	if (st == ACLM_OK && nkt == 0)
 		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: no key type", p->file, p->line);
@@ -106,7 +130,7 @@ static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn, cons
 static aclm_status parse_line(struct batch_parse *p, char *line, struct aclm_err *err)
 {
 	char *words[BATCH_MAX_WORDS], *names[BATCH_MAX_WORDS], *save = NULL;
-	const char *lineage = NULL, *key_types = p->def_key_types, *challenge = p->def_challenge;
+	struct line_opts lo = { .key_types = p->def_key_types, .challenge = p->def_challenge };
 	size_t nw = 0, nn = 0;
 	aclm_status st = ACLM_OK;
 
@@ -121,7 +145,7 @@ static aclm_status parse_line(struct batch_parse *p, char *line, struct aclm_err
 		bool ip;
 
 		if (strchr(words[i], '=') != NULL) {
-			st = line_option(p, words[i], &lineage, &key_types, &challenge, err);
+			st = line_option(p, words[i], &lo, err);
 			continue;
 		}
 		st = client_normalise_name(words[i], &names[nn], &ip, err);
@@ -133,7 +157,7 @@ static aclm_status parse_line(struct batch_parse *p, char *line, struct aclm_err
 	if (st == ACLM_OK && nw > 0 && nn == 0)
 		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: no name on the line", p->file, p->line);
 	if (st == ACLM_OK && nn > 0)
-		st = add_jobs(p, names, nn, lineage, key_types, challenge, err);
+		st = add_jobs(p, names, nn, &lo, err);
 	for (size_t i = 0; i < nn; i++)
 		free(names[i]);
 	return st;

@@ -107,6 +107,15 @@ struct client_request {
 	 * (batch); NULL: client_issue starts and stops its own. */
 	const struct solver_ops *shared_ops;
 	void *shared_state;
+	/* draft-aaron-acme-profiles: "profile" in newOrder. Refused before any
+	 * order when the directory's meta.profiles does not list it; stored
+	 * with the lineage. NULL: the server's default. */
+	const char *profile;
+	/* TLCP (GB/T 38636): after the SM2 signing certificate, a second
+	 * certificate for the same names with a fresh SM2 key and the profile
+	 * "sm2-enc" (live/LINEAGE/enc-cert.pem, enc-privkey.pem). key_type must
+	 * be SM2 and no CSR given; stored with the lineage (renew renews both). */
+	bool tlcp;
 };
 
 struct client_result {
@@ -117,6 +126,13 @@ struct client_result {
 	/* Set with a failed deploy hook: the certificate above is issued and
 	 * stored all the same; client_issue's error says what the hook did. */
 	bool deploy_hook_failed;
+	/* RFC 9773 §5: the certificate identifier the new order named in
+	 * "replaces"; "" when none (or the CA answered alreadyReplaced). */
+	char replaced[160];
+	/* req->tlcp: the encryption certificate; enc_cert_id 0 otherwise. */
+	int64_t enc_cert_id;
+	char enc_fingerprint[65];
+	char enc_not_after[32];
 };
 
 /* Runs an order for req to the end: identifiers, authorizations solved with
@@ -140,6 +156,84 @@ int client_revocation_reason(const char *name);
  * *due_at (may be NULL) receives the moment it becomes due. */
 bool client_renewal_due(int64_t not_before, int64_t not_after, int64_t now, int64_t *due_at);
 
+/* draft-aaron-acme-profiles: ACLM_OK when the server's directory lists
+ * profile in meta.profiles; else ACLM_ERR_UNSUPPORTED naming the offered
+ * ones ("profile \"x\" is not offered by URL (offered: a, b)"). */
+aclm_status client_profile_check(const struct client_conn *c, const char *profile,
+				 struct aclm_err *err);
+
+/* ---- ACME Renewal Information (RFC 9773, client/renewal.c) ----
+ * The lineage row keeps the current certificate's identifier (ari_id) and
+ * next_check, the earliest time to ask the CA again (Retry-After). The
+ * window last received and the time chosen in it live in the lineage
+ * options as "ari": {"start", "end", "renew_at" (epoch s),
+ * "explanation_url"?}, so repeated runs keep the chosen time instead of
+ * drawing a new one; a new certificate (or its revocation by aclm) drops
+ * them. */
+#define CLIENT_ARI_MIN_RETRY 60             /* s: Retry-After below this is raised */
+#define CLIENT_ARI_MAX_RETRY (6 * 3600)     /* s: and above this lowered; the default */
+
+struct client_ari_window {
+	int64_t start, end;        /* suggestedWindow (RFC 9773 §4.2) */
+	char explanation_url[256]; /* "" when absent (or too long to keep) */
+	int64_t retry_after;       /* seconds from the answer's header, -1 when absent */
+};
+/* A renewalInfo answer (untrusted): {"suggestedWindow": {"start", "end"},
+ * "explanationURL"?}; RFC 3339 times, end not before start; anything else
+ * -> ACLM_ERR_PARSE. */
+aclm_status client_ari_parse(const char *body, size_t len, struct client_ari_window *out,
+			     struct aclm_err *err);
+/* RFC 9773 §4.1: unauthenticated GET of renewalInfo/ARI_ID. No renewalInfo
+ * in the directory -> ACLM_ERR_UNSUPPORTED; an HTTP error (404 for a
+ * certificate the CA does not know) -> ACLM_ERR_IO naming the status. */
+aclm_status client_ari_fetch(struct client_conn *c, const char *ari_id,
+			     struct client_ari_window *out, struct aclm_err *err);
+/* A uniformly distributed time in [start, end] from the random value rnd
+ * (RFC 9773 §4.2); start when end <= start. */
+int64_t client_ari_pick(int64_t start, int64_t end, uint64_t rnd);
+
+/* The time chosen in a window, kept between runs. */
+struct client_ari_choice {
+	int64_t start, end;        /* the window it was chosen in (0, 0: none) */
+	int64_t renew_at;
+};
+/* RFC 9773 §4.2 for a window just received: the same window keeps the
+ * time chosen before (runs do not re-roll); another window gets a new
+ * uniform time from rnd; a window that has ended (end <= now) means renew
+ * now (renew_at = now: the CA wants the certificate replaced, e.g.
+ * revoked). */
+void client_ari_choose(struct client_ari_choice *ch, int64_t start, int64_t end, int64_t now,
+		       uint64_t rnd);
+/* When to ask again: now + Retry-After within [CLIENT_ARI_MIN_RETRY,
+ * CLIENT_ARI_MAX_RETRY]; CLIENT_ARI_MAX_RETRY when absent (< 0). */
+int64_t client_ari_next_check(int64_t now, int64_t retry_after);
+
+/* True when renew should ask the CA about lineage l now: it has an ari_id
+ * and now >= next_check, or no window is kept yet. */
+bool client_ari_should_ask(const struct store_lineage *l, int64_t now);
+/* Asks the CA (client_ari_fetch) about the lineage's certificate and keeps
+ * the answer on its row: options "ari" (client_ari_choose, random draw from
+ * the OpenSSL RNG) and next_check. A lineage without ari_id: nothing. */
+aclm_status client_ari_refresh(struct client_conn *c, const char *lineage, int64_t now,
+			       struct aclm_err *err);
+
+/* What renew decides for a lineage. */
+struct client_renewal {
+	bool due;
+	int64_t due_at;            /* when it became or becomes due */
+	bool by_ari;               /* decided by the CA's window */
+	char why[512];             /* "due since T (ARI window S – E), N days left", ... */
+};
+/* Decides from what l keeps (no I/O): the time chosen in the ARI window
+ * when l has an ari_id, a kept window and ari_error is NULL; else the
+ * lifetime rule of client_renewal_due, the reason saying why ARI was not
+ * used (ari_error: the failure to report). A window whose time lies after
+ * not_after is ignored (lifetime rule). A TLCP lineage without its
+ * encryption certificate (or whose encryption certificate aclm revoked)
+ * is due. */
+void client_renewal_decide(const struct store_lineage *l, int64_t not_before, int64_t not_after,
+			   int64_t now, const char *ari_error, struct client_renewal *out);
+
 /* ---- batches: many orders at once (issue --batch) ---- */
 struct client_batch_job {
 	char *lineage;
@@ -147,6 +241,7 @@ struct client_batch_job {
 	size_t nnames;
 	enum crypto_key_type key_type;
 	char *challenge;
+	char *profile;             /* profile= of the line, or NULL (client_batch.profile) */
 	aclm_status status;        /* filled by the run */
 	struct client_result res;
 	struct aclm_err err;
@@ -164,6 +259,7 @@ struct client_batch {
 	const struct solver_config *solver;
 	const char *deploy_hook;   /* run after each job's issuance, may be NULL */
 	const char *preferred_chain; /* client_request.preferred_chain, may be NULL */
+	const char *profile;       /* for jobs without profile=, may be NULL */
 	struct client_batch_job *jobs;
 	size_t njobs;
 	int concurrency;
@@ -174,13 +270,16 @@ struct client_batch {
 
 /* Runs the jobs on `concurrency` threads, each with its own store
  * connection, keystore and HTTP connection; one solver per challenge type is
- * shared. The account is ensured once before the workers start. Returns
- * ACLM_OK when every job succeeded. */
+ * shared. The account is ensured once before the workers start, and every
+ * job's profile is checked against the directory then (one not offered
+ * fails the batch before any order). Returns ACLM_OK when every job
+ * succeeded. */
 aclm_status client_batch_run(struct client_batch *b, struct aclm_err *err);
 void client_batch_job_free(struct client_batch_job *job);
 /* A batch file's text (batch_file.c; untrusted, modified in place) into jobs
  * for client_batch_run: per line, names plus name=, key-type=, challenge=
- * overriding the defaults key_types ("p256,rsa2048") and challenge; '#'
+ * overriding the defaults key_types ("p256,rsa2048") and challenge, and
+ * profile= (checked against the directory by client_batch_run); '#'
  * starts a comment. Errors name NAME:LINE. On success the caller frees each
  * job with client_batch_job_free, then *jobs. */
 aclm_status client_batch_parse_text(const char *name, char *text, const char *key_types,

@@ -69,6 +69,39 @@ aclm_status client_conn_open(struct inventory *inv, const struct client_opts *op
 	return ACLM_OK;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+aclm_status client_profile_check(const struct client_conn *c, const char *profile,
+				 struct aclm_err *err)
+{
+	const char *names[CLIENT_MAX_PROFILES], *k;
+	char list[512] = "";
+	size_t n = 0, off = 0;
+	json_t *v;
+
+	if (json_is_object(c->dir.profiles) && json_object_get(c->dir.profiles, profile) != NULL)
+		return ACLM_OK;
+	if (!json_is_object(c->dir.profiles) || json_object_size(c->dir.profiles) == 0)
+		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "profile \"%.64s\": %s offers no profiles "
+				    "(its directory has no meta.profiles)", profile, c->server);
+	json_object_foreach(c->dir.profiles, k, v)
+		if (n < CLIENT_MAX_PROFILES)
+			names[n++] = k;
+	/* Sorted, so the message does not depend on the server's key order. */
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	for (size_t i = 0; i < n && off < sizeof(list); i++) {
+		int w = snprintf(list + off, sizeof(list) - off, "%s%.64s", i > 0 ? ", " : "", names[i]);
+
+		off += w > 0 ? (size_t)w : 0;
+	}
+	return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "profile \"%.64s\" is not offered by %s "
+			    "(offered: %s%s)", profile, c->server, list,
+			    json_object_size(c->dir.profiles) > n ? ", ..." : "");
+}
+
 void client_conn_close(struct client_conn *c)
 {
 	if (c == NULL)
@@ -152,6 +185,19 @@ static bool is_problem(const struct http_response *resp)
 {
 	return resp->status >= 400 && resp->content_type != NULL &&
 	       strcmp(resp->content_type, "application/problem+json") == 0;
+}
+
+bool client__answer_is_problem(const struct http_response *resp, const char *name)
+{
+	struct acme_problem prob = { 0 };
+	bool is = false;
+
+	if (is_problem(resp) && acme_problem_parse((const char *)resp->body.data, resp->body.len,
+						   &prob, NULL) == ACLM_OK) {
+		is = acme_problem_is(&prob, name);
+		acme_problem_free(&prob);
+	}
+	return is;
 }
 
 /* One signed POST; *retry is set on badNonce. */

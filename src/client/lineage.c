@@ -1,6 +1,7 @@
 /* After an order: download, inventory, certbot-style lineage files
  * (live/LINEAGE/{cert,chain,fullchain,privkey}.pem; no privkey.pem with
- * the user's own CSR), the lineage row. */
+ * the user's own CSR; a TLCP pair adds enc-cert.pem and enc-privkey.pem),
+ * the lineage row (certificate, RFC 9773 identifier). */
 #include "client/client_int.h"
 
 #include <stdlib.h>
@@ -33,15 +34,46 @@ static aclm_status write_pems(X509 *const *certs, size_t from, size_t to, const 
 	return st;
 }
 
-static aclm_status write_lineage_files(struct client_conn *c, const struct client_request *req,
-				       const struct crypto_bundle *b, struct client_result *res,
-				       struct aclm_err *err)
+/* The key of the certificate certs[0], exported from the keystore to
+ * dir/name (0600, atomic; the export is audited by the keystore). */
+static aclm_status write_key(struct client_conn *c, X509 *cert, const char *dir, const char *name,
+			     struct aclm_err *err)
 {
 	char key_id[KEYSTORE_ID_MAX], *keypath = NULL;
+	aclm_status st = keystore_key_id(X509_get0_pubkey(cert), key_id, err);
+
+	if (st == ACLM_OK && (keypath = aclm_fs_join(dir, name)) == NULL)
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	/* The server needs the key in a file. */
+	if (st == ACLM_OK)
+		st = keystore_export_pem(c->inv->ks, c->inv->tenant_id, key_id, keypath,
+					 c->inv->actor, err);
+	free(keypath);
+	return st;
+}
+
+/* TLCP: the encryption certificate shares chain.pem with cert.pem. */
+static aclm_status write_enc_files(struct client_conn *c, const struct crypto_bundle *b,
+				   const char *dir, struct aclm_err *err)
+{
+	aclm_status st = write_pems(b->certs, 0, 1, dir, "enc-cert.pem", err);
+
+	if (st == ACLM_OK)
+		st = write_key(c, b->certs[0], dir, "enc-privkey.pem", err);
+	return st;
+}
+
+static aclm_status write_lineage_files(struct client_conn *c, const struct client_request *req,
+				       bool enc, const struct crypto_bundle *b,
+				       struct client_result *res, struct aclm_err *err)
+{
+	char *keypath = NULL;
 	aclm_status st;
 
 	snprintf(res->lineage_dir, sizeof(res->lineage_dir), "%s/%s", req->live_dir, req->lineage);
 	st = aclm_fs_mkdirs(res->lineage_dir, 0700, err);
+	if (st == ACLM_OK && enc)
+		return write_enc_files(c, b, res->lineage_dir, err);
 	if (st == ACLM_OK)
 		st = write_pems(b->certs, 0, 1, res->lineage_dir, "cert.pem", err);
 	if (st == ACLM_OK)
@@ -57,19 +89,36 @@ static aclm_status write_lineage_files(struct client_conn *c, const struct clien
 		return ACLM_OK;
 	}
 	if (st == ACLM_OK)
-		st = keystore_key_id(X509_get0_pubkey(b->certs[0]), key_id, err);
-	if (st == ACLM_OK && (keypath = aclm_fs_join(res->lineage_dir, "privkey.pem")) == NULL)
+		st = write_key(c, b->certs[0], res->lineage_dir, "privkey.pem", err);
+	return st;
+}
+
+/* Tags that describe the leaf only (the chain's rows are shared by every
+ * lineage of the CA): acme.profile and acme.tlcp ("sign" or "enc"). */
+static aclm_status tag_leaf(struct client_conn *c, int64_t id, const char *profile,
+			    const char *tlcp, struct aclm_err *err)
+{
+	struct store_cert *row = NULL;
+	aclm_status st;
+
+	if (profile == NULL && tlcp == NULL)
+		return ACLM_OK;
+	st = store_cert_get(c->inv->store, c->inv->tenant_id, id, &row, err);
+	if (st == ACLM_OK && row->tags == NULL && (row->tags = json_object()) == NULL)
 		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-	/* The server needs the key in a file; the write is audited (keystore). */
-	if (st == ACLM_OK)
-		st = keystore_export_pem(c->inv->ks, c->inv->tenant_id, key_id, keypath,
-					 c->inv->actor, err);
-	free(keypath);
+	if (st == ACLM_OK) {
+		if (profile != NULL)
+			aclm_json_set_str(row->tags, "acme.profile", profile);
+		if (tlcp != NULL)
+			aclm_json_set_str(row->tags, "acme.tlcp", tlcp);
+		st = store_cert_update(c->inv->store, row, err);
+	}
+	store_cert_free(row);
 	return st;
 }
 
 static aclm_status import_chain(struct client_conn *c, const struct client_request *req,
-				const struct http_response *resp, struct client_result *res,
+				bool enc, const struct http_response *resp, struct client_result *res,
 				struct aclm_err *err)
 {
 	struct inventory_file_result r = { 0 };
@@ -91,22 +140,41 @@ static aclm_status import_chain(struct client_conn *c, const struct client_reque
 		res->cert_id = strtoll(aclm_json_str(leaf, "id"), NULL, 10);
 		snprintf(res->fingerprint, sizeof(res->fingerprint), "%s",
 			 aclm_json_str(leaf, "fingerprint_sha256"));
+		st = tag_leaf(c, res->cert_id, enc ? CLIENT__TLCP_ENC_PROFILE : req->profile,
+			      enc ? "enc" : req->tlcp ? "sign" : NULL, err);
 	}
 	json_decref(r.certs);
 	json_decref(o.tags);
 	return st;
 }
 
+/* The new certificate on the lineage row: the lineage's own (cert_id,
+ * ari_id; the ARI state of the one it replaced goes) or, enc, the TLCP
+ * encryption certificate's options "tlcp_enc" {"cert_id", "ari_id"}. */
 static aclm_status lineage_record(struct client_conn *c, const struct client_request *req,
-				  int64_t cert_id, struct aclm_err *err)
+				  bool enc, int64_t cert_id, const char *ari_id, struct aclm_err *err)
 {
 	struct store_lineage *l = NULL;
 	int64_t id;
 	aclm_status st = store_lineage_get(c->inv->store, c->inv->tenant_id, req->lineage, &l, err);
 
-	if (st != ACLM_OK)
+	if (st == ACLM_OK && l->options == NULL && (l->options = json_object()) == NULL)
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	if (st != ACLM_OK) {
+		store_lineage_free(l);
 		return st;
-	l->cert_id = cert_id;
+	}
+	if (enc) {
+		json_object_set_new(l->options, "tlcp_enc", json_pack("{s:I, s:s*}", "cert_id",
+								       (json_int_t)cert_id, "ari_id",
+								       ari_id));
+	} else {
+		l->cert_id = cert_id;
+		free(l->ari_id);
+		l->ari_id = ari_id != NULL ? strdup(ari_id) : NULL;
+		l->next_check = 0;
+		json_object_del(l->options, "ari");
+	}
 	free(l->order_url);
 	free(l->order_state);
 	l->order_url = NULL;
@@ -188,25 +256,42 @@ static void prefer_chain(struct client_conn *c, const struct client_request *req
 }
 
 aclm_status client__download_and_store(struct client_conn *c, const struct client_request *req,
-				       const char *cert_url, struct client_result *res,
+				       bool enc, const char *cert_url, struct client_result *res,
 				       struct aclm_err *err)
 {
 	struct http_response resp = { 0 };
 	struct crypto_bundle *b = NULL;
+	struct client_result one = { 0 };
+	char *ari_id = NULL;
 	aclm_status st = fetch_chain(c, cert_url, &resp, &b, err);
 	int64_t nb, na;
 	char ts[ACLM_TIME_RFC3339_LEN];
 
 	if (st == ACLM_OK)
 		prefer_chain(c, req, &resp, &b);
+	/* RFC 9773 §4.1: the identifier renew asks renewalInfo about and the
+	 * next order names in "replaces". */
+	if (st == ACLM_OK && c->dir.renewal_info != NULL && (ari_id = acme_ari_cert_id(b->certs[0])) == NULL)
+		log_info("%s: the certificate has no AKI keyIdentifier: no ARI for it", req->lineage);
 	if (st == ACLM_OK)
-		st = import_chain(c, req, &resp, res, err);
+		st = import_chain(c, req, enc, &resp, &one, err);
 	if (st == ACLM_OK)
-		st = write_lineage_files(c, req, b, res, err);
+		st = write_lineage_files(c, req, enc, b, &one, err);
 	if (st == ACLM_OK)
-		st = lineage_record(c, req, res->cert_id, err);
+		st = lineage_record(c, req, enc, one.cert_id, ari_id, err);
 	if (st == ACLM_OK && crypto_cert_validity(b->certs[0], &nb, &na) == ACLM_OK)
-		snprintf(res->not_after, sizeof(res->not_after), "%s", aclm_time_fmt(na, ts));
+		snprintf(one.not_after, sizeof(one.not_after), "%s", aclm_time_fmt(na, ts));
+	memcpy(res->lineage_dir, one.lineage_dir, sizeof(res->lineage_dir));
+	if (enc) {
+		res->enc_cert_id = one.cert_id;
+		memcpy(res->enc_fingerprint, one.fingerprint, sizeof(res->enc_fingerprint));
+		memcpy(res->enc_not_after, one.not_after, sizeof(res->enc_not_after));
+	} else {
+		res->cert_id = one.cert_id;
+		memcpy(res->fingerprint, one.fingerprint, sizeof(res->fingerprint));
+		memcpy(res->not_after, one.not_after, sizeof(res->not_after));
+	}
+	free(ari_id);
 	crypto_bundle_free(b);
 	http_response_free(&resp);
 	return st;

@@ -1,5 +1,6 @@
-/* The order state machine (RFC 8555 §7.4, §7.5): newOrder, authorizations,
- * challenges, finalize, download; then inventory and lineage. */
+/* The order state machine (RFC 8555 §7.4, §7.5): newOrder (with profile and
+ * ARI "replaces"), authorizations, challenges, finalize, download; then
+ * inventory and lineage; the second order of a TLCP pair. */
 #include "client/client_int.h"
 
 #include <errno.h>
@@ -29,6 +30,17 @@ struct order_run {
 	char *order_url;
 	json_t *order;
 	char key_id[KEYSTORE_ID_MAX];
+	bool enc;                  /* the TLCP encryption certificate's order */
+	const char *profile;       /* sent in newOrder, or NULL */
+	char *replaces;            /* RFC 9773 §5 identifier to send, or NULL */
+	bool replaced;             /* the order was created with replaces */
+};
+
+/* What the lineage row says before an order starts. */
+struct lineage_prior {
+	char *resume_url;          /* order left in flight at this server, or NULL */
+	bool resume_enc;           /* ... and it is the TLCP encryption certificate's */
+	char *replaces, *enc_replaces; /* identifiers of the certificates to replace */
 };
 
 static aclm_status lineage_step(struct order_run *r, const char *state, struct aclm_err *err);
@@ -39,17 +51,21 @@ static long poll_limit(const struct client_conn *c)
 	return c->opts.poll_timeout_s > 0 ? c->opts.poll_timeout_s : 120;
 }
 
-static json_t *identifiers(const struct client_request *req)
+json_t *client__order_payload(const char *const *names, size_t nnames, const char *profile,
+			      const char *replaces)
 {
-	json_t *a = json_array();
+	json_t *a = json_array(), *p = NULL;
 
-	for (size_t i = 0; i < req->nnames; i++) {
-		bool ip = client_name_is_ip(req->names[i]);
+	for (size_t i = 0; a != NULL && i < nnames; i++) {
+		bool ip = client_name_is_ip(names[i]);
 
 		json_array_append_new(a, json_pack("{s:s, s:s}", "type", ip ? "ip" : "dns", "value",
-						   req->names[i]));
+						   names[i]));
 	}
-	return a;
+	if (a != NULL)
+		p = json_pack("{s:o, s:s*, s:s*}", "identifiers", a, "profile", profile, "replaces",
+			      replaces);
+	return p;
 }
 
 /* Polls url (POST-as-GET) while its status is one of `waiting`. */
@@ -179,12 +195,35 @@ out:
 	return st;
 }
 
+static aclm_status post_new_order(struct order_run *r, const char *replaces,
+				  struct http_response *resp, struct aclm_err *err)
+{
+	json_t *payload = client__order_payload(r->req->names, r->req->nnames, r->profile, replaces);
+	aclm_status st = payload != NULL
+				 ? client_post(r->c, r->c->dir.new_order, payload, "newOrder", resp, err)
+				 : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+
+	json_decref(payload);
+	return st;
+}
+
 static aclm_status new_order(struct order_run *r, struct aclm_err *err)
 {
 	struct http_response resp = { 0 };
-	json_t *payload = json_pack("{s:o}", "identifiers", identifiers(r->req));
-	aclm_status st = client_post(r->c, r->c->dir.new_order, payload, "newOrder", &resp, err);
+	aclm_status st = post_new_order(r, r->replaces, &resp, err);
 
+	/* RFC 9773 §5: a certificate named by an earlier order (one that did
+	 * not finish, say) is refused with alreadyReplaced. The new certificate
+	 * is still wanted: once more without the link. */
+	if (st != ACLM_OK && r->replaces != NULL && client__answer_is_problem(&resp, "alreadyReplaced")) {
+		aclm_log_note("%s: the CA says %s was already replaced (%s); ordering again without "
+			      "\"replaces\"", r->req->lineage, r->replaces, err->msg);
+		aclm_err_clear(err);
+		free(r->replaces);
+		r->replaces = NULL;
+		st = post_new_order(r, NULL, &resp, err);
+	}
+	r->replaced = st == ACLM_OK && r->replaces != NULL;
 	if (st == ACLM_OK && resp.location == NULL)
 		st = aclm_err_set(err, ACLM_ERR_PARSE, "newOrder: no Location in the answer");
 	if (st == ACLM_OK)
@@ -192,7 +231,6 @@ static aclm_status new_order(struct order_run *r, struct aclm_err *err)
 				     "newOrder", &r->order, err);
 	if (st == ACLM_OK)
 		r->order_url = strdup(resp.location);
-	json_decref(payload);
 	http_response_free(&resp);
 	return st;
 }
@@ -301,15 +339,54 @@ static json_t *lineage_options(const struct order_run *r)
 	const struct solver_config *sc = r->req->solver;
 	char webroot[PATH_MAX], tsig[PATH_MAX], bundle[PATH_MAX];
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
-			 "challenge", r->req->challenge, "http_listen", sc->http_listen, "webroot",
-			 abs_path(sc->webroot, webroot), "tlsalpn_listen", sc->tlsalpn_listen,
-			 "dns_hook", sc->dns_hook, "dns_rfc2136", sc->dns_rfc2136, "tsig_file",
-			 abs_path(sc->tsig_file, tsig), "dns_resolver", sc->dns_resolver,
-			 "dns_propagation", sc->dns_propagation, "ca_bundle",
-			 abs_path(r->c->opts.ca_bundle, bundle), "email", r->c->opts.email,
-			 "deploy_hook", r->req->deploy_hook, "preferred_chain", r->req->preferred_chain,
-			 "csr", r->req->csr_path);
+	json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+			      "s:s?, s:s?, s:s?}",
+			      "challenge", r->req->challenge, "http_listen", sc->http_listen, "webroot",
+			      abs_path(sc->webroot, webroot), "tlsalpn_listen", sc->tlsalpn_listen,
+			      "dns_hook", sc->dns_hook, "dns_rfc2136", sc->dns_rfc2136, "tsig_file",
+			      abs_path(sc->tsig_file, tsig), "dns_resolver", sc->dns_resolver,
+			      "dns_propagation", sc->dns_propagation, "ca_bundle",
+			      abs_path(r->c->opts.ca_bundle, bundle), "email", r->c->opts.email,
+			      "deploy_hook", r->req->deploy_hook, "preferred_chain",
+			      r->req->preferred_chain, "csr", r->req->csr_path, "profile",
+			      r->req->profile);
+
+	if (o != NULL && r->req->tlcp)
+		json_object_set_new(o, "tlcp", json_true());
+	return o;
+}
+
+/* The options describe what to replay and are rewritten by each issue;
+ * the state about the current certificates (client.h: "ari", and the TLCP
+ * encryption certificate's "tlcp_enc") stays until a new one is recorded. */
+static void keep_certificate_state(json_t *options, const json_t *old, bool tlcp)
+{
+	json_t *v;
+
+	if ((v = json_object_get(old, "ari")) != NULL)
+		json_object_set(options, "ari", v);
+	if (tlcp && (v = json_object_get(old, "tlcp_enc")) != NULL)
+		json_object_set(options, "tlcp_enc", v);
+}
+
+/* RFC 9773 §5: a new order names the certificate it replaces when that one
+ * came from this server and account (a CA refuses another account's). */
+static void prior_of(const struct order_run *r, const struct store_lineage *l,
+		     struct lineage_prior *p)
+{
+	const json_t *enc = json_object_get(l->options, "tlcp_enc");
+	bool same = strcmp(l->server, r->c->server) == 0;
+
+	if (same && l->order_url != NULL) {
+		p->resume_url = strdup(l->order_url);
+		p->resume_enc = l->order_state != NULL && strncmp(l->order_state, "enc-", 4) == 0;
+	}
+	if (!same || l->account_id != r->c->account_id)
+		return;
+	if (l->ari_id != NULL && l->cert_id != 0)
+		p->replaces = strdup(l->ari_id);
+	if (aclm_json_str(enc, "ari_id") != NULL)
+		p->enc_replaces = strdup(aclm_json_str(enc, "ari_id"));
 }
 
 /* Lock owners are "aclm:PID@HOST" (client_issue). True when that process
@@ -325,9 +402,11 @@ static bool owner_is_dead_here(const char *owner)
 	return strcmp(host, ohost) == 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-/* Creates or refreshes the lineage row and locks it. *resume receives the
- * order left in flight by an earlier run at the same server, if any. */
-static aclm_status lineage_begin(struct order_run *r, char **resume, struct aclm_err *err)
+/* Creates or refreshes the lineage row and locks it. *prior receives the
+ * order left in flight by an earlier run at the same server, if any, and
+ * the certificates the new ones replace. */
+static aclm_status lineage_begin(struct order_run *r, struct lineage_prior *prior,
+				 struct aclm_err *err)
 {
 	struct store_lineage *l = NULL, fresh = { .tenant_id = r->c->inv->tenant_id };
 	struct store_lineage *row = &fresh;
@@ -335,7 +414,6 @@ static aclm_status lineage_begin(struct order_run *r, char **resume, struct aclm
 	int64_t id;
 	aclm_status st;
 
-	*resume = NULL;
 	for (size_t i = 0; i < r->req->nnames; i++)
 		json_array_append_new(names, json_string(r->req->names[i]));
 	st = store_lineage_get(r->c->inv->store, fresh.tenant_id, r->req->lineage, &l, err);
@@ -345,15 +423,18 @@ static aclm_status lineage_begin(struct order_run *r, char **resume, struct aclm
 		st = ACLM_OK;
 	} else if (st == ACLM_OK) {
 		row = l;
-		if (l->order_url != NULL && strcmp(l->server, r->c->server) == 0)
-			*resume = strdup(l->order_url);
+		prior_of(r, l, prior);
+		keep_certificate_state(options, l->options, r->req->tlcp);
 	}
 	if (st == ACLM_OK) {
 		struct store_lineage w = *row;
 
 		w.name = (char *)r->req->lineage;
 		w.server = r->c->server;
-		w.account_id = r->c->account_id;
+		/* The account of the current certificate until a new one is
+		 * recorded (prior_of decides "replaces" by it). */
+		if (w.cert_id == 0)
+			w.account_id = r->c->account_id;
 		w.names = names;
 		w.key_type = (char *)crypto_key_type_name(r->req->key_type);
 		w.options = options;
@@ -390,7 +471,9 @@ static aclm_status lineage_step(struct order_run *r, const char *state, struct a
 	free(l->order_url);
 	free(l->order_state);
 	l->order_url = strdup(r->order_url);
-	l->order_state = strdup(state);
+	/* "enc-": the TLCP encryption certificate's order, resumed as such. */
+	if (asprintf(&l->order_state, "%s%s", r->enc ? "enc-" : "", state) < 0)
+		l->order_state = NULL;
 	st = store_lineage_put(r->c->inv->store, l, &id, err);
 	store_lineage_free(l);
 	return st;
@@ -475,22 +558,62 @@ static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err 
 	return st;
 }
 
-static aclm_status issue(struct client_conn *c, const struct client_request *req,
-			 struct client_result *res, struct aclm_err *err)
+/* What can be refused before anything is ordered. */
+static aclm_status check_request(struct client_conn *c, const struct client_request *req,
+				 struct aclm_err *err)
 {
-	struct order_run r = { .c = c, .req = req };
-	char host[64] = "", *resume = NULL, **hook = NULL;
-	bool locked = false;
-	aclm_status st;
+	aclm_status st = ACLM_OK;
 
-	memset(res, 0, sizeof(*res));
 	if (!client_lineage_name_ok(req->lineage))
 		return aclm_err_set(err, ACLM_ERR_USAGE,
 				    "lineage \"%s\": not a name for a directory under live/ (no '/', "
 				    "not . or .., printable, at most 200 bytes)", req->lineage);
+	if (req->profile != NULL)
+		st = client_profile_check(c, req->profile, err);
+	if (st != ACLM_OK || !req->tlcp)
+		return st;
+	/* GB/T 38636: both certificates of a TLCP pair are SM2. */
+	if (req->key_type != CRYPTO_KEY_SM2 || req->csr_der != NULL)
+		return aclm_err_set(err, ACLM_ERR_USAGE, "--tlcp: TLCP needs an SM2 key made by aclm "
+				    "(--key-type sm2, no --csr)");
+	st = client_profile_check(c, CLIENT__TLCP_ENC_PROFILE, err);
+	if (st != ACLM_OK)
+		aclm_err_prefix(err, "--tlcp needs the encryption certificate profile");
+	return st;
+}
+
+/* One certificate of the lineage: a fresh or resumed order, then download. */
+static aclm_status order_and_store(struct order_run *r, const char *resume,
+				   struct client_result *res, struct aclm_err *err)
+{
+	aclm_status st = run_order(r, resume != NULL && resume_order(r, resume), err);
+
+	if (st == ACLM_OK)
+		st = client__download_and_store(r->c, r->req, r->enc,
+						aclm_json_str(r->order, "certificate"), res, err);
+	if (st == ACLM_OK && r->replaced && !r->enc)
+		snprintf(res->replaced, sizeof(res->replaced), "%s", r->replaces);
+	return st;
+}
+
+static aclm_status issue(struct client_conn *c, const struct client_request *req,
+			 struct client_result *res, struct aclm_err *err)
+{
+	struct order_run r = { .c = c, .req = req, .profile = req->profile };
+	struct order_run e = { .c = c, .req = req, .enc = true, .profile = CLIENT__TLCP_ENC_PROFILE };
+	struct lineage_prior prior = { 0 };
+	char host[64] = "", **hook = NULL;
+	bool locked = false;
+	aclm_status st;
+
+	memset(res, 0, sizeof(*res));
+	st = check_request(c, req, err);
+	if (st != ACLM_OK)
+		return st;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(r.owner, sizeof(r.owner), "aclm:%ld@%s", (long)getpid(), host);
 	r.solver = req->shared_ops != NULL ? req->shared_ops : solver_for(req->challenge, req->solver);
+	e.solver = r.solver;
 	if (r.solver == NULL)
 		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "no solver for %s with these options",
 				    req->challenge);
@@ -501,12 +624,17 @@ static aclm_status issue(struct client_conn *c, const struct client_request *req
 	if (st == ACLM_OK)
 		st = client_account_ensure(c, err);
 	if (st == ACLM_OK)
-		st = lineage_begin(&r, &resume, err);
+		st = lineage_begin(&r, &prior, err);
 	locked = st == ACLM_OK;
-	if (st == ACLM_OK)
-		st = run_order(&r, resume != NULL && resume_order(&r, resume), err);
-	if (st == ACLM_OK)
-		st = client__download_and_store(c, req, aclm_json_str(r.order, "certificate"), res, err);
+	r.replaces = prior.replaces;
+	e.replaces = prior.enc_replaces;
+	/* A crash in the encryption certificate's order left the signing
+	 * certificate issued: only the former is resumed. */
+	if (st == ACLM_OK && !(req->tlcp && prior.resume_enc))
+		st = order_and_store(&r, prior.resume_enc ? NULL : prior.resume_url, res, err);
+	if (st == ACLM_OK && req->tlcp &&
+	    (st = order_and_store(&e, prior.resume_enc ? prior.resume_url : NULL, res, err)) != ACLM_OK)
+		aclm_err_prefix(err, "TLCP encryption certificate");
 	if (locked)
 		store_lineage_unlock(c->inv->store, c->inv->tenant_id, req->lineage, r.owner, NULL);
 	if (st == ACLM_OK && hook != NULL) {
@@ -514,9 +642,13 @@ static aclm_status issue(struct client_conn *c, const struct client_request *req
 		res->deploy_hook_failed = st != ACLM_OK;
 	}
 	aclm_argv_free(hook);
-	free(resume);
+	free(prior.resume_url);
+	free(r.replaces);
+	free(e.replaces);
 	free(r.order_url);
+	free(e.order_url);
 	json_decref(r.order);
+	json_decref(e.order);
 	return st;
 }
 

@@ -47,6 +47,64 @@ static aclm_status use_certificate_key(struct client_conn *c, X509 *cert, struct
 	return st;
 }
 
+struct lineage_match {
+	const char *ari_id;
+	json_t *names;
+};
+
+static aclm_status match_lineage(const struct store_lineage *l, void *arg)
+{
+	struct lineage_match *m = arg;
+	const char *enc = aclm_json_str(json_object_get(l->options, "tlcp_enc"), "ari_id");
+
+	if ((l->ari_id != NULL && strcmp(l->ari_id, m->ari_id) == 0) ||
+	    (enc != NULL && strcmp(enc, m->ari_id) == 0))
+		json_array_append_new(m->names, json_string(l->name));
+	return ACLM_OK;
+}
+
+/* After aclm revoked a lineage's certificate the next renew asks the CA at
+ * once instead of waiting for next_check: the CA moves the ARI window of a
+ * revoked certificate into the past (RFC 9773 §4.2). A revoked TLCP
+ * encryption certificate makes its lineage due. Best effort: the
+ * revocation itself has succeeded. */
+static void forget_renewal_state(struct client_conn *c, X509 *cert)
+{
+	struct lineage_match m = { .ari_id = acme_ari_cert_id(cert), .names = json_array() };
+	struct aclm_err err = { 0 };
+	size_t i;
+	json_t *v;
+
+	if (m.ari_id == NULL || m.names == NULL ||
+	    store_lineage_list(c->inv->store, c->inv->tenant_id, match_lineage, &m, &err) != ACLM_OK)
+		goto out;
+	json_array_foreach(m.names, i, v) {
+		struct store_lineage *l = NULL;
+		json_t *enc;
+		int64_t id;
+
+		if (store_lineage_get(c->inv->store, c->inv->tenant_id, json_string_value(v), &l,
+				      &err) != ACLM_OK)
+			break;
+		enc = json_object_get(l->options, "tlcp_enc");
+		if (l->ari_id != NULL && strcmp(l->ari_id, m.ari_id) == 0) {
+			l->next_check = 0;
+			json_object_del(l->options, "ari");
+		} else if (json_is_object(enc)) {
+			json_object_set_new(enc, "revoked", json_true());
+		}
+		if (store_lineage_put(c->inv->store, l, &id, &err) == ACLM_OK)
+			log_info("lineage %s: its certificate is revoked; the next renew asks the CA",
+				 l->name);
+		store_lineage_free(l);
+	}
+out:
+	if (err.msg[0] != '\0')
+		log_warn("after the revocation: %s", err.msg);
+	json_decref(m.names);
+	free((char *)m.ari_id);
+}
+
 aclm_status client_revoke(struct client_conn *c, X509 *cert, int reason, struct aclm_err *err)
 {
 	struct http_response resp = { 0 };
@@ -72,6 +130,8 @@ aclm_status client_revoke(struct client_conn *c, X509 *cert, int reason, struct 
 	}
 	payload = json_pack("{s:s, s:i}", "certificate", b64, "reason", reason);
 	st = client_post(c, c->dir.revoke_cert, payload, "revokeCert", &resp, err);
+	if (st == ACLM_OK)
+		forget_renewal_state(c, cert);
 out:
 	json_decref(payload);
 	free(b64);

@@ -1,6 +1,6 @@
 /* client/batch_file.c: --batch files parsed from memory: jobs per key type,
- * options, comments and blank lines, FILE:LINE errors, lineage names that
- * would leave live/ refused. */
+ * options (profile= included), comments and blank lines, FILE:LINE errors,
+ * lineage names that would leave live/ refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,13 +67,42 @@ static void expect_error(const char *text, const char *want)
 static void test_batch_errors_name_file_and_line(void **state)
 {
 	(void)state;
-	expect_error("a.example\nb.example profile=x\n", "b.txt:2: unknown option");
+	expect_error("a.example\nb.example colour=x\n", "b.txt:2: unknown option \"colour=x\"");
 	expect_error("a.example\n\n-x-.example\n", "b.txt:3");
 	expect_error("a.example key-type=p256,dsa\n", "b.txt:1: key-type dsa: unknown");
 	expect_error("a.example key-type=,\n", "b.txt:1: no key type");
 	expect_error("name=x\n", "b.txt:1: no name on the line");
 	expect_error("# nothing\n\n", "b.txt: no certificates listed");
 	expect_error("", "b.txt: no certificates listed");
+}
+
+static void test_batch_profile_per_line(void **state)
+{
+	struct client_batch_job *jobs = NULL;
+	struct aclm_err err = { 0 };
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(parse("a.example profile=shortlived key-type=p256,sm2\nb.example\n"
+			       "c.example profile=sm2-enc.v_2\n", &jobs, &n, &err), ACLM_OK);
+	assert_int_equal(n, 4);
+	/* every key type of the line gets the line's profile */
+	assert_string_equal(jobs[0].profile, "shortlived");
+	assert_string_equal(jobs[1].lineage, "a.example-sm2");
+	assert_string_equal(jobs[1].profile, "shortlived");
+	/* a line without profile= leaves it to the batch default (NULL) */
+	assert_null(jobs[2].profile);
+	assert_string_equal(jobs[3].profile, "sm2-enc.v_2");
+	free_jobs(jobs, n);
+}
+
+static void test_batch_profile_names_are_words(void **state)
+{
+	(void)state;
+	expect_error("a.example profile=\n", "b.txt:1: profile=: not a profile name");
+	expect_error("a.example\nb.example profile=a\"b\n", "b.txt:2: profile=a\"b: not a profile name");
+	expect_error("a.example profile=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		     "not a profile name");
 }
 
 static void test_batch_lineage_names_stay_under_live(void **state)
@@ -90,6 +119,8 @@ int main(void)
 		cmocka_unit_test(test_batch_lines_become_jobs_per_key_type),
 		cmocka_unit_test(test_batch_errors_name_file_and_line),
 		cmocka_unit_test(test_batch_lineage_names_stay_under_live),
+		cmocka_unit_test(test_batch_profile_per_line),
+		cmocka_unit_test(test_batch_profile_names_are_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
