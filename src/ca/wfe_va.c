@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "dns/dns.h"
 #include "core/time.h"
 
 struct va_thread {
@@ -165,10 +166,12 @@ static void *va_thread_main(void *arg)
 	struct va_thread *t = arg;
 	struct wfe_va_job *j;
 
+	dns_thread_cache_begin();
 	while ((j = va_next(&t->srv->vaq)) != NULL) {
 		va_run(t, j);
 		free(j);
 	}
+	dns_thread_cache_end();
 	keystore_close(t->ks);
 	store_close(t->store);
 	free(t);

@@ -2,7 +2,8 @@
  * ("HOST:PORT") or the system's resolvers and bounded by a timeout, and a
  * capped reader of answer sections for types c-ares cannot parse (CAA).
  * Used by the dns-01 propagation check (solvers/) and the CA's validation
- * authority (ca/). Thread-safe: one c-ares channel per call. */
+ * authority (ca/). Thread-safe: one c-ares channel per call, or per thread
+ * (dns_thread_cache_begin). */
 #ifndef ACLM_DNS_H
 #define ACLM_DNS_H
 
@@ -35,6 +36,12 @@ aclm_status dns_channel_new(const char *server, long try_ms, int tries, ares_cha
  * (dns_now_ms scale); what is still pending then is cancelled, so its
  * callback runs with ARES_ECANCELLED before this returns. */
 void dns_channel_run(ares_channel ch, const bool *done, long long deadline);
+
+/* Lookups against a chosen server on this thread keep one channel between
+ * calls from begin to end (c-ares set-up costs more than a query on
+ * loopback); for long-lived threads that look up a lot (the CA's VA). */
+void dns_thread_cache_begin(void);
+void dns_thread_cache_end(void);
 
 /* ---- lookups ----
  * Each asks server (as for dns_channel_new) about name (no final dot

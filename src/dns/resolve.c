@@ -178,22 +178,67 @@ static bool dns_name_ok(const char *name)
 	return len > 0 && len <= DNS_NAME_MAX;
 }
 
-/* Sends one query per type on a fresh channel and runs it to the end or
- * the deadline; q[i] receives each outcome. */
+/* ---- a channel kept per thread (dns_thread_cache_begin) ---- */
+
+static __thread struct {
+	bool on;
+	ares_channel ch;
+	char server[128];
+	long try_ms;
+} dns_tc;
+
+void dns_thread_cache_begin(void)
+{
+	dns_tc.on = true;
+}
+
+void dns_thread_cache_end(void)
+{
+	if (dns_tc.ch != NULL)
+		ares_destroy(dns_tc.ch);
+	memset(&dns_tc, 0, sizeof(dns_tc));
+}
+
+/* The thread's kept channel when it fits (same server and try time), else
+ * a new one, kept when the thread asked for it; *kept says which. */
+static aclm_status dns_channel_get(const char *server, long try_ms, ares_channel *ch, bool *kept,
+				   struct aclm_err *err)
+{
+	aclm_status st;
+
+	*kept = dns_tc.on && server != NULL && strlen(server) < sizeof(dns_tc.server);
+	if (*kept && dns_tc.ch != NULL && dns_tc.try_ms == try_ms &&
+	    strcmp(dns_tc.server, server) == 0) {
+		*ch = dns_tc.ch;
+		return ACLM_OK;
+	}
+	st = dns_channel_new(server, try_ms, DNS_TRIES, ch, err);
+	if (st != ACLM_OK || !*kept)
+		return st;
+	if (dns_tc.ch != NULL)
+		ares_destroy(dns_tc.ch);
+	dns_tc.ch = *ch;
+	dns_tc.try_ms = try_ms;
+	snprintf(dns_tc.server, sizeof(dns_tc.server), "%s", server);
+	return ACLM_OK;
+}
+
+/* Sends one query per type on a channel (the thread's kept one, or a fresh
+ * one) and runs it to the end or the deadline; q[i] receives each outcome. */
 static aclm_status dns_ask(const char *server, const char *name, const int *types,
 			   struct dns_query *q, int n, long timeout_ms, struct aclm_err *err)
 {
 	ares_channel ch = NULL;
 	long try_ms = timeout_ms / (DNS_TRIES + 1); /* c-ares doubles the wait on the retry */
 	int pending = n;
-	bool done = false;
+	bool done = false, kept = false;
 	aclm_status st;
 
 	if (!dns_name_ok(name))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "DNS \"%.253s\": not a DNS name",
 				    name != NULL ? name : "");
-	st = dns_channel_new(server, try_ms < DNS_TRY_MIN_MS ? DNS_TRY_MIN_MS : try_ms, DNS_TRIES,
-			     &ch, err);
+	st = dns_channel_get(server, try_ms < DNS_TRY_MIN_MS ? DNS_TRY_MIN_MS : try_ms, &ch, &kept,
+			     err);
 	if (st != ACLM_OK)
 		return st;
 	for (int i = 0; i < n; i++) {
@@ -202,7 +247,9 @@ static aclm_status dns_ask(const char *server, const char *name, const int *type
 		ares_query(ch, name, C_IN, types[i], dns_on_answer, &q[i]);
 	}
 	dns_channel_run(ch, &done, dns_now_ms() + timeout_ms);
-	ares_destroy(ch); /* anything still pending calls back now */
+	/* Nothing is pending any more (answered, or cancelled by the run). */
+	if (!kept)
+		ares_destroy(ch);
 	return ACLM_OK;
 }
 
