@@ -144,7 +144,12 @@ struct acme_problem {
 	char detail[512];
 	int status;                /* HTTP status from the document, or 0 */
 	json_t *subproblems;       /* array or NULL; owned */
+	/* RFC 8555 §6.2: a badSignatureAlgorithm problem lists the server's
+	 * algorithms in "algorithms"; kept ", "-joined ("ES256, RS256"), at
+	 * most ACME_PROBLEM_MAX_ALGS names; "" when absent. */
+	char algorithms[128];
 };
+#define ACME_PROBLEM_MAX_ALGS 8
 
 /* Maps a problem type to aclm's status (one table, as mod_md's Problems[]):
  * badNonce -> ACLM_ERR_BUSY (retry), rateLimited -> ACLM_ERR_BUSY, unauthorized ->
@@ -166,7 +171,8 @@ json_t *acme_problem_json(const char *name, const char *detail);
 aclm_status acme_problem_parse(const char *body, size_t len, struct acme_problem *out,
 			       struct aclm_err *err);
 void acme_problem_free(struct acme_problem *p);
-/* One clear line: "NAME: DETAIL" plus, for each subproblem, "; IDENTIFIER:
+/* One clear line: "NAME: DETAIL" plus " (the server accepts ALGS)" when
+ * the document lists algorithms, then, for each subproblem, "; IDENTIFIER:
  * NAME: DETAIL" (bounded); into err with the mapped status. */
 aclm_status acme_problem_to_err(const struct acme_problem *p, const char *context,
 				struct aclm_err *err);

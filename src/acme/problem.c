@@ -169,6 +169,34 @@ static void problem_reset(struct acme_problem *p)
 	p->detail[0] = '\0';
 	p->status = 0;
 	p->subproblems = NULL;
+	p->algorithms[0] = '\0';
+}
+
+/* RFC 8555 §6.2 "algorithms": JWS alg names (RFC 7518 §3.1: short ASCII
+ * tokens). Strings only, each cut to 16 bytes, at most ACME_PROBLEM_MAX_ALGS;
+ * anything else in the array is skipped, so a hostile list stays one short
+ * printable run. */
+static void problem_algorithms(const json_t *algs, char *out, size_t max)
+{
+	size_t off = 0, kept = 0, i;
+	const json_t *a;
+
+	out[0] = '\0';
+	json_array_foreach(algs, i, a) {
+		char name[17];
+		int w;
+
+		if (!json_is_string(a) || json_string_length(a) == 0 || kept == ACME_PROBLEM_MAX_ALGS)
+			continue;
+		copy_text(name, sizeof(name), json_string_value(a), json_string_length(a));
+		w = snprintf(out + off, max - off, "%s%s", kept > 0 ? ", " : "", name);
+		if (w < 0 || (size_t)w >= max - off) {
+			out[off] = '\0'; /* no half name */
+			break;
+		}
+		off += (size_t)w;
+		kept++;
+	}
 }
 
 /* RFC 7807 §3.1 defaults an absent type to "about:blank"; an ACME server
@@ -200,6 +228,8 @@ static aclm_status problem_fields(const json_t *doc, struct acme_problem *out,
 		out->status = (int)json_integer_value(status);
 	if (json_is_array(subs))
 		out->subproblems = json_incref((json_t *)subs);
+	problem_algorithms(json_object_get(doc, "algorithms"), out->algorithms,
+			   sizeof(out->algorithms));
 out:
 	return st;
 }
@@ -312,6 +342,11 @@ aclm_status acme_problem_to_err(const struct acme_problem *p, const char *contex
 
 		snprintf(http, sizeof(http), " (HTTP %d)", p->status);
 		line_add(&l, http, sizeof(http));
+	}
+	if (p->algorithms[0] != '\0') {
+		line_add(&l, " (the server accepts ", 21);
+		line_add(&l, p->algorithms, sizeof(p->algorithms));
+		line_add(&l, ")", 1);
 	}
 	line_subproblems(&l, p->subproblems);
 	st = aclm_err_set(err, acme_problem_status(p->type), "%s", l.buf);

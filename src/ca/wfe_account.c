@@ -157,8 +157,13 @@ void wfe_new_account(struct wfe_req *r)
 	st = store_ca_account_find(r->w->store, r->srv->tenant, r->srv->ca_name, a.thumbprint,
 				   &found, &err);
 	if (st == ACLM_OK) {
-		/* §7.3.1: the key has an account: return it, create nothing. */
-		existing_account(r, found);
+		/* §7.3.1: the key has an account: return it, create nothing;
+		 * §7.3.6: unless it is deactivated (as Boulder and Pebble). */
+		if (strcmp(found->status, "valid") != 0)
+			wfe_reply_problem(r, "unauthorized", "account %s is %s", found->id,
+					  found->status);
+		else
+			existing_account(r, found);
 		goto out;
 	}
 	if (st != ACLM_ERR_NOTFOUND) {

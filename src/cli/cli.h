@@ -77,22 +77,26 @@ void cli_secret_free(char *s);
  * Append CLI_ACME_LONGOPTS to a command's table, hand each option to
  * cli_acme_opt, then call cli_acme_opts_check once. */
 enum { CLI_OPT_SERVER = 1050, CLI_OPT_CA_BUNDLE, CLI_OPT_EMAIL, CLI_OPT_AGREE_TOS, CLI_OPT_EAB_KID,
-       CLI_OPT_EAB_KEY };
+       CLI_OPT_EAB_KEY, CLI_OPT_ACCOUNT_KEY_TYPE };
 #define CLI_ACME_LONGOPTS                                                      \
 	{ "server", required_argument, NULL, CLI_OPT_SERVER },                 \
 	{ "ca-bundle", required_argument, NULL, CLI_OPT_CA_BUNDLE },           \
 	{ "email", required_argument, NULL, CLI_OPT_EMAIL },                   \
 	{ "agree-tos", no_argument, NULL, CLI_OPT_AGREE_TOS },                 \
 	{ "eab-kid", required_argument, NULL, CLI_OPT_EAB_KID },               \
-	{ "eab-hmac-key-file", required_argument, NULL, CLI_OPT_EAB_KEY }
+	{ "eab-hmac-key-file", required_argument, NULL, CLI_OPT_EAB_KEY },     \
+	{ "account-key-type", required_argument, NULL, CLI_OPT_ACCOUNT_KEY_TYPE }
 struct cli_acme_opts {
 	const char *server;        /* as typed; NULL = letsencrypt */
 	const char *eab_key_file;
+	const char *account_key_type; /* as typed; NULL = not given */
 };
 /* True when c was one of CLI_ACME_LONGOPTS (stored into co and o). */
 bool cli_acme_opt(int c, const char *arg, struct client_opts *co, struct cli_acme_opts *o);
-/* Resolves the server name into co->server and checks the pairs; returns -1
- * when fine, else the exit code of the usage error it printed. */
+/* Resolves the server name into co->server, the account key type into
+ * co->account_key_type (p256, p384, rsa2048, rsa3072, rsa4096, ed25519)
+ * and checks the pairs; returns -1 when fine, else the exit code of the
+ * usage error it printed. */
 int cli_acme_opts_check(const char *usage, struct client_opts *co, const struct cli_acme_opts *o);
 
 /* An External Account Binding HMAC key (base64url or base64) from a file;

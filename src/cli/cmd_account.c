@@ -15,13 +15,14 @@ static const char usage_account[] =
 	"                    [OPTIONS]\n"
 	"\n"
 	"  register    create an account at the server (--agree-tos, --email, --eab-kid,\n"
-	"              --eab-hmac-key-file)\n"
+	"              --eab-hmac-key-file, --account-key-type)\n"
 	"  show        the account at the server as the server reports it\n"
-	"              (RFC 8555 §7.3.3)\n"
+	"              (RFC 8555 §7.3.3), with its key type\n"
 	"  list        accounts of the tenant, all servers\n"
 	"  deactivate  deactivate the account at the server (§7.3.6); the next issue\n"
 	"              registers a new one\n"
-	"  rollover    replace the account key with a new P-256 key (§7.3.5)\n"
+	"  rollover    replace the account key with a new key (§7.3.5) of the same\n"
+	"              type, or of --account-key-type\n"
 	"\n"
 	"Options:\n"
 	"  --server URL|NAME       directory URL, or letsencrypt (default),\n"
@@ -31,6 +32,9 @@ static const char usage_account[] =
 	"  --agree-tos             agree to the server's terms of service (register)\n"
 	"  --eab-kid KID           External Account Binding key id (register)\n"
 	"  --eab-hmac-key-file F   its HMAC key (base64url), from a file\n"
+	"  --account-key-type T    register, rollover: p256 (ES256, the default for new\n"
+	"                          accounts), p384 (ES384), rsa2048, rsa3072, rsa4096\n"
+	"                          (RS256), ed25519 (EdDSA; many CAs refuse it)\n"
 	"  --format text|json      show, list\n";
 
 struct account_args {
@@ -115,6 +119,7 @@ static void print_show(const char *format, const json_t *o)
 		printf(" %s", json_string_value(v));
 	printf("%s\n", json_array_size(contact) == 0 ? " -" : "");
 	printf("key id:   %s\n", aclm_json_str(o, "key_id"));
+	printf("key type: %s (%s)\n", aclm_json_str(o, "key_type"), aclm_json_str(o, "alg"));
 	printf("created:  %s\n", aclm_json_str(o, "created"));
 }
 
@@ -153,12 +158,14 @@ static int run_remote(struct cli_ctx *ctx, const char *sub, struct account_args 
 	} else if (strcmp(sub, "rollover") == 0) {
 		st = client_account_rollover(conn, &err);
 		if (st == ACLM_OK)
-			printf("rolled over %s: key %s\n", client_account_url(conn),
-			       client_account_key_id(conn));
+			printf("rolled over %s: key %s (%s)\n", client_account_url(conn),
+			       client_account_key_id(conn),
+			       crypto_key_type_name((enum crypto_key_type)client_account_key_type(conn)));
 	} else {
 		st = client_account_register(conn, &err);
 		if (st == ACLM_OK)
-			printf("registered %s\n", client_account_url(conn));
+			printf("registered %s (%s key)\n", client_account_url(conn),
+			       crypto_key_type_name((enum crypto_key_type)client_account_key_type(conn)));
 	}
 	rc = st == ACLM_OK ? CLI_EXIT_OK : cli_fail(&err);
 out:
@@ -189,6 +196,10 @@ int cli_cmd_account(struct cli_ctx *ctx, int argc, char **argv)
 	rc = parse_account(ctx, argc - 1, argv + 1, &a);
 	if (rc >= 0)
 		return rc;
+	if (a.acme.account_key_type != NULL && strcmp(sub, "register") != 0 &&
+	    strcmp(sub, "rollover") != 0)
+		return cli_usage_error(usage_account, "account %s: --account-key-type applies to "
+						      "register and rollover", sub);
 	if (cli_open(ctx, &err) != ACLM_OK)
 		return cli_fail(&err);
 	return strcmp(sub, "list") == 0 ? run_list(ctx, &a) : run_remote(ctx, sub, &a);

@@ -54,7 +54,8 @@ static int ca_init_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_NAME: o.name = optarg; break;
 		case OPT_KEY_TYPE:
 			t = crypto_key_type_parse(optarg);
-			if (t < 0 || t == CRYPTO_KEY_RSA2048)
+			if (t < 0 || t == CRYPTO_KEY_RSA2048 ||
+			    !crypto_key_type_for_certs((enum crypto_key_type)t))
 				return cli_usage_error(usage_ca, "--key-type %s: expected p256, p384, rsa3072, rsa4096 or sm2",
 						       optarg);
 			for (size_t i = 0; i < o.ntypes; i++)

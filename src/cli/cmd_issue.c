@@ -51,9 +51,14 @@ static const char usage_issue[] =
 	"                          and ACLM_CERT_ID (the inventory id); no other ACLM_*\n"
 	"                          variable. Stored with the lineage: renew runs it too.\n"
 	"                          A failing hook makes the exit status 1; the certificate\n"
-	"                          stays issued and stored\n"
+	"                          stays issued and stored, and further key types are\n"
+	"                          still issued (the error names the lineages)\n"
 	"  --key-type T[,T...]     p256 (default), p384, rsa2048, rsa3072, rsa4096, sm2;\n"
 	"                          several: one certificate each (LINEAGE, LINEAGE-TYPE)\n"
+	"  --account-key-type T    key of a new account: p256 (ES256, default), p384\n"
+	"                          (ES384), rsa2048, rsa3072, rsa4096 (RS256), ed25519\n"
+	"                          (EdDSA; many CAs refuse it). An existing account keeps\n"
+	"                          its key (account rollover changes it)\n"
 	"  --profile NAME          ask for this certificate profile (one the server's\n"
 	"                          directory lists in meta.profiles). Stored: renew too\n"
 	"  --tlcp                  with --key-type sm2: a TLCP pair, the SM2 signing\n"
@@ -220,18 +225,22 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 	return check_challenge(usage, a);
 }
 
-/* Splits "p256,sm2" into key types; false on an unknown one. */
-static bool parse_key_types(const char *list, enum crypto_key_type *out, size_t *n)
+/* Splits "p256,sm2" into certificate key types; false on an unknown one
+ * (*account_only: one that serves account keys only, Ed25519). */
+static bool parse_key_types(const char *list, enum crypto_key_type *out, size_t *n,
+			    bool *account_only)
 {
 	char *copy = strdup(list), *save = NULL;
 	bool ok = copy != NULL;
 
 	*n = 0;
+	*account_only = false;
 	for (char *t = ok ? strtok_r(copy, ",", &save) : NULL; t != NULL && ok;
 	     t = strtok_r(NULL, ",", &save)) {
 		int kt = crypto_key_type_parse(t);
 
-		ok = kt >= 0 && *n < ISSUE_MAX_KEY_TYPES;
+		*account_only = kt >= 0 && !crypto_key_type_for_certs((enum crypto_key_type)kt);
+		ok = kt >= 0 && !*account_only && *n < ISSUE_MAX_KEY_TYPES;
 		if (ok)
 			out[(*n)++] = (enum crypto_key_type)kt;
 	}
@@ -271,6 +280,14 @@ static void print_issued(const char *format, const struct client_request *req,
 		       res->enc_not_after, res->lineage_dir);
 }
 
+/* Appends a lineage to the ", "-separated list of failed deploy hooks. */
+static void note_hook_failure(char *list, size_t size, const char *lineage, size_t before)
+{
+	size_t len = strlen(list);
+
+	snprintf(list + len, size - len, "%s%s", before > 0 ? ", " : "", lineage);
+}
+
 static bool has_type(const enum crypto_key_type *types, size_t n, enum crypto_key_type t)
 {
 	for (size_t i = 0; i < n; i++)
@@ -302,7 +319,9 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 	struct client_csr csr = { 0 };
 	struct aclm_err err = { 0 };
 	char **norm = NULL, base[256], lineage[300], *live = NULL, *csr_path = NULL;
-	size_t ntypes = 0;
+	char hook_failed[512] = "";
+	size_t ntypes = 0, nhook_failed = 0;
+	bool account_only;
 	int rc = CLI_EXIT_FAIL;
 
 	if (a->csr != NULL) {
@@ -329,9 +348,11 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 			goto out;
 		rc = CLI_EXIT_FAIL;
 	}
-	if (!parse_key_types(a->key_types, types, &ntypes))
+	if (!parse_key_types(a->key_types, types, &ntypes, &account_only))
 		return cli_usage_error(usage_issue, "--key-type %s: expected a comma-separated list of "
-						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2", a->key_types);
+						    "p256, p384, rsa2048, rsa3072, rsa4096, sm2%s",
+				       a->key_types, account_only ? " (ed25519 is for account keys "
+								    "only: --account-key-type)" : "");
 	if (a->tlcp && !has_type(types, ntypes, CRYPTO_KEY_SM2))
 		return cli_usage_error(usage_issue, "--tlcp: TLCP pairs are SM2; --key-type must include sm2");
 	if (normalise_names(a, &norm, &err) != ACLM_OK || cli_open(ctx, &err) != ACLM_OK ||
@@ -358,15 +379,26 @@ static int run_issue(struct cli_ctx *ctx, struct issue_args *a)
 		snprintf(lineage, sizeof(lineage), t == 0 ? "%s" : "%s-%s", base,
 			 crypto_key_type_name(types[t]));
 		if (client_issue(conn, &req, &res, &err) != ACLM_OK) {
-			if (res.deploy_hook_failed)
-				print_issued(a->format, &req, &res);
 			aclm_err_prefix(&err, "%s", lineage);
 			rc = cli_fail(&err);
-			goto out;
+			if (!res.deploy_hook_failed)
+				goto out;
+			/* Issued and stored all the same: each key type is a
+			 * lineage of its own, the next ones still get theirs. */
+			print_issued(a->format, &req, &res);
+			note_hook_failure(hook_failed, sizeof(hook_failed), lineage, nhook_failed++);
+			aclm_err_clear(&err);
+			continue;
 		}
 		print_issued(a->format, &req, &res);
 	}
 	rc = CLI_EXIT_OK;
+	if (nhook_failed > 0) {
+		aclm_err_set(&err, ACLM_ERR_IO, "the deploy hook failed for %zu of %zu lineages: %s "
+			     "(their certificates are issued and stored)", nhook_failed, ntypes,
+			     hook_failed);
+		rc = cli_fail(&err);
+	}
 out:
 	client_conn_close(conn);
 	for (size_t i = 0; norm != NULL && i < a->nnames; i++)

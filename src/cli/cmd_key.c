@@ -13,7 +13,8 @@ static const char usage_key[] =
 	"Usage: aclm key gen --key-type TYPE [--out FILE] [--format text|json]\n"
 	"\n"
 	"Generates a private key in the keystore (sealed at rest with AES-256-GCM) and\n"
-	"prints its id. TYPE: rsa2048, rsa3072, rsa4096, p256, p384, sm2.\n"
+	"prints its id. TYPE: rsa2048, rsa3072, rsa4096, p256, p384, sm2, ed25519\n"
+	"(ed25519: for ACME account keys; certificates take the others).\n"
 	"--out also writes the key as PKCS#8 PEM (mode 0600; recorded in the audit log).\n"
 	"\n"
 	"Example:\n"
@@ -51,7 +52,7 @@ static int key_gen(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_KEY_TYPE:
 			type = crypto_key_type_parse(optarg);
 			if (type < 0)
-				return cli_usage_error(usage_key, "--key-type %s: expected rsa2048, rsa3072, rsa4096, p256, p384 or sm2",
+				return cli_usage_error(usage_key, "--key-type %s: expected rsa2048, rsa3072, rsa4096, p256, p384, sm2 or ed25519",
 						       optarg);
 			break;
 		case OPT_OUT: out = optarg; break;

@@ -281,6 +281,7 @@ bool cli_acme_opt(int c, const char *arg, struct client_opts *co, struct cli_acm
 	case CLI_OPT_AGREE_TOS: co->agree_tos = true; return true;
 	case CLI_OPT_EAB_KID: co->eab_kid = arg; return true;
 	case CLI_OPT_EAB_KEY: o->eab_key_file = arg; return true;
+	case CLI_OPT_ACCOUNT_KEY_TYPE: o->account_key_type = arg; return true;
 	default: return false;
 	}
 }
@@ -295,5 +296,16 @@ int cli_acme_opts_check(const char *usage, struct client_opts *co, const struct 
 					      "letsencrypt, letsencrypt-staging, zerossl", server);
 	if ((co->eab_kid == NULL) != (o->eab_key_file == NULL))
 		return cli_usage_error(usage, "--eab-kid and --eab-hmac-key-file go together");
+	if (o->account_key_type != NULL) {
+		int t = crypto_key_type_parse(o->account_key_type);
+
+		/* SM2 has no JWS algorithm (issue 3): certificates only. */
+		if (t < 0 || client_account_key_alg((enum crypto_key_type)t) == NULL)
+			return cli_usage_error(usage, "--account-key-type %s: expected p256 (ES256), "
+						      "p384 (ES384), rsa2048, rsa3072, rsa4096 (RS256) "
+						      "or ed25519 (EdDSA)", o->account_key_type);
+		co->account_key_type_set = true;
+		co->account_key_type = (enum crypto_key_type)t;
+	}
 	return -1;
 }

@@ -13,6 +13,45 @@ const char *client_account_url(const struct client_conn *c)
 	return c->kid;
 }
 
+const char *client_account_key_alg(enum crypto_key_type t)
+{
+	switch (t) {
+	case CRYPTO_KEY_P256: return "ES256";
+	case CRYPTO_KEY_P384: return "ES384";
+	case CRYPTO_KEY_RSA2048:
+	case CRYPTO_KEY_RSA3072:
+	case CRYPTO_KEY_RSA4096: return "RS256";
+	case CRYPTO_KEY_ED25519: return "EdDSA";
+	default: return NULL; /* SM2: no JWS algorithm exists */
+	}
+}
+
+/* The type a new account key gets: --account-key-type, else P-256 (ES256,
+ * which every ACME CA accepts). */
+static enum crypto_key_type new_key_type(const struct client_conn *c, int current)
+{
+	if (c->opts.account_key_type_set)
+		return c->opts.account_key_type;
+	return current >= 0 ? (enum crypto_key_type)current : CRYPTO_KEY_P256;
+}
+
+/* RFC 8555 §6.2: a server refusing the key's algorithm (badSignatureAlgorithm,
+ * which lists the server's own: the problem line names them) or the key
+ * itself (badPublicKey: Pebble's answer to Ed25519): name the option that
+ * picks another key. */
+static void hint_signature_algorithm(const struct http_response *resp, aclm_status st,
+				     struct aclm_err *err)
+{
+	char msg[ACLM_ERR_MSG_MAX];
+
+	if (!client__answer_is_problem(resp, "badSignatureAlgorithm") &&
+	    !client__answer_is_problem(resp, "badPublicKey"))
+		return;
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	aclm_err_set(err, st, "%s; choose the account key with --account-key-type (p256 = ES256, "
+		     "p384 = ES384, rsa2048 = RS256, ed25519 = EdDSA)", msg);
+}
+
 static json_t *account_payload(struct client_conn *c, json_t **eab_out, struct aclm_err *err)
 {
 	json_t *p = json_object();
@@ -53,10 +92,14 @@ aclm_status client_account_register(struct client_conn *c, struct aclm_err *err)
 	struct http_response resp = { 0 };
 	json_t *payload = NULL, *eab = NULL;
 	char key_id[KEYSTORE_ID_MAX];
+	enum crypto_key_type type = new_key_type(c, -1);
 	aclm_status st = account_check_preconditions(c, err);
 
+	if (st == ACLM_OK && client_account_key_alg(type) == NULL)
+		st = aclm_err_set(err, ACLM_ERR_USAGE, "account key type %s has no JWS algorithm",
+				  crypto_key_type_name(type));
 	if (st == ACLM_OK)
-		st = keystore_create(c->inv->ks, c->inv->tenant_id, CRYPTO_KEY_P256, key_id, err);
+		st = keystore_create(c->inv->ks, c->inv->tenant_id, type, key_id, err);
 	if (st == ACLM_OK) {
 		free(c->kid);
 		c->kid = NULL; /* newAccount is signed with the jwk (§6.2) */
@@ -67,8 +110,9 @@ aclm_status client_account_register(struct client_conn *c, struct aclm_err *err)
 		if (c->opts.eab_kid != NULL && eab == NULL)
 			st = err->code;
 	}
-	if (st == ACLM_OK)
-		st = client_post(c, c->dir.new_account, payload, "newAccount", &resp, err);
+	if (st == ACLM_OK && (st = client_post(c, c->dir.new_account, payload, "newAccount", &resp,
+					       err)) != ACLM_OK)
+		hint_signature_algorithm(&resp, st, err);
 	if (st == ACLM_OK && resp.location == NULL)
 		st = aclm_err_set(err, ACLM_ERR_PARSE, "newAccount: no Location in the answer");
 	if (st != ACLM_OK)
@@ -85,7 +129,8 @@ aclm_status client_account_register(struct client_conn *c, struct aclm_err *err)
 	st = store_acme_account_put(c->inv->store, &row, &c->account_id, err);
 	json_decref(row.contact);
 	if (st == ACLM_OK)
-		log_info("registered account %s at %s", c->kid, c->server);
+		log_info("registered account %s at %s (%s key, %s)", c->kid, c->server,
+			 crypto_key_type_name(type), c->alg);
 out:
 	json_decref(payload);
 	json_decref(eab);
@@ -101,6 +146,18 @@ aclm_status client_account_ensure(struct client_conn *c, struct aclm_err *err)
 		aclm_err_clear(err);
 		return client_account_register(c, err);
 	}
+	/* The account keeps its key: signing with another type silently would
+	 * not be what was asked for, and a new account would orphan the old. */
+	if (st == ACLM_OK && c->opts.account_key_type_set &&
+	    c->key_type != (int)c->opts.account_key_type)
+		st = aclm_err_set(err, ACLM_ERR_EXISTS,
+				  "the account at %s (%s) signs with a key of type %s (%s); "
+				  "--account-key-type %s "
+				  "applies to new accounts: `aclm account rollover --account-key-type "
+				  "%s` changes the key", c->server, c->kid,
+				  crypto_key_type_name((enum crypto_key_type)c->key_type), c->alg,
+				  crypto_key_type_name(c->opts.account_key_type),
+				  crypto_key_type_name(c->opts.account_key_type));
 	return st;
 }
 
@@ -126,6 +183,11 @@ aclm_status client_account_use_existing(struct client_conn *c, struct aclm_err *
 const char *client_account_key_id(const struct client_conn *c)
 {
 	return c->key_id;
+}
+
+int client_account_key_type(const struct client_conn *c)
+{
+	return c->key_type;
 }
 
 /* The id of the newest stored account at a server, whatever its status. */
@@ -187,10 +249,12 @@ aclm_status client_account_show(struct client_conn *c, json_t **out, struct aclm
 	*out = NULL;
 	if (st != ACLM_OK)
 		goto out;
-	o = json_pack("{s:I, s:s, s:s, s:s, s:O, s:s, s:s, s:s}", "id", (json_int_t)row->id, "server",
-		      row->server, "url", row->url, "status", row->status, "contact", row->contact,
-		      "key_id", row->key_id, "created", aclm_time_fmt(row->created_at, created),
-		      "stored_status", row->status);
+	o = json_pack("{s:I, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:s}", "id",
+		      (json_int_t)row->id, "server", row->server, "url", row->url, "status",
+		      row->status, "contact", row->contact, "key_id", row->key_id, "key_type",
+		      crypto_key_type_name((enum crypto_key_type)c->key_type), "alg", c->alg,
+		      "created", aclm_time_fmt(row->created_at, created), "stored_status",
+		      row->status);
 	if (o == NULL) {
 		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 		goto out;
@@ -319,12 +383,16 @@ aclm_status client_account_rollover(struct client_conn *c, struct aclm_err *err)
 	struct http_response resp = { 0 };
 	EVP_PKEY *key = NULL;
 	json_t *new_jwk = NULL, *payload = NULL, *inner = NULL;
+	enum crypto_key_type type = CRYPTO_KEY_P256;
 	aclm_status st = client_account_use_existing(c, err);
 
 	if (st == ACLM_OK && c->dir.key_change == NULL)
 		st = aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "%s offers no keyChange", c->server);
+	if (st == ACLM_OK && client_account_key_alg(type = new_key_type(c, c->key_type)) == NULL)
+		st = aclm_err_set(err, ACLM_ERR_USAGE, "account key type %s has no JWS algorithm",
+				  crypto_key_type_name(type));
 	if (st == ACLM_OK)
-		st = keystore_create(c->inv->ks, c->inv->tenant_id, CRYPTO_KEY_P256, new_id, err);
+		st = keystore_create(c->inv->ks, c->inv->tenant_id, type, new_id, err);
 	if (st == ACLM_OK)
 		st = keystore_pkey(c->inv->ks, c->inv->tenant_id, new_id, &key, err);
 	if (st == ACLM_OK)
@@ -340,14 +408,16 @@ aclm_status client_account_rollover(struct client_conn *c, struct aclm_err *err)
 	st = payload != NULL ? acme_jws_sign_obj(&inner_signer, c->dir.key_change, NULL, payload,
 						 &inner, err)
 			     : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-	if (st == ACLM_OK)
-		st = client_post(c, c->dir.key_change, inner, "keyChange", &resp, err);
+	if (st == ACLM_OK && (st = client_post(c, c->dir.key_change, inner, "keyChange", &resp,
+					       err)) != ACLM_OK)
+		hint_signature_algorithm(&resp, st, err);
 	if (st == ACLM_OK)
 		st = rollover_store(c, new_id, err);
 	if (st == ACLM_OK)
 		st = client__use_key(c, new_id, err);
 	if (st == ACLM_OK)
-		log_info("account %s at %s now signs with key %s", c->kid, c->server, new_id);
+		log_info("account %s at %s now signs with key %s (%s, %s)", c->kid, c->server, new_id,
+			 crypto_key_type_name(type), c->alg);
 out:
 	EVP_PKEY_free(key);
 	json_decref(new_jwk);

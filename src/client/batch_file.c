@@ -117,6 +117,12 @@ static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn,
 					  p->line, t);
 			break;
 		}
+		if (!crypto_key_type_for_certs((enum crypto_key_type)kt)) {
+			st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: key-type %s: for account keys "
+					  "only (--account-key-type), not certificates", p->file,
+					  p->line, t);
+			break;
+		}
 		snprintf(lin, sizeof(lin), nkt == 0 ? "%s" : "%s-%s", base,
 			 crypto_key_type_name((enum crypto_key_type)kt));
 		st = add_job(p, names, nn, lin, (enum crypto_key_type)kt, lo, err);

@@ -33,7 +33,18 @@ struct client_opts {
 	const unsigned char *eab_key;
 	size_t eab_keylen;
 	long poll_timeout_s;       /* authorizations and orders; 0 = 120 */
+	/* --account-key-type: the key a new account gets (register), or the
+	 * one rollover moves to. Not set: P-256 (ES256) for a new account, the
+	 * current type for a rollover. An existing account keeps its key:
+	 * client_account_ensure refuses one whose key is of another type. */
+	bool account_key_type_set;
+	enum crypto_key_type account_key_type;
 };
+
+/* The JWS algorithm an account key of type t signs with (RFC 7518 §3.1,
+ * RFC 8037 §3.1): p256 ES256, p384 ES384, rsa* RS256, ed25519 EdDSA; NULL
+ * for SM2 (no JWS algorithm exists) and unknown types. */
+const char *client_account_key_alg(enum crypto_key_type t);
 
 struct client_conn;
 
@@ -52,21 +63,28 @@ aclm_status client_get_json(struct client_conn *c, const char *url, const char *
 			    json_t **out, struct http_response *resp, struct aclm_err *err);
 
 /* The tenant's valid account at the server: found in the store, or
- * registered now (needs agree_tos when the server has terms). */
+ * registered now (needs agree_tos when the server has terms). With
+ * opts.account_key_type_set, a stored account whose key is of another type
+ * is refused (ACLM_ERR_EXISTS naming its type and `account rollover`). */
 aclm_status client_account_ensure(struct client_conn *c, struct aclm_err *err);
 /* The tenant's valid account at the server from the store; ACLM_ERR_NOTFOUND
  * when there is none (nothing is registered). */
 aclm_status client_account_use_existing(struct client_conn *c, struct aclm_err *err);
-/* Registers a new account even when one exists. */
+/* Registers a new account even when one exists, with a new keystore key of
+ * opts.account_key_type (default P-256). A server refusing the algorithm
+ * (badSignatureAlgorithm) gets an error listing what it accepts. */
 aclm_status client_account_register(struct client_conn *c, struct aclm_err *err);
 const char *client_account_url(const struct client_conn *c);
 /* Keystore id of the key requests are signed with. */
 const char *client_account_key_id(const struct client_conn *c);
+/* Type of that key (crypto_key_type_of), -1 before an account is used. */
+int client_account_key_type(const struct client_conn *c);
 
 /* RFC 8555 §7.3.3: POST-as-GET of the tenant's account at the server (the
  * valid one, else the newest stored row at the server, whatever its status).
  * *out (json_decref) holds "id", "server", "url", "status", "contact",
- * "key_id", "created" (RFC 3339) and "stored_status"; status and contact are
+ * "key_id", "key_type" ("p256", "ed25519", ...), "alg" (its JWS
+ * algorithm), "created" (RFC 3339) and "stored_status"; status and contact are
  * the server's answer. ACLM_ERR_NOTFOUND when the store has no account
  * there; the server's refusal (unauthorized: ACLM_ERR_VERIFY) is returned
  * as an error with *out still filled from the store. */
@@ -75,9 +93,10 @@ aclm_status client_account_show(struct client_conn *c, json_t **out, struct aclm
  * marks its row deactivated; the next client_account_ensure registers a new
  * one. */
 aclm_status client_account_deactivate(struct client_conn *c, struct aclm_err *err);
-/* RFC 8555 §7.3.5: replaces the account key with a new keystore P-256 key;
- * the store's valid row for the account then carries the new key_id and
- * later requests are signed with it. */
+/* RFC 8555 §7.3.5: replaces the account key with a new keystore key of
+ * opts.account_key_type (default: the current key's type); the store's
+ * valid row for the account then carries the new key_id and later requests
+ * are signed with it. */
 aclm_status client_account_rollover(struct client_conn *c, struct aclm_err *err);
 
 /* One certificate to obtain. */

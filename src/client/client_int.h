@@ -19,6 +19,7 @@ struct client_conn {
 	/* the account */
 	int64_t account_id;
 	char key_id[KEYSTORE_ID_MAX];
+	int key_type;              /* enum crypto_key_type of key_id, -1 when none */
 	json_t *jwk;
 	char *kid;                 /* account URL */
 	const char *alg;
@@ -28,6 +29,12 @@ struct client_conn {
 /* draft-aaron-acme-profiles name of TLCP encryption certificates (aclm's CA
  * gives them keyEncipherment, dataEncipherment and keyAgreement). */
 #define CLIENT__TLCP_ENC_PROFILE "sm2-enc"
+
+/* http_request on the connection's handle; a failure names the proxy from
+ * the environment (https_proxy, ...) that libcurl went through, if any. */
+aclm_status client__request(struct client_conn *c, const char *method, const char *url,
+			    const char *content_type, const void *body, size_t len,
+			    struct http_response *resp, struct aclm_err *err);
 
 /* Binds the account key key_id to the signer (jwk, alg). */
 aclm_status client__use_key(struct client_conn *c, const char *key_id, struct aclm_err *err);

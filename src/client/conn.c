@@ -1,9 +1,11 @@
 /* The connection to one ACME server: directory, nonces, signed requests,
- * problem documents (RFC 8555 §6, §7.1, §7.2). */
+ * problem documents (RFC 8555 §6, §7.1, §7.2), the proxy named in errors. */
 #include "client/client_int.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -34,6 +36,112 @@ const char *client_server_url(const char *name_or_url)
 		       : NULL;
 }
 
+/* The host of an http(s) URL, lowercase, without brackets or port. */
+static void url_host(const char *url, char *out, size_t max)
+{
+	const char *h = strstr(url, "://"), *end;
+	size_t n;
+
+	out[0] = '\0';
+	if (h == NULL)
+		return;
+	h += 3;
+	if (*h == '[')
+		end = strchr(++h, ']');
+	else
+		end = h + strcspn(h, ":/?#");
+	n = end != NULL ? (size_t)(end - h) : strlen(h);
+	if (n >= max)
+		return;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)h[i]);
+	out[n] = '\0';
+}
+
+/* no_proxy as libcurl reads it: "*", or comma-separated names that match
+ * the host itself or, as a domain, its subdomains (a leading '.' is the
+ * same); addresses match exactly. */
+static bool no_proxy_matches(const char *list, const char *host)
+{
+	size_t hlen = strlen(host);
+	bool ip = client_name_is_ip(host);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		while (n > 0 && isspace((unsigned char)*p))
+			p++, n--;
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n > 0 && *p == '.')
+			p++, n--;
+		if ((n == 1 && *p == '*') ||
+		    (n > 0 && n <= hlen && strncasecmp(host + hlen - n, p, n) == 0 &&
+		     (n == hlen || (!ip && host[hlen - n - 1] == '.'))))
+			return true;
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/* The proxy libcurl takes for url from the environment (it reads these
+ * itself: nothing here turns proxies on), NULL when none applies; *var
+ * names the variable. As libcurl: the first variable that is set wins,
+ * empty meaning no proxy; http_proxy has no upper-case form (CGI sets
+ * HTTP_PROXY from a request header, "httpoxy"). */
+static const char *env_proxy(const char *url, const char **var)
+{
+	static const char *const https_vars[] = { "https_proxy", "HTTPS_PROXY", "all_proxy",
+						  "ALL_PROXY", NULL };
+	static const char *const http_vars[] = { "http_proxy", "all_proxy", "ALL_PROXY", NULL };
+	const char *const *vars = strncmp(url, "https://", 8) == 0 ? https_vars : http_vars;
+	const char *proxy = NULL, *no = getenv("no_proxy");
+	char host[256];
+
+	for (size_t i = 0; proxy == NULL && vars[i] != NULL; i++) {
+		proxy = getenv(vars[i]);
+		*var = vars[i];
+	}
+	if (no == NULL)
+		no = getenv("NO_PROXY");
+	url_host(url, host, sizeof(host));
+	if (proxy != NULL && (proxy[0] == '\0' || (no != NULL && no_proxy_matches(no, host))))
+		proxy = NULL;
+	return proxy;
+}
+
+/* The proxy URL without "user:password@": error messages end up in logs. */
+static void proxy_display(const char *proxy, char *out, size_t max)
+{
+	const char *scheme = strstr(proxy, "://"), *rest = scheme != NULL ? scheme + 3 : proxy;
+	const char *at = strchr(rest, '@'), *slash = strchr(rest, '/');
+
+	if (at != NULL && (slash == NULL || at < slash))
+		snprintf(out, max, "%.*s%s", scheme != NULL ? (int)(rest - proxy) : 0, proxy, at + 1);
+	else
+		snprintf(out, max, "%s", proxy);
+}
+
+aclm_status client__request(struct client_conn *c, const char *method, const char *url,
+			    const char *content_type, const void *body, size_t len,
+			    struct http_response *resp, struct aclm_err *err)
+{
+	const char *var = NULL, *proxy;
+	aclm_status st = http_request(c->http, method, url, content_type, body, len, resp, err);
+
+	/* A proxy that is down or refuses the CONNECT looks like the server
+	 * failing: say which proxy the request went through. */
+	if (st != ACLM_OK && err != NULL && (proxy = env_proxy(url, &var)) != NULL) {
+		char msg[ACLM_ERR_MSG_MAX], shown[256];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		proxy_display(proxy, shown, sizeof(shown));
+		aclm_err_set(err, st, "%s (through the HTTP proxy %s from %s)", msg, shown, var);
+	}
+	return st;
+}
+
 aclm_status client_conn_open(struct inventory *inv, const struct client_opts *opts,
 			     struct client_conn **out, struct aclm_err *err)
 {
@@ -49,9 +157,10 @@ aclm_status client_conn_open(struct inventory *inv, const struct client_opts *op
 	}
 	c->inv = inv;
 	c->opts = *opts;
+	c->key_type = -1;
 	st = http_client_new(&ho, &c->http, err);
 	if (st == ACLM_OK)
-		st = http_request(c->http, "GET", c->server, NULL, NULL, 0, &resp, err);
+		st = client__request(c, "GET", c->server, NULL, NULL, 0, &resp, err);
 	if (st == ACLM_OK && resp.status != 200)
 		st = aclm_err_set(err, ACLM_ERR_IO, "%s: directory answered HTTP %ld", c->server,
 				  resp.status);
@@ -136,6 +245,8 @@ aclm_status client__use_key(struct client_conn *c, const char *key_id, struct ac
 	}
 	if (st == ACLM_OK && (c->alg = acme_jws_alg(key)) == NULL)
 		st = aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "account key %s has no JWS algorithm", key_id);
+	if (st == ACLM_OK)
+		c->key_type = crypto_key_type_of(key);
 	EVP_PKEY_free(key);
 	if (st != ACLM_OK)
 		return st;
@@ -152,7 +263,7 @@ static aclm_status fresh_nonce(struct client_conn *c, struct aclm_err *err)
 
 	if (c->nonce != NULL)
 		return ACLM_OK;
-	st = http_request(c->http, "HEAD", c->dir.new_nonce, NULL, NULL, 0, &resp, err);
+	st = client__request(c, "HEAD", c->dir.new_nonce, NULL, NULL, 0, &resp, err);
 	if (st == ACLM_OK && resp.replay_nonce == NULL)
 		st = aclm_err_set(err, ACLM_ERR_PARSE, "%s: no Replay-Nonce in the answer (HTTP %ld)",
 				  c->dir.new_nonce, resp.status);
@@ -220,7 +331,7 @@ static aclm_status post_once(struct client_conn *c, const char *url, const json_
 	if (st != ACLM_OK)
 		return st;
 	http_response_free(resp);
-	st = http_request(c->http, "POST", url, "application/jose+json", jws, strlen(jws), resp, err);
+	st = client__request(c, "POST", url, "application/jose+json", jws, strlen(jws), resp, err);
 	free(jws);
 	if (st != ACLM_OK)
 		return st;

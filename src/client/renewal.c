@@ -104,7 +104,7 @@ aclm_status client_ari_fetch(struct client_conn *c, const char *ari_id,
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 	/* §4.1: a GET without JWS, so that clients without an account (and
 	 * caches) can ask. */
-	st = http_request(c->http, "GET", url, NULL, NULL, 0, &resp, err);
+	st = client__request(c, "GET", url, NULL, NULL, 0, &resp, err);
 	if (st == ACLM_OK && resp.status != 200)
 		st = fetch_failed(url, &resp, err);
 	if (st == ACLM_OK)

@@ -1,4 +1,4 @@
-/* Keys: generation (RSA, ECDSA, SM2), what a key is, PKCS#8 encodings and
+/* Keys: generation (RSA, ECDSA, SM2, Ed25519), what a key is, PKCS#8 encodings and
  * digest signatures, SM2 user IDs included. */
 #include "crypto/key.h"
 
@@ -29,6 +29,7 @@ static const struct {
 	[CRYPTO_KEY_P256] = { "p256", "EC", "P-256", 0 },
 	[CRYPTO_KEY_P384] = { "p384", "EC", "P-384", 0 },
 	[CRYPTO_KEY_SM2] = { "sm2", "SM2", NULL, 0 },
+	[CRYPTO_KEY_ED25519] = { "ed25519", "ED25519", NULL, 0 },
 };
 
 /* OpenSSL's group names next to the NIST names the inventory reports. */
@@ -58,6 +59,11 @@ int crypto_key_type_parse(const char *s)
 		if (strcasecmp(s, key_types[i].name) == 0)
 			found = i;
 	return found;
+}
+
+bool crypto_key_type_for_certs(enum crypto_key_type t)
+{
+	return (unsigned)t < CRYPTO_KEY_TYPE_COUNT && t != CRYPTO_KEY_ED25519;
 }
 
 aclm_status crypto_key_generate(enum crypto_key_type t, EVP_PKEY **out, struct aclm_err *err)
@@ -156,6 +162,25 @@ aclm_status crypto_key_info(const EVP_PKEY *key, struct crypto_key_info *out)
 	snprintf(out->curve, sizeof(out->curve), "%s", curve);
 out:
 	return st;
+}
+
+int crypto_key_type_of(const EVP_PKEY *key)
+{
+	struct crypto_key_info info;
+	char name[16] = "";
+
+	if (crypto_key_info(key, &info) != ACLM_OK)
+		return -1;
+	/* RSA-PSS keys report "rsa" too but are not the PKCS#1 keys made here. */
+	if (strcmp(info.type, "rsa") == 0 && EVP_PKEY_is_a(key, "RSA"))
+		snprintf(name, sizeof(name), "rsa%d", info.bits);
+	else if (strcmp(info.type, "ec") == 0 && strcmp(info.curve, "P-256") == 0)
+		snprintf(name, sizeof(name), "p256");
+	else if (strcmp(info.type, "ec") == 0 && strcmp(info.curve, "P-384") == 0)
+		snprintf(name, sizeof(name), "p384");
+	else if (strcmp(info.type, "sm2") == 0 || strcmp(info.type, "ed25519") == 0)
+		snprintf(name, sizeof(name), "%s", info.type);
+	return crypto_key_type_parse(name[0] != '\0' ? name : NULL);
 }
 
 aclm_status crypto_key_spki_sha256(const EVP_PKEY *key, char out[65])

@@ -1,4 +1,4 @@
-/* Keys: generation (RSA, ECDSA, SM2), facts, encodings, signing. */
+/* Keys: generation (RSA, ECDSA, SM2, Ed25519), facts, encodings, signing. */
 #ifndef ACLM_CRYPTO_KEY_H
 #define ACLM_CRYPTO_KEY_H
 
@@ -20,13 +20,22 @@ enum crypto_key_type {
 	CRYPTO_KEY_P256,
 	CRYPTO_KEY_P384,
 	CRYPTO_KEY_SM2,
+	CRYPTO_KEY_ED25519,        /* ACME account keys only (EdDSA, RFC 8037) */
 	CRYPTO_KEY_TYPE_COUNT
 };
 
-/* "rsa2048", "rsa3072", "rsa4096", "p256", "p384", "sm2". */
+/* "rsa2048", "rsa3072", "rsa4096", "p256", "p384", "sm2", "ed25519". */
 const char *crypto_key_type_name(enum crypto_key_type t);
 /* Parses the names above; returns -1 when unknown. */
 int crypto_key_type_parse(const char *s);
+/* True for the types aclm makes certificates (and CAs) with: every type
+ * but Ed25519, which serves ACME account keys only (issue 3: few CAs take
+ * EdDSA JWS, none issue Ed25519 web certificates). Callers that parse a
+ * certificate key type refuse the others. */
+bool crypto_key_type_for_certs(enum crypto_key_type t);
+/* The type key is one of (RSA of exactly 2048/3072/4096 bits, P-256,
+ * P-384, SM2, Ed25519); -1 for anything else. */
+int crypto_key_type_of(const EVP_PKEY *key);
 
 aclm_status crypto_key_generate(enum crypto_key_type t, EVP_PKEY **out, struct aclm_err *err);
 

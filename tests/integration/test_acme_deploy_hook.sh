@@ -1,6 +1,7 @@
 # --deploy-hook against Pebble: after issuance the hook runs (no shell, its words as argv) with
 # certbot's RENEWED_LINEAGE and RENEWED_DOMAINS plus ACLM_CERT_ID, never ACLM_MASTER_KEY; renew
-# replays it from the lineage; a failing hook exits 1 with its message, the certificate stays.
+# replays it from the lineage; a failing hook exits 1 with its message, the certificate stays;
+# with several key types a hook failing for the first lineage does not stop the next one.
 . "$ACLM_SRC/tests/integration/lib.sh"
 . "$ACLM_SRC/tests/integration/pebble.sh"
 
@@ -86,3 +87,32 @@ issue 0 --batch "$T/batch.txt" --deploy-hook "$T/hook.sh"
 [ -f "$T/hook-env.2" ] || fail "--batch did not run the deploy hook"
 expect_eq "$(env_of 2 RENEWED_LINEAGE)" "$ACLM_HOME/live/batch.example.test" "RENEWED_LINEAGE (batch)"
 expect_eq "$(env_of 2 RENEWED_DOMAINS)" "batch.example.test" "RENEWED_DOMAINS (batch)"
+
+note "--key-type p256,rsa2048: the hook fails for the first lineage, the second is still issued"
+cat >"$T/first-fails.sh" <<HOOK
+#!/bin/sh
+# Fails for the first lineage only; records each run.
+echo "\$RENEWED_LINEAGE" >>"$T/first-fails.runs"
+case \$RENEWED_LINEAGE in
+*/multi.example.test) echo "cannot deploy \$RENEWED_LINEAGE" >&2; exit 4 ;;
+esac
+exit 0
+HOOK
+chmod +x "$T/first-fails.sh"
+issue 1 -d multi.example.test --key-type p256,rsa2048 --deploy-hook "$T/first-fails.sh"
+m=$ACLM_HOME/live/multi.example.test
+expect_contains "$(out)" "issued   multi.example.test: certificate" "first lineage issued"
+expect_contains "$(out)" "issued   multi.example.test-rsa2048: certificate" "second lineage issued"
+[ -f "$m/cert.pem" ] && [ -f "$m-rsa2048/cert.pem" ] || fail "both lineages' files must exist"
+openssl x509 -in "$m-rsa2048/cert.pem" -noout -text | grep -q "rsaEncryption" ||
+	fail "the second lineage's certificate is not RSA"
+expect_eq "$(cat "$T/first-fails.runs")" "$m
+$m-rsa2048" "the hook ran once per lineage, in order"
+expect_contains "$(err)" "multi.example.test: deploy hook \`$T/first-fails.sh\` exited 4: cannot deploy $m" \
+	"the first lineage's hook failure"
+expect_contains "$(err)" "the deploy hook failed for 1 of 2 lineages: multi.example.test (" \
+	"the summary names the lineage whose hook failed"
+expect_not_contains "$(err)" "lineages: multi.example.test-rsa2048" "the summary names only the failed lineage"
+list_json >/dev/null
+id_of_fp "$T/list.json" "$(pem_fp "$m/cert.pem")" >/dev/null
+id_of_fp "$T/list.json" "$(pem_fp "$m-rsa2048/cert.pem")" >/dev/null

@@ -1,6 +1,6 @@
 /* acme/problem: the URN table covers every RFC 8555 §6.7 type (plus RFC 9773
  * alreadyReplaced and invalidProfile) with the documented statuses; parsing
- * keeps type/detail/status/subproblems with caps; acme_problem_to_err gives
+ * keeps type/detail/status/subproblems/algorithms with caps; acme_problem_to_err gives
  * one bounded line; documents that are not problems are refused; the
  * server side's HTTP statuses and documents. */
 #include <setjmp.h>
@@ -196,6 +196,84 @@ static void test_problem_refuses_what_is_not_a_problem(void **state)
 	free(huge);
 }
 
+/* RFC 8555 §6.2: badSignatureAlgorithm carries "algorithms"; the client's
+ * line names them, here from the document aclm's CA sends (wfe.c). */
+static void test_problem_bad_signature_algorithm_lists_algorithms(void **state)
+{
+	struct aclm_err err = { 0 };
+	struct acme_problem p;
+	json_t *doc = acme_problem_json("badSignatureAlgorithm", "JWS algorithm EdDSA refused");
+	char *text;
+
+	(void)state;
+	json_object_set_new(doc, "algorithms", acme_jws_algs_json());
+	text = json_dumps(doc, JSON_COMPACT);
+	assert_int_equal(parse(text, &p, &err), ACLM_OK);
+	assert_string_equal(p.algorithms, "ES256, ES384, RS256, EdDSA");
+	assert_int_equal(acme_problem_to_err(&p, "newAccount", &err), ACLM_ERR_UNSUPPORTED);
+	assert_string_equal(err.msg, "newAccount: badSignatureAlgorithm: JWS algorithm EdDSA refused "
+				     "(the server accepts ES256, ES384, RS256, EdDSA)");
+	acme_problem_free(&p);
+	assert_string_equal(p.algorithms, "");
+	free(text);
+	json_decref(doc);
+
+	/* RFC 8555 §6.2's own shape, without detail. */
+	assert_int_equal(parse("{\"type\":\"" URN "badSignatureAlgorithm\","
+			       "\"algorithms\":[\"ES256\",\"RS256\"]}", &p, &err), ACLM_OK);
+	assert_int_equal(acme_problem_to_err(&p, NULL, &err), ACLM_ERR_UNSUPPORTED);
+	assert_string_equal(err.msg, "badSignatureAlgorithm: the JWS algorithm is not supported "
+				     "(the server accepts ES256, RS256)");
+	acme_problem_free(&p);
+
+	/* No list, or an empty one: nothing added. */
+	assert_int_equal(parse("{\"type\":\"" URN "badSignatureAlgorithm\",\"detail\":\"no\","
+			       "\"algorithms\":[]}", &p, &err), ACLM_OK);
+	assert_int_equal(acme_problem_to_err(&p, NULL, &err), ACLM_ERR_UNSUPPORTED);
+	assert_string_equal(err.msg, "badSignatureAlgorithm: no");
+	acme_problem_free(&p);
+}
+
+/* A hostile "algorithms": not strings skipped, names cut to 16 bytes,
+ * control characters made spaces, at most ACME_PROBLEM_MAX_ALGS kept, a
+ * non-array ignored; the line stays bounded. */
+static void test_problem_algorithms_are_capped_and_cleaned(void **state)
+{
+	struct aclm_err err = { 0 };
+	struct acme_problem p;
+	char doc[2048];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"" URN "badSignatureAlgorithm\",\"algorithms\":"
+			       "[7,null,\"\",{\"a\":1},\"ES\\u001b[2J256\","
+			       "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"]}", &p, &err), ACLM_OK);
+	assert_string_equal(p.algorithms, "ES [2J256, AAAAAAAAAAAAAAAA");
+	acme_problem_free(&p);
+	n = (size_t)snprintf(doc, sizeof(doc), "{\"type\":\"" URN "badSignatureAlgorithm\","
+			     "\"algorithms\":[");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"A%02d\"", i ? "," : "", i);
+	snprintf(doc + n, sizeof(doc) - n, "]}");
+	assert_int_equal(parse(doc, &p, &err), ACLM_OK);
+	assert_string_equal(p.algorithms, "A00, A01, A02, A03, A04, A05, A06, A07");
+	acme_problem_free(&p);
+	/* Eight 16-byte names do not fit 128 bytes: whole names only. */
+	n = (size_t)snprintf(doc, sizeof(doc), "{\"type\":\"" URN "badSignatureAlgorithm\","
+			     "\"algorithms\":[");
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"%015d%d\"", i ? "," : "", 0, i);
+	snprintf(doc + n, sizeof(doc) - n, "]}");
+	assert_int_equal(parse(doc, &p, &err), ACLM_OK);
+	assert_true(strlen(p.algorithms) < sizeof(p.algorithms));
+	assert_string_equal(p.algorithms + strlen(p.algorithms) - 16, "0000000000000006");
+	acme_problem_free(&p);
+	assert_int_equal(parse("{\"type\":\"" URN "badSignatureAlgorithm\",\"algorithms\":"
+			       "\"ES256\"}", &p, &err), ACLM_OK);
+	assert_string_equal(p.algorithms, "");
+	acme_problem_free(&p);
+}
+
 /* The server's HTTP status for each type, as the CA answers them. */
 static void test_problem_http_status_table(void **state)
 {
@@ -282,6 +360,8 @@ int main(void)
 		cmocka_unit_test(test_problem_detail_truncated_and_cleaned),
 		cmocka_unit_test(test_problem_unknown_type_keeps_http_status),
 		cmocka_unit_test(test_problem_refuses_what_is_not_a_problem),
+		cmocka_unit_test(test_problem_bad_signature_algorithm_lists_algorithms),
+		cmocka_unit_test(test_problem_algorithms_are_capped_and_cleaned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,6 +71,9 @@ static void test_batch_errors_name_file_and_line(void **state)
 	expect_error("a.example\n\n-x-.example\n", "b.txt:3");
 	expect_error("a.example key-type=p256,dsa\n", "b.txt:1: key-type dsa: unknown");
 	expect_error("a.example key-type=,\n", "b.txt:1: no key type");
+	/* Ed25519 is for ACME account keys, never a certificate's. */
+	expect_error("a.example key-type=p256,ed25519\n",
+		     "b.txt:1: key-type ed25519: for account keys only");
 	expect_error("name=x\n", "b.txt:1: no name on the line");
 	expect_error("# nothing\n\n", "b.txt: no certificates listed");
 	expect_error("", "b.txt: no certificates listed");

@@ -1,5 +1,6 @@
 /* client/: the renewal schedule without ARI, identifier normalisation and
- * lineage names, revocation reason codes. */
+ * lineage names, revocation reason codes, account key types and their JWS
+ * algorithms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +10,39 @@
 #include <cmocka.h>
 
 #include "client/client.h"
+#include "crypto/crypto.h"
 
 #define DAY 86400LL
+
+/* --account-key-type: the algorithm a type is announced with is the one
+ * the JWS code signs a key of that type with (acme_jws_alg); SM2 has none. */
+static void test_account_key_types_and_their_algorithms(void **state)
+{
+	static const struct {
+		enum crypto_key_type t;
+		const char *alg;
+	} want[] = {
+		{ CRYPTO_KEY_P256, "ES256" },	 { CRYPTO_KEY_P384, "ES384" },
+		{ CRYPTO_KEY_RSA2048, "RS256" }, { CRYPTO_KEY_RSA3072, "RS256" },
+		{ CRYPTO_KEY_RSA4096, "RS256" }, { CRYPTO_KEY_ED25519, "EdDSA" },
+	};
+	struct aclm_err err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		EVP_PKEY *key = NULL;
+
+		assert_string_equal(client_account_key_alg(want[i].t), want[i].alg);
+		/* RSA 4096 generation is slow and adds nothing over 2048 here. */
+		if (want[i].t == CRYPTO_KEY_RSA4096 || want[i].t == CRYPTO_KEY_RSA3072)
+			continue;
+		assert_int_equal(crypto_key_generate(want[i].t, &key, &err), ACLM_OK);
+		assert_string_equal(acme_jws_alg(key), want[i].alg);
+		EVP_PKEY_free(key);
+	}
+	assert_null(client_account_key_alg(CRYPTO_KEY_SM2));
+	assert_null(client_account_key_alg(CRYPTO_KEY_TYPE_COUNT));
+}
 
 static void test_renewal_at_one_third_left(void **state)
 {
@@ -154,6 +186,7 @@ static void test_revocation_reasons(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_account_key_types_and_their_algorithms),
 		cmocka_unit_test(test_renewal_at_one_third_left),
 		cmocka_unit_test(test_short_lived_renew_at_half),
 		cmocka_unit_test(test_names_are_normalised),

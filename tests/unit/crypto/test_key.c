@@ -1,5 +1,6 @@
 /* crypto/key: generation of every key type, key facts, PKCS#8 round trips,
- * and signatures (SM2 with its user ID). */
+ * and signatures (SM2 with its user ID); which types make certificates and
+ * the type of a key (Ed25519 for ACME account keys only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -284,6 +285,53 @@ static void test_key_ed25519_info_and_sign_without_digest(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* CRYPTO_KEY_ED25519 is generated like the others (ACME account keys),
+ * signs without digest (64 raw bytes), but certificates never take it. */
+static void test_key_ed25519_type_is_for_accounts_only(void **state)
+{
+	EVP_PKEY *key = generate(CRYPTO_KEY_ED25519);
+	struct aclm_err err = { 0 };
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+
+	assert_string_equal(crypto_key_type_name(CRYPTO_KEY_ED25519), "ed25519");
+	assert_int_equal(crypto_key_type_parse("Ed25519"), CRYPTO_KEY_ED25519);
+	check_info(key, "ed25519", 256, "");
+	check_der_round_trip(key);
+	check_pem_round_trip(key);
+	assert_int_equal(crypto_sign(key, NULL, NULL, msg, sizeof(msg), &sig, &siglen, &err), ACLM_OK);
+	assert_int_equal(siglen, 64);
+	OPENSSL_free(sig);
+	check_sign_verify(key, NULL, NULL, ACLM_OK);
+	EVP_PKEY_free(key);
+	for (int t = 0; t < CRYPTO_KEY_TYPE_COUNT; t++)
+		assert_int_equal(crypto_key_type_for_certs((enum crypto_key_type)t),
+				 t != CRYPTO_KEY_ED25519);
+	assert_false(crypto_key_type_for_certs(CRYPTO_KEY_TYPE_COUNT));
+}
+
+/* crypto_key_type_of names every generated type, and nothing else. */
+static void test_key_type_of_each_type_and_others(void **state)
+{
+	EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	EVP_PKEY *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	EVP_PKEY *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+
+	for (int t = 0; t < CRYPTO_KEY_TYPE_COUNT; t++) {
+		EVP_PKEY *key = generate((enum crypto_key_type)t);
+
+		assert_int_equal(crypto_key_type_of(key), t);
+		EVP_PKEY_free(key);
+	}
+	assert_int_equal(crypto_key_type_of(p521), -1);
+	assert_int_equal(crypto_key_type_of(ed448), -1);
+	assert_int_equal(crypto_key_type_of(rsa1024), -1);
+	assert_int_equal(crypto_key_type_of(NULL), -1);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(ed448);
+	EVP_PKEY_free(rsa1024);
+}
+
 static void test_key_info_names_other_curves(void **state)
 {
 	EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
@@ -397,6 +445,8 @@ int main(void)
 		cmocka_unit_test(test_key_sm2_signs_with_default_id_only),
 		cmocka_unit_test(test_key_sign_init_context_carries_sm2_id),
 		cmocka_unit_test(test_key_ed25519_info_and_sign_without_digest),
+		cmocka_unit_test(test_key_ed25519_type_is_for_accounts_only),
+		cmocka_unit_test(test_key_type_of_each_type_and_others),
 		cmocka_unit_test(test_key_info_names_other_curves),
 		cmocka_unit_test(test_key_ec_key_on_sm2_curve_is_sm2),
 		cmocka_unit_test(test_key_encrypted_pem_needs_right_password),
