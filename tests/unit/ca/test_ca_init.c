@@ -20,34 +20,22 @@
 #include "inventory/inventory.h"
 #include "keystore/keystore.h"
 #include "store/store.h"
+#include "testsupport.h"
 
 struct fixture {
-	char dir[64];
-	struct store *store;
-	struct keystore *ks;
+	struct ts_home h;
 	struct inventory inv;
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_options opt = { .busy_timeout_ms = 1000 };
-	struct aclm_err err = { 0 };
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/aclm-ca-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ts_home_open(&f->h, "ca") != 0)
 		return -1;
-	unsetenv(KEYSTORE_MASTER_ENV);
-	opt.home = f->dir;
-	if (crypto_init(&err) != ACLM_OK ||
-	    store_open("sqlite:ca.db", &opt, &f->store, &err) != ACLM_OK ||
-	    keystore_open(f->store, f->dir, &f->ks, &err) != ACLM_OK ||
-	    store_tenant_ensure(f->store, "default", &f->inv.tenant_id, &err) != ACLM_OK) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	f->inv.store = f->store;
-	f->inv.ks = f->ks;
+	f->inv.store = f->h.store;
+	f->inv.ks = f->h.ks;
+	f->inv.tenant_id = f->h.tenant;
 	f->inv.tenant = "default";
 	f->inv.actor = "test";
 	f->inv.max_file_bytes = 1 << 20;
@@ -58,15 +46,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int rc = ts_home_close(&f->h);
 
-	keystore_close(f->ks);
-	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
+	return rc;
 }
 
 static X509_STORE *trust_of(X509 *root)
@@ -87,7 +70,7 @@ static void check_pair(struct fixture *f, enum crypto_key_type t)
 	BASIC_CONSTRAINTS *bc = NULL;
 	EVP_PKEY *pub = NULL;
 
-	assert_int_equal(ca_pair_build(f->ks, f->inv.tenant_id, "Test", t, 0, &p, &err), ACLM_OK);
+	assert_int_equal(ca_pair_build(f->h.ks, f->inv.tenant_id, "Test", t, 0, &p, &err), ACLM_OK);
 	/* Root: self-signed, CA, key usage for certificates and CRLs, SKI. */
 	assert_true(X509_get_extension_flags(p.root) & EXFLAG_SS);
 	assert_true(X509_check_ca(p.root) > 0);
@@ -128,8 +111,8 @@ static void check_pair(struct fixture *f, enum crypto_key_type t)
 	sk_X509_pop_free(chain, X509_free);
 	X509_STORE_free(trust);
 	/* The keys are in the keystore. */
-	assert_int_equal(keystore_exists(f->ks, f->inv.tenant_id, p.root_key_id, &err), ACLM_OK);
-	assert_int_equal(keystore_exists(f->ks, f->inv.tenant_id, p.intermediate_key_id, &err),
+	assert_int_equal(keystore_exists(f->h.ks, f->inv.tenant_id, p.root_key_id, &err), ACLM_OK);
+	assert_int_equal(keystore_exists(f->h.ks, f->inv.tenant_id, p.intermediate_key_id, &err),
 			 ACLM_OK);
 	ca_pair_clear(&p);
 }
@@ -150,8 +133,8 @@ static void test_sm2_signed_with_standard_id(void **state)
 	X509_STORE *trust = NULL;
 	X509_STORE_CTX *vctx = X509_STORE_CTX_new();
 
-	assert_int_equal(ca_pair_build(f->ks, f->inv.tenant_id, "Test", CRYPTO_KEY_SM2, 0, &p, &err),
-			 ACLM_OK);
+	assert_int_equal(ca_pair_build(f->h.ks, f->inv.tenant_id, "Test", CRYPTO_KEY_SM2, 0, &p,
+				       &err), ACLM_OK);
 	assert_true(crypto_cert_is_sm2_signed(p.root));
 	assert_true(crypto_cert_is_sm2_signed(p.intermediate));
 	assert_int_equal(X509_get_signature_nid(p.intermediate), NID_SM2_with_SM3);
@@ -171,10 +154,10 @@ static void test_serials_random_16_octets(void **state)
 	struct aclm_err err = { 0 };
 	const ASN1_INTEGER *s[4];
 
-	assert_int_equal(ca_pair_build(f->ks, f->inv.tenant_id, "A", CRYPTO_KEY_P256, 0, &a, &err),
-			 ACLM_OK);
-	assert_int_equal(ca_pair_build(f->ks, f->inv.tenant_id, "B", CRYPTO_KEY_P256, 0, &b, &err),
-			 ACLM_OK);
+	assert_int_equal(ca_pair_build(f->h.ks, f->inv.tenant_id, "A", CRYPTO_KEY_P256, 0, &a,
+				       &err), ACLM_OK);
+	assert_int_equal(ca_pair_build(f->h.ks, f->inv.tenant_id, "B", CRYPTO_KEY_P256, 0, &b,
+				       &err), ACLM_OK);
 	s[0] = X509_get0_serialNumber(a.root);
 	s[1] = X509_get0_serialNumber(a.intermediate);
 	s[2] = X509_get0_serialNumber(b.root);
@@ -207,7 +190,7 @@ static void test_init_stores_and_refuses_duplicates(void **state)
 	int n = 0;
 
 	assert_int_equal(ca_init(&f->inv, &o, &err), ACLM_OK);
-	assert_int_equal(store_ca_list(f->store, f->inv.tenant_id, "Corp", count_cb, &n, &err),
+	assert_int_equal(store_ca_list(f->h.store, f->inv.tenant_id, "Corp", count_cb, &n, &err),
 			 ACLM_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(ca_list_json(&f->inv, NULL, &list, &err), ACLM_OK);
@@ -240,7 +223,7 @@ static void test_offline_root_leaves_keystore(void **state)
 	json_t *list = NULL, *ca;
 	struct aclm_buf pem;
 
-	snprintf(dir, sizeof(dir), "%s/ca", f->dir);
+	snprintf(dir, sizeof(dir), "%s/ca", f->h.dir);
 	snprintf(path, sizeof(path), "%s/Off-p256-root.key", dir);
 	assert_int_equal(ca_init(&f->inv, &o, &err), ACLM_OK);
 	assert_int_equal(stat(path, &sb), 0);
@@ -248,10 +231,10 @@ static void test_offline_root_leaves_keystore(void **state)
 	assert_int_equal(ca_list_json(&f->inv, "Off", &list, &err), ACLM_OK);
 	ca = json_array_get(list, 0);
 	assert_true(json_is_true(json_object_get(ca, "offline_root")));
-	assert_int_equal(keystore_exists(f->ks, f->inv.tenant_id,
+	assert_int_equal(keystore_exists(f->h.ks, f->inv.tenant_id,
 					 json_string_value(json_object_get(ca, "root_key_id")), NULL),
 			 ACLM_ERR_NOTFOUND);
-	assert_int_equal(keystore_exists(f->ks, f->inv.tenant_id,
+	assert_int_equal(keystore_exists(f->h.ks, f->inv.tenant_id,
 					 json_string_value(json_object_get(ca, "intermediate_key_id")),
 					 NULL),
 			 ACLM_OK);

@@ -18,21 +18,9 @@
 
 #include "ca/ca_int.h"
 #include "crypto/crypto.h"
+#include "testsupport.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *idents(const char *const *spec, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++) {
-		bool ip = strncmp(spec[i], "ip:", 3) == 0;
-
-		json_array_append_new(a, json_pack("{s:s, s:s}", "type", ip ? "ip" : "dns", "value",
-						   spec[i] + (ip ? 3 : 4)));
-	}
-	return a;
-}
 
 static void to_der(X509_REQ *req, unsigned char **der, size_t *len)
 {
@@ -124,7 +112,7 @@ static void names(const char *const *spec, size_t nspec, const char *cn,
 		  bool want_ok, const char *needle)
 {
 	EVP_PKEY *k = gen(CRYPTO_KEY_P256);
-	json_t *ids = idents(spec, nspec);
+	json_t *ids = ts_identifiers(spec, nspec);
 	unsigned char *der = NULL;
 	size_t len = 0;
 
@@ -220,7 +208,7 @@ static void test_no_san_refused(void **state)
 static void test_email_san_refused(void **state)
 {
 	const char *const spec[] = { "dns:a.example.com" };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	EVP_PKEY *k = gen(CRYPTO_KEY_P256);
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -250,7 +238,7 @@ static void test_two_extension_requests_refused(void **state)
 {
 	const char *const spec[] = { "dns:a.example.com" };
 	const char *const sans[] = { "DNS:a.example.com", "DNS:evil.example.com" };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	EVP_PKEY *k = gen(CRYPTO_KEY_P256);
 	X509_REQ *req = X509_REQ_new();
 	unsigned char *der = NULL;
@@ -295,7 +283,7 @@ static void key_case(EVP_PKEY *k, bool want_ok, const char *needle)
 {
 	const char *const spec[] = { "dns:a.example.com" };
 	const char *const dns[] = { "a.example.com" };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	unsigned char *der = NULL;
 	size_t len = 0;
 
@@ -327,7 +315,7 @@ static void test_account_key_refused(void **state)
 {
 	const char *const spec[] = { "dns:a.example.com" };
 	const char *const dns[] = { "a.example.com" };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	EVP_PKEY *k = gen(CRYPTO_KEY_P256), *other = gen(CRYPTO_KEY_P256);
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -346,7 +334,7 @@ static void bad_sig_case(enum crypto_key_type t)
 {
 	const char *const spec[] = { "dns:a.example.com" };
 	const char *const dns[] = { "a.example.com" };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	EVP_PKEY *k = gen(t);
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -370,7 +358,7 @@ static void test_garbage_truncated_trailing_refused(void **state)
 {
 	const char *const spec[] = { "dns:a.example.com" };
 	const char *const dns[] = { "a.example.com" };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	EVP_PKEY *k = gen(CRYPTO_KEY_P256);
 	unsigned char *der = NULL, *longer = NULL, garbage[300];
 	size_t len = 0;

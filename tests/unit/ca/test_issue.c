@@ -23,16 +23,14 @@
 #include "crypto/crypto.h"
 #include "keystore/keystore.h"
 #include "store/store.h"
+#include "testsupport.h"
 
 #define NFAM 4
 static const enum crypto_key_type families[NFAM] = { CRYPTO_KEY_P256, CRYPTO_KEY_P384,
 						     CRYPTO_KEY_RSA3072, CRYPTO_KEY_SM2 };
 
 struct fixture {
-	char dir[64];
-	struct store *store;
-	struct keystore *ks;
-	int64_t tenant;
+	struct ts_home h;
 	struct ca_pair pairs[NFAM];
 	struct ca_issuer iss[NFAM];
 };
@@ -41,26 +39,17 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_options opt = { .busy_timeout_ms = 1000 };
 	struct aclm_err err = { 0 };
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/aclm-issue-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ts_home_open(&f->h, "issue") != 0)
 		return -1;
-	unsetenv(KEYSTORE_MASTER_ENV);
-	opt.home = f->dir;
-	if (crypto_init(&err) != ACLM_OK ||
-	    store_open("sqlite:ca.db", &opt, &f->store, &err) != ACLM_OK ||
-	    keystore_open(f->store, f->dir, &f->ks, &err) != ACLM_OK ||
-	    store_tenant_ensure(f->store, "default", &f->tenant, &err) != ACLM_OK)
-		goto fail;
 	for (int i = 0; i < NFAM; i++) {
 		struct ca_issuer *is = &f->iss[i];
 
-		if (ca_pair_build(f->ks, f->tenant, "Test", families[i], 0, &f->pairs[i], &err) !=
-			    ACLM_OK ||
-		    keystore_pkey(f->ks, f->tenant, f->pairs[i].intermediate_key_id, &is->key,
-				  &err) != ACLM_OK)
+		if (ca_pair_build(f->h.ks, f->h.tenant, "Test", families[i], 0, &f->pairs[i],
+				  &err) != ACLM_OK ||
+		    keystore_pkey(f->h.ks, f->h.tenant, f->pairs[i].intermediate_key_id,
+				  &is->key, &err) != ACLM_OK)
 			goto fail;
 		is->key_type = families[i];
 		is->intermediate = f->pairs[i].intermediate;
@@ -78,33 +67,15 @@ fail:
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int rc;
 
 	for (int i = 0; i < NFAM; i++) {
 		EVP_PKEY_free(f->iss[i].key);
 		ca_pair_clear(&f->pairs[i]);
 	}
-	keystore_close(f->ks);
-	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = ts_home_close(&f->h);
 	free(f);
-	return 0;
-}
-
-/* ["dns:NAME" | "ip:ADDR", ...] -> [{"type","value"}, ...] */
-static json_t *idents(const char *const *spec, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++) {
-		bool ip = strncmp(spec[i], "ip:", 3) == 0;
-
-		json_array_append_new(a, json_pack("{s:s, s:s}", "type", ip ? "ip" : "dns", "value",
-						   spec[i] + (ip ? 3 : 4)));
-	}
-	return a;
+	return rc;
 }
 
 static void csr_der(EVP_PKEY *key, const struct crypto_csr_req *r, unsigned char **der,
@@ -230,7 +201,7 @@ static void check_leaf_family(struct fixture *f, int fam)
 	static const char *const dns[] = { "*.example.com", "www.example.com" };
 	static const char *const ips[] = { "::1", "10.0.0.1" };
 	struct crypto_csr_req csr = { .dns = dns, .ndns = 2, .ips = ips, .nips = 2 };
-	json_t *ids = idents(spec, 4);
+	json_t *ids = ts_identifiers(spec, 4);
 	EVP_PKEY *key = NULL;
 	struct aclm_err err = { 0 };
 	int64_t now = aclm_time_now(), nb = now - 60, na = now + 90 * 86400, vb = 0, va = 0;
@@ -320,7 +291,7 @@ static void test_leaf_without_crl_dp_and_long_name(void **state)
 
 	assert_true(strlen(spec[0] + 4) > 64);
 	iss.crl_url[0] = '\0';
-	r.identifiers = idents(spec, 2);
+	r.identifiers = ts_identifiers(spec, 2);
 	r.not_before = now;
 	r.not_after = now + 86400;
 	assert_int_equal(crypto_key_generate(CRYPTO_KEY_P256, &key, &err), ACLM_OK);
@@ -343,7 +314,7 @@ static void test_sm2_encryption_leaf_key_usage(void **state)
 	static const char *const spec[] = { "dns:tlcp.example.com" };
 	struct crypto_csr_req csr = { .dns = (const char *const[]){ "tlcp.example.com" },
 				      .ndns = 1 };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	struct aclm_err err = { 0 };
 	EVP_PKEY *key = NULL;
 	int64_t now = aclm_time_now();
@@ -370,7 +341,7 @@ static void test_encryption_leaf_refused_for_non_sm2(void **state)
 	EVP_PKEY *key = NULL;
 	X509 *leaf = NULL;
 
-	r.identifiers = idents(spec, 1);
+	r.identifiers = ts_identifiers(spec, 1);
 	r.not_before = aclm_time_now();
 	r.not_after = r.not_before + 86400;
 	assert_int_equal(crypto_key_generate(CRYPTO_KEY_P256, &key, &err), ACLM_OK);
@@ -454,7 +425,7 @@ static void check_crl_family(struct fixture *f, int fam)
 	static const char *const spec[] = { "dns:revoked.example.com" };
 	struct crypto_csr_req csr = { .dns = (const char *const[]){ "revoked.example.com" },
 				      .ndns = 1 };
-	json_t *ids = idents(spec, 1);
+	json_t *ids = ts_identifiers(spec, 1);
 	struct aclm_err err = { 0 };
 	EVP_PKEY *key = NULL, *ipub = X509_get0_pubkey(f->pairs[fam].intermediate);
 	int64_t now = aclm_time_now();

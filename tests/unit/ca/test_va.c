@@ -4,20 +4,16 @@
  * pebble-challtestsrv as the DNS server (A/AAAA/TXT/CAA set through its
  * management API; the tests needing it skip when it is not installed). */
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +27,7 @@
 #include "ca/ca_int.h"
 #include "net/net.h"
 #include "solvers/solver.h"
+#include "testsupport.h"
 
 #define TOKEN "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
 #define KEYAUTH TOKEN ".9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
@@ -42,9 +39,7 @@
 /* ---- the peers ---- */
 
 static struct {
-	pid_t dns_pid;             /* pebble-challtestsrv, -1 when missing */
-	int dns_port, mgmt_port;
-	char resolver[32];
+	struct ts_challtestsrv dns; /* pid -1 when not installed */
 	int http_port;             /* the http-listen solver */
 	void *http;
 	int tls_port;              /* the tls-alpn solver */
@@ -54,32 +49,7 @@ static struct {
 	struct evhttp *odd;
 	int closed_port;           /* nothing listens there */
 	json_t *ids;
-} P = { .dns_pid = -1 };
-
-static int free_port(int type)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, type, 0), port;
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &alen);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool tcp_accepts(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	close(fd);
-	return ok;
-}
+} P = { .dns.pid = -1 };
 
 static bool have_ipv6_loopback(void)
 {
@@ -103,7 +73,7 @@ static void *solver_on(const struct solver_ops *ops, bool v6, int *port)
 	void *s = NULL;
 
 	for (int i = 0; i < 5 && st == ACLM_ERR_BUSY; i++) {
-		*port = free_port(SOCK_STREAM);
+		*port = ts_free_port(SOCK_STREAM);
 		snprintf(addr, sizeof(addr), v6 ? "[::1]:%d" : "127.0.0.1:%d", *port);
 		st = ops->start(&cfg, &s, &err);
 	}
@@ -204,7 +174,7 @@ static void start_odd(void)
 	char spec[32];
 	int fd = -1;
 
-	P.odd_port = free_port(SOCK_STREAM);
+	P.odd_port = ts_free_port(SOCK_STREAM);
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", P.odd_port);
 	assert_int_equal(net_loop_threads("odd", &err), ACLM_OK);
 	assert_int_equal(net_listen_socket("odd", spec, &fd, &err), ACLM_OK);
@@ -220,35 +190,11 @@ static void start_odd(void)
  * records a test gives it. */
 static void start_dns(void)
 {
-	char dns[32], mgmt[32];
-	char *argv[] = { "pebble-challtestsrv", "-defaultIPv4", "", "-defaultIPv6", "",
-			 "-dns01", dns, "-http01", "", "-https01", "", "-tlsalpn01", "",
-			 "-management", mgmt, NULL };
-	int null;
-
-	if (system("command -v pebble-challtestsrv >/dev/null 2>&1") != 0) {
+	if (!ts_have_program("pebble-challtestsrv")) {
 		fprintf(stderr, "pebble-challtestsrv not installed: the DNS tests skip\n");
 		return;
 	}
-	P.dns_port = free_port(SOCK_DGRAM);
-	P.mgmt_port = free_port(SOCK_STREAM);
-	snprintf(dns, sizeof(dns), "127.0.0.1:%d", P.dns_port);
-	snprintf(mgmt, sizeof(mgmt), "127.0.0.1:%d", P.mgmt_port);
-	snprintf(P.resolver, sizeof(P.resolver), "127.0.0.1:%d", P.dns_port);
-	P.dns_pid = fork();
-	if (P.dns_pid == 0) {
-		/* Dies with the test even when a sanitizer aborts it before teardown. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	assert_true(P.dns_pid > 0);
-	for (int i = 0; i < 100 && !tcp_accepts(P.mgmt_port); i++)
-		usleep(50 * 1000);
-	assert_true(tcp_accepts(P.mgmt_port));
+	assert_int_equal(ts_challtestsrv_start(&P.dns, ""), 0);
 }
 
 static int setup(void **state)
@@ -260,7 +206,7 @@ static int setup(void **state)
 	P.tls = solver_on(&solver_tls_alpn_ops, false, &P.tls_port);
 	present(&solver_http_listen_ops, P.http, "http-01", "127.0.0.1", KEYAUTH);
 	start_odd();
-	P.closed_port = free_port(SOCK_STREAM);
+	P.closed_port = ts_free_port(SOCK_STREAM);
 	start_dns();
 	return 0;
 }
@@ -268,10 +214,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (P.dns_pid > 0) {
-		kill(P.dns_pid, SIGTERM);
-		waitpid(P.dns_pid, NULL, 0);
-	}
+	ts_challtestsrv_stop(&P.dns);
 	net_loop_stop(&P.loop);
 	evhttp_free(P.odd);
 	net_loop_free(&P.loop);
@@ -282,33 +225,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* POST body to the management API. */
-static void mgmt(const char *op, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void mgmt(const char *op, const char *fmt, ...)
-{
-	char url[96], body[512];
-	long code = 0;
-	va_list ap;
-	CURL *c = curl_easy_init();
-
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", P.mgmt_port, op);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	assert_int_equal(code, 200);
-	curl_easy_cleanup(c);
-}
+/* POST a JSON body to challtestsrv's management API. */
+#define mgmt(op, ...) ts_challtestsrv_post(&P.dns, (op), __VA_ARGS__)
 
 static void need_dns(void)
 {
-	if (P.dns_pid <= 0)
+	if (P.dns.pid <= 0)
 		skip();
 }
 
@@ -326,7 +248,7 @@ static void add_caa(const char *host, const char *tag, const char *value)
 static struct ca_va_config config(void)
 {
 	return (struct ca_va_config){ .http01_port = P.http_port, .tlsalpn01_port = P.tls_port,
-				      .dns_server = P.dns_pid > 0 ? P.resolver : NULL,
+				      .dns_server = P.dns.pid > 0 ? P.dns.resolver : NULL,
 				      .timeout_ms = 3000, .caa_identities = P.ids,
 				      .caa_check = true };
 }
@@ -342,21 +264,12 @@ static void expect_with(const struct ca_va_config *c, const char *challenge, con
 	struct aclm_err err = { 0 };
 	const char *problem = NULL;
 	aclm_status st = ca_va_validate(c, &r, &problem, &err);
+	char what[160];
 
-	if (expect == NULL) {
-		if (st != ACLM_OK)
-			fail_msg("%s %s: expected success, got %s: %s", challenge, value,
-				 problem != NULL ? problem : "(null)", err.msg);
+	snprintf(what, sizeof(what), "%s %s", challenge, value);
+	ts_expect_problem(what, st == ACLM_OK, problem, err.msg, expect, in_msg);
+	if (expect == NULL)
 		assert_null(problem);
-		return;
-	}
-	if (st == ACLM_OK)
-		fail_msg("%s %s: expected %s, got success", challenge, value, expect);
-	if (problem == NULL || strcmp(problem, expect) != 0)
-		fail_msg("%s %s: expected %s, got %s: %s", challenge, value, expect,
-			 problem != NULL ? problem : "(null)", err.msg);
-	if (in_msg != NULL && strstr(err.msg, in_msg) == NULL)
-		fail_msg("%s %s: \"%s\" not in \"%s\"", challenge, value, in_msg, err.msg);
 }
 
 static void expect_va(const char *challenge, const char *type, const char *value,
@@ -507,7 +420,7 @@ static void test_http01_ipv6_identifier_and_aaaa_only_name(void **state)
 	c.http01_port = port;
 	expect_with(&c, "http-01", "ip", "::1", false, TOKEN, KEYAUTH, NULL, NULL);
 	expect_with(&c, "http-01", "ip", "0:0::1", false, TOKEN, KEYAUTH, NULL, NULL);
-	if (P.dns_pid > 0) {
+	if (P.dns.pid > 0) {
 		/* Pinned to an IPv6 address found in DNS (CURLOPT_RESOLVE with brackets). */
 		mgmt("add-aaaa", "{\"host\":\"v6.example.test.\",\"addresses\":[\"::1\"]}");
 		expect_with(&c, "http-01", "dns", "v6.example.test", false, TOKEN, KEYAUTH, NULL,
@@ -527,7 +440,7 @@ static void test_loopback_targets_are_rejected_on_the_real_ports(void **state)
 		    "rejectedIdentifier", NULL);
 	expect_with(&c, "tls-alpn-01", "ip", "::1", false, TOKEN, KEYAUTH, "rejectedIdentifier",
 		    NULL);
-	if (P.dns_pid > 0) {
+	if (P.dns.pid > 0) {
 		add_a("local.example.test");
 		expect_with(&c, "http-01", "dns", "local.example.test", false, TOKEN, KEYAUTH,
 			    "rejectedIdentifier", "127.0.0.1");
@@ -556,7 +469,7 @@ static void test_tlsalpn01_good_for_a_name_and_an_ip(void **state)
 	(void)state;
 	present(&solver_tls_alpn_ops, P.tls, "tls-alpn-01", "127.0.0.1", KEYAUTH);
 	expect_va("tls-alpn-01", "ip", "127.0.0.1", KEYAUTH, NULL);
-	if (P.dns_pid <= 0)
+	if (P.dns.pid <= 0)
 		return;
 	add_a("tls.example.test");
 	present(&solver_tls_alpn_ops, P.tls, "tls-alpn-01", "tls.example.test", KEYAUTH);
@@ -600,11 +513,12 @@ static void test_tlsalpn01_name_the_responder_does_not_know_is_tls(void **state)
 
 static void set_txt(const char *host, const char *keyauth)
 {
-	char value[44];
+	char value[44], fqdn[160];
 	struct aclm_err err = { 0 };
 
 	assert_int_equal(acme_dns01_txt(keyauth, value, &err), ACLM_OK);
-	mgmt("set-txt", "{\"host\":\"_acme-challenge.%s.\",\"value\":\"%s\"}", host, value);
+	snprintf(fqdn, sizeof(fqdn), "_acme-challenge.%s.", host);
+	ts_challtestsrv_set_txt(&P.dns, fqdn, value);
 }
 
 static void test_dns01_good_wrong_and_missing(void **state)
@@ -638,7 +552,7 @@ static void test_dead_dns_server_is_dns_within_the_timeout(void **state)
 	time_t t0 = time(NULL);
 
 	(void)state;
-	snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port(SOCK_DGRAM));
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", ts_free_port(SOCK_DGRAM));
 	c.dns_server = dead;
 	c.timeout_ms = 1000;
 	expect_with(&c, "dns-01", "dns", "d1.example.test", false, TOKEN, KEYAUTH, "dns", NULL);
@@ -711,17 +625,10 @@ static void expect_caa(const char *name, bool wildcard, const char *method, cons
 	struct aclm_err err = { 0 };
 	const char *problem = NULL;
 	aclm_status st = ca_caa_check(&c, name, wildcard, method, ACCOUNT, &problem, &err);
+	char what[160];
 
-	if (expect == NULL && st != ACLM_OK)
-		fail_msg("CAA %s: expected success, got %s: %s", name,
-			 problem != NULL ? problem : "(null)", err.msg);
-	if (expect == NULL)
-		return;
-	if (st == ACLM_OK || problem == NULL || strcmp(problem, expect) != 0)
-		fail_msg("CAA %s: expected %s, got %s: %s", name, expect,
-			 problem != NULL ? problem : "(null)", err.msg);
-	if (in_msg != NULL && strstr(err.msg, in_msg) == NULL)
-		fail_msg("CAA %s: \"%s\" not in \"%s\"", name, in_msg, err.msg);
+	snprintf(what, sizeof(what), "CAA %s", name);
+	ts_expect_problem(what, st == ACLM_OK, problem, err.msg, expect, in_msg);
 }
 
 static void test_caa_none_and_issue_for_us_allow(void **state)
@@ -845,11 +752,11 @@ static void test_validations_run_concurrently_on_threads(void **state)
 
 	(void)state;
 	present(&solver_tls_alpn_ops, P.tls, "tls-alpn-01", "127.0.0.1", KEYAUTH);
-	if (P.dns_pid > 0)
+	if (P.dns.pid > 0)
 		set_txt("threads.example.test", KEYAUTH);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, validate_many,
-						P.dns_pid > 0 ? "threads.example.test" : NULL), 0);
+						P.dns.pid > 0 ? "threads.example.test" : NULL), 0);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(pthread_join(t[i], &failures), 0);
 		assert_int_equal((intptr_t)failures, 0);

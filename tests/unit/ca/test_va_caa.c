@@ -3,27 +3,20 @@
  * an RRset; and, against BIND (skipped without named) serving records
  * pebble-challtestsrv cannot make (critical flags, CNAMEs), the whole
  * check with its tree climbing. */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ca/ca_int.h"
 #include "ca/ca_va_int.h"
 #include "dns/dns.h"
+#include "testsupport.h"
 
 #define US "ca.example"
 #define ACCOUNT "https://ca.example/acme/acct/7"
@@ -230,37 +223,10 @@ static void test_decide_without_identities_refuses_every_issue(void **state)
 
 /* ---- against BIND ---- */
 
-static pid_t named_pid = -1;
-static char dir[64], server[32];
+static struct ts_named named = { .pid = -1 };
 static json_t *ids;
 
-static int free_udp_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &alen);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char path[128];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-}
-
-static bool named_up(void)
+static bool named_up(const char *server)
 {
 	unsigned char *msg = NULL;
 	size_t len = 0;
@@ -285,83 +251,30 @@ static const char zone[] =
 
 static int start_named(void **state)
 {
-	char conf[1024], cfile[128];
-	int port = free_udp_port(), null;
-
 	(void)state;
 	ids = json_pack("[s]", US);
-	if (system("command -v named >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "named not installed: the BIND tests skip\n");
-		return 0;
-	}
-	snprintf(dir, sizeof(dir), "/tmp/aclm-vacaa-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(server, sizeof(server), "127.0.0.1:%d", port);
-	write_file("zone", zone);
-	snprintf(conf, sizeof(conf), "options { directory \"%s\"; pid-file \"%s/named.pid\";\n"
-		 "listen-on port %d { 127.0.0.1; }; listen-on-v6 { none; };\n"
-		 "recursion no; notify no; dnssec-validation no; };\ncontrols { };\n"
-		 "zone \"example.test\" { type primary; file \"%s/zone\"; };\n", dir, dir, port, dir);
-	write_file("named.conf", conf);
-	snprintf(cfile, sizeof(cfile), "%s/named.conf", dir);
-	named_pid = fork();
-	if (named_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (getuid() == 0)
-			execlp("named", "named", "-g", "-c", cfile, "-u", "root", (char *)NULL);
-		else
-			execlp("named", "named", "-g", "-c", cfile, (char *)NULL);
-		_exit(127);
-	}
-	assert_true(named_pid > 0);
-	for (int i = 0; i < 100; i++) {
-		if (named_up())
-			return 0;
-		usleep(50 * 1000);
-	}
-	fprintf(stderr, "named did not come up on %s\n", server);
-	return -1;
+	return ts_named_start(&named, zone, named_up);
 }
 
 static int stop_named(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	json_decref(ids);
-	if (named_pid > 0) {
-		kill(named_pid, SIGTERM);
-		waitpid(named_pid, NULL, 0);
-	}
-	if (dir[0] == '\0')
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ts_named_stop(&named);
 }
 
 static void expect_caa(const char *name, const char *expect, const char *in_msg)
 {
-	struct ca_va_config c = { .dns_server = server, .timeout_ms = 3000, .caa_identities = ids,
-				  .caa_check = true };
+	struct ca_va_config c = { .dns_server = named.server, .timeout_ms = 3000,
+				  .caa_identities = ids, .caa_check = true };
 	struct aclm_err err = { 0 };
 	const char *problem = NULL;
 	aclm_status st;
 
-	if (named_pid <= 0)
+	if (named.pid <= 0)
 		skip();
 	st = ca_caa_check(&c, name, false, "http-01", ACCOUNT, &problem, &err);
-	if (expect == NULL && st != ACLM_OK)
-		fail_msg("%s: %s", name, err.msg);
-	if (expect == NULL)
-		return;
-	if (st == ACLM_OK || problem == NULL || strcmp(problem, expect) != 0)
-		fail_msg("%s: expected %s, got %s: %s", name, expect,
-			 problem != NULL ? problem : "(null)", err.msg);
-	if (in_msg != NULL && strstr(err.msg, in_msg) == NULL)
-		fail_msg("%s: \"%s\" not in \"%s\"", name, in_msg, err.msg);
+	ts_expect_problem(name, st == ACLM_OK, problem, err.msg, expect, in_msg);
 }
 
 static void test_bind_unknown_critical_tag_refuses(void **state)

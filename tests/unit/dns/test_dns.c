@@ -2,8 +2,6 @@
  * every truncation included, and the lookups' argument and server errors
  * (the lookups against real servers are exercised by tests/unit/ca/test_va*.c
  * and tests/unit/solvers/test_dns_*.c). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "dns/dns.h"
+#include "testsupport.h"
 
 struct msg {
 	unsigned char b[1024];
@@ -203,19 +201,14 @@ static void test_bad_server_and_bad_name_are_refused_before_asking(void **state)
 
 static void test_a_closed_port_fails_fast_as_io(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	char server[32];
 	struct dns_txt txt;
 	struct aclm_err err = { 0 };
 	long long t0;
 
 	(void)state;
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &alen);
-	close(fd); /* nothing listens there now */
-	snprintf(server, sizeof(server), "127.0.0.1:%d", ntohs(sa.sin_port));
+	/* a port that was just free: nothing listens there now */
+	snprintf(server, sizeof(server), "127.0.0.1:%d", ts_free_port(SOCK_DGRAM));
 	t0 = dns_now_ms();
 	assert_int_equal(dns_query_txt(server, "example.test", 2000, &txt, NULL, &err),
 			 ACLM_ERR_IO);

@@ -1,6 +1,6 @@
 /* keystore/: sealing binds tenant and id; keys never stored in clear; sign,
- * decrypt and handles work for every key type (Ed25519 account keys: raw
- * EdDSA signatures a JWS verifier accepts); master key handling. */
+ * decrypt and handles work for every key type; master key handling. (An
+ * Ed25519 account key signing a JWS: tests/unit/client/test_account_key.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,34 +15,23 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "acme/acme.h"
 #include "crypto/crypto.h"
 #include "keystore/keystore.h"
 #include "store/store.h"
+#include "testsupport.h"
 
-struct fixture {
-	char dir[64];
-	struct store *store;
-	struct keystore *ks;
-	int64_t tenant, other;
-};
+/* Each test's state is a struct ts_home (tenant "default"); this is the
+ * second tenant setup makes beside it. */
+static int64_t other;
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_options opt = { 0 };
+	struct ts_home *f = calloc(1, sizeof(*f));
 	struct aclm_err err = { 0 };
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/aclm-ks-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ts_home_open(f, "ks") != 0)
 		return -1;
-	unsetenv(KEYSTORE_MASTER_ENV);
-	opt.home = f->dir;
-	opt.busy_timeout_ms = 1000;
-	if (crypto_init(&err) != ACLM_OK || store_open("sqlite:ks.db", &opt, &f->store, &err) != ACLM_OK ||
-	    keystore_open(f->store, f->dir, &f->ks, &err) != ACLM_OK ||
-	    store_tenant_ensure(f->store, "default", &f->tenant, &err) != ACLM_OK ||
-	    store_tenant_ensure(f->store, "other", &f->other, &err) != ACLM_OK) {
+	if (store_tenant_ensure(f->store, "other", &other, &err) != ACLM_OK) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}
@@ -52,16 +41,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
+	struct ts_home *f = *state;
+	int rc = ts_home_close(f);
 
-	keystore_close(f->ks);
-	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
+	return rc;
 }
 
 static void test_seal_round_trip_and_binding(void **state)
@@ -92,7 +76,7 @@ static void test_seal_round_trip_and_binding(void **state)
 	free(blob);
 }
 
-static void sign_and_verify(struct fixture *f, enum crypto_key_type type)
+static void sign_and_verify(struct ts_home *f, enum crypto_key_type type)
 {
 	char id[KEYSTORE_ID_MAX];
 	const unsigned char msg[] = "to be signed";
@@ -110,14 +94,14 @@ static void sign_and_verify(struct fixture *f, enum crypto_key_type type)
 	assert_int_equal(crypto_verify(h, NULL, NULL, msg, sizeof(msg), sig, siglen, &err), ACLM_OK);
 	EVP_PKEY_free(h);
 	/* The other tenant cannot use the key. */
-	assert_int_equal(keystore_pkey(f->ks, f->other, id, &h, &err), ACLM_ERR_NOTFOUND);
+	assert_int_equal(keystore_pkey(f->ks, other, id, &h, &err), ACLM_ERR_NOTFOUND);
 	assert_null(h);
 	OPENSSL_free(sig);
 }
 
 static void test_every_key_type_signs(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 
 	sign_and_verify(f, CRYPTO_KEY_P256);
 	sign_and_verify(f, CRYPTO_KEY_P384);
@@ -125,91 +109,9 @@ static void test_every_key_type_signs(void **state)
 	sign_and_verify(f, CRYPTO_KEY_SM2);
 }
 
-/* The ACME client signs through the keystore (client/conn.c): an Ed25519
- * account key gives the 64-byte raw EdDSA signature RFC 8037 §3.1 wants,
- * which the server side's verifier accepts with the JWK the client sends. */
-struct ks_signer {
-	struct fixture *f;
-	const char *id;
-};
-
-static aclm_status ks_sign(void *arg, const unsigned char *msg, size_t len, unsigned char **sig,
-			   size_t *siglen, struct aclm_err *err)
-{
-	const struct ks_signer *k = arg;
-
-	return keystore_sign(k->f->ks, k->f->tenant, k->id, NULL, NULL, msg, len, sig, siglen, err);
-}
-
-static void test_ed25519_account_key_signs_a_jws_that_verifies(void **state)
-{
-	struct fixture *f = *state;
-	char id[KEYSTORE_ID_MAX], *jws = NULL, *tampered = NULL;
-	struct ks_signer k = { .f = f, .id = id };
-	struct acme_signer s = { .sign = ks_sign, .arg = &k };
-	struct acme_jws_req req = { 0 };
-	struct store_key *row = NULL;
-	unsigned char *sig = NULL;
-	size_t siglen = 0;
-	EVP_PKEY *h = NULL, *server_key = NULL;
-	json_t *jwk = NULL, *payload = json_pack("{s:b}", "termsOfServiceAgreed", 1);
-	const char *problem = NULL;
-	struct aclm_err err = { 0 };
-
-	assert_int_equal(keystore_create(f->ks, f->tenant, CRYPTO_KEY_ED25519, id, &err), ACLM_OK);
-	assert_int_equal(store_key_get(f->store, f->tenant, id, &row, &err), ACLM_OK);
-	assert_string_equal(row->type, "ed25519"); /* the type is kept with the key */
-	store_key_free(row);
-	/* EdDSA signs the message itself, no digest: 64 raw bytes (RFC 8032). */
-	assert_int_equal(keystore_sign(f->ks, f->tenant, id, NULL, NULL, (const unsigned char *)"m",
-				       1, &sig, &siglen, &err), ACLM_OK);
-	assert_int_equal(siglen, 64);
-	OPENSSL_free(sig);
-	assert_int_equal(keystore_pkey(f->ks, f->tenant, id, &h, &err), ACLM_OK);
-	assert_int_equal(crypto_key_type_of(h), CRYPTO_KEY_ED25519);
-	assert_string_equal(acme_jws_alg(h), "EdDSA");
-	assert_int_equal(acme_jwk_from_pkey(h, &jwk, &err), ACLM_OK);
-	s.alg = acme_jws_alg(h);
-	s.jwk = jwk;
-	assert_int_equal(acme_jws_sign(&s, "https://ca.test/new-account", "nonce1", payload, &jws,
-				       &err), ACLM_OK);
-
-	/* The server side: parse, key from the JWK in the header, verify. */
-	assert_int_equal(acme_jws_parse(jws, strlen(jws), &req, &problem, &err), ACLM_OK);
-	assert_string_equal(req.alg, "EdDSA");
-	assert_int_equal(req.sig_len, 64);
-	assert_int_equal(acme_jwk_to_pkey(req.jwk, &server_key, &err), ACLM_OK);
-	assert_true(crypto_key_public_equal(server_key, h));
-	assert_int_equal(acme_jws_verify(&req, server_key, &problem, &err), ACLM_OK);
-	/* One flipped signature bit fails. */
-	req.sig[10] ^= 0x01;
-	assert_int_equal(acme_jws_verify(&req, server_key, &problem, &err), ACLM_ERR_VERIFY);
-	assert_string_equal(problem, "malformed");
-	acme_jws_req_free(&req);
-
-	/* A different payload under the same signature fails too. */
-	tampered = strdup(jws);
-	assert_non_null(tampered);
-	{
-		char *p = strstr(tampered, "\"payload\":\"") + 11;
-
-		*p = *p == 'e' ? 'f' : 'e';
-	}
-	memset(&req, 0, sizeof(req));
-	if (acme_jws_parse(tampered, strlen(tampered), &req, &problem, &err) == ACLM_OK)
-		assert_int_not_equal(acme_jws_verify(&req, server_key, &problem, &err), ACLM_OK);
-	acme_jws_req_free(&req);
-	free(tampered);
-	free(jws);
-	json_decref(jwk);
-	json_decref(payload);
-	EVP_PKEY_free(h);
-	EVP_PKEY_free(server_key);
-}
-
 static void test_master_key_file_created_0600(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	char path[128], id[KEYSTORE_ID_MAX];
 	struct stat sb;
 	struct aclm_err err = { 0 };
@@ -223,7 +125,7 @@ static void test_master_key_file_created_0600(void **state)
 
 static void test_wrong_master_key_fails_cleanly(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	struct keystore *ks2 = NULL;
 	char id[KEYSTORE_ID_MAX];
 	EVP_PKEY *h = NULL;
@@ -245,7 +147,7 @@ static void test_wrong_master_key_fails_cleanly(void **state)
 
 static void test_import_is_idempotent_and_id_derives_from_spki(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	EVP_PKEY *key = NULL;
 	char id1[KEYSTORE_ID_MAX], id2[KEYSTORE_ID_MAX], spki[65], derived[KEYSTORE_ID_MAX];
 	bool created;
@@ -260,13 +162,13 @@ static void test_import_is_idempotent_and_id_derives_from_spki(void **state)
 	assert_int_equal(crypto_key_spki_sha256(key, spki), ACLM_OK);
 	keystore_key_id_from_spki(spki, derived);
 	assert_string_equal(id1, derived);
-	assert_int_equal(keystore_exists(f->ks, f->other, id1, &err), ACLM_ERR_NOTFOUND);
+	assert_int_equal(keystore_exists(f->ks, other, id1, &err), ACLM_ERR_NOTFOUND);
 	EVP_PKEY_free(key);
 }
 
 static void test_decrypt_rsa_oaep_and_sm2(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	enum crypto_key_type types[] = { CRYPTO_KEY_RSA2048, CRYPTO_KEY_SM2 };
 	const unsigned char secret[] = "session key";
 
@@ -298,7 +200,7 @@ static void test_decrypt_rsa_oaep_and_sm2(void **state)
 
 static void test_export_pem_is_0600_and_audited(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	char id[KEYSTORE_ID_MAX], path[128];
 	struct stat sb;
 	int64_t before = 0, after = 0;
@@ -316,7 +218,7 @@ static void test_export_pem_is_0600_and_audited(void **state)
 
 static void test_delete_removes_one_tenants_key_and_is_audited(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	struct aclm_err err = { 0 };
 	char id[KEYSTORE_ID_MAX];
 	int64_t before = 0, after = 0;
@@ -325,11 +227,11 @@ static void test_delete_removes_one_tenants_key_and_is_audited(void **state)
 
 	assert_int_equal(keystore_create(f->ks, f->tenant, CRYPTO_KEY_P256, id, &err), ACLM_OK);
 	assert_int_equal(keystore_pkey(f->ks, f->tenant, id, &h, &err), ACLM_OK);
-	assert_int_equal(keystore_import(f->ks, f->other, h, id, &created, &err), ACLM_OK);
+	assert_int_equal(keystore_import(f->ks, other, h, id, &created, &err), ACLM_OK);
 	assert_int_equal(store_audit_verify(f->store, &before, &err), ACLM_OK);
 	assert_int_equal(keystore_delete(f->ks, f->tenant, id, "test", &err), ACLM_OK);
 	assert_int_equal(keystore_exists(f->ks, f->tenant, id, &err), ACLM_ERR_NOTFOUND);
-	assert_int_equal(keystore_exists(f->ks, f->other, id, &err), ACLM_OK);
+	assert_int_equal(keystore_exists(f->ks, other, id, &err), ACLM_OK);
 	assert_int_equal(store_audit_verify(f->store, &after, &err), ACLM_OK);
 	assert_int_equal(after, before + 1);
 	assert_int_equal(keystore_delete(f->ks, f->tenant, id, "test", &err), ACLM_ERR_NOTFOUND);
@@ -339,7 +241,7 @@ static void test_delete_removes_one_tenants_key_and_is_audited(void **state)
 /* EAB HMAC keys: sealed under the master key, bound to tenant and label. */
 static void test_secret_seal_binds_tenant_and_label(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	const unsigned char hmac[32] = "0123456789abcdef0123456789abcde";
 	unsigned char *blob = NULL, *plain = NULL;
 	size_t bloblen = 0, plen = 0;
@@ -356,7 +258,7 @@ static void test_secret_seal_binds_tenant_and_label(void **state)
 	OPENSSL_clear_free(plain, plen);
 	plain = NULL;
 	/* Another tenant, another label: the AAD differs, GCM refuses. */
-	assert_int_equal(keystore_secret_open(f->ks, f->other, "eab:kid-1", blob, bloblen, &plain,
+	assert_int_equal(keystore_secret_open(f->ks, other, "eab:kid-1", blob, bloblen, &plain,
 					      &plen, &err), ACLM_ERR_VERIFY);
 	assert_null(plain);
 	assert_int_equal(keystore_secret_open(f->ks, f->tenant, "eab:kid-2", blob, bloblen, &plain,
@@ -365,11 +267,11 @@ static void test_secret_seal_binds_tenant_and_label(void **state)
 	/* The other tenant's own secret opens for it and for no one else. */
 	free(blob);
 	blob = NULL;
-	assert_int_equal(keystore_secret_seal(f->ks, f->other, "eab:kid-1", hmac, sizeof(hmac),
+	assert_int_equal(keystore_secret_seal(f->ks, other, "eab:kid-1", hmac, sizeof(hmac),
 					      &blob, &bloblen, &err), ACLM_OK);
 	assert_int_equal(keystore_secret_open(f->ks, f->tenant, "eab:kid-1", blob, bloblen, &plain,
 					      &plen, &err), ACLM_ERR_VERIFY);
-	assert_int_equal(keystore_secret_open(f->ks, f->other, "eab:kid-1", blob, bloblen, &plain,
+	assert_int_equal(keystore_secret_open(f->ks, other, "eab:kid-1", blob, bloblen, &plain,
 					      &plen, &err), ACLM_OK);
 	assert_memory_equal(plain, hmac, sizeof(hmac));
 	OPENSSL_clear_free(plain, plen);
@@ -392,7 +294,7 @@ static void test_secret_seal_binds_tenant_and_label(void **state)
 /* A secret is sealed under the master key: another master key cannot open it. */
 static void test_secret_needs_the_master_key(void **state)
 {
-	struct fixture *f = *state;
+	struct ts_home *f = *state;
 	struct keystore *ks2 = NULL;
 	const unsigned char hmac[] = "secret";
 	unsigned char *blob = NULL, *plain = NULL;
@@ -427,9 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_removes_one_tenants_key_and_is_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_seal_binds_tenant_and_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_needs_the_master_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ed25519_account_key_signs_a_jws_that_verifies, setup,
-						teardown),
-	};
+			};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

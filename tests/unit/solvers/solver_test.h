@@ -1,5 +1,5 @@
 /* Helpers shared by the tests of the built-in servers (http-listen,
- * tls-alpn): a free port, starting a solver on it, and the listen-address
+ * tls-alpn): starting a solver on a free port, and the listen-address
  * checks both must pass (they share solvers/listen.c). */
 #ifndef ACLM_TEST_SOLVER_H
 #define ACLM_TEST_SOLVER_H
@@ -18,20 +18,7 @@
 #include <unistd.h>
 
 #include "solvers/solver.h"
-
-/* A port the kernel just handed out on 127.0.0.1 and that is free again. */
-static inline int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
+#include "testsupport.h"
 
 /* Starts ops with addr as its listen address (each solver reads only its
  * own field of the configuration). */
@@ -61,9 +48,9 @@ static inline void *start_solver(const struct solver_ops *ops, int *port)
 	aclm_status st = ACLM_ERR_BUSY;
 	void *state = NULL;
 
-	/* Another process may grab the port between free_port and bind: retry. */
+	/* Another process may grab the port between ts_free_port and bind: retry. */
 	for (int i = 0; i < 5 && st == ACLM_ERR_BUSY; i++) {
-		*port = free_port();
+		*port = ts_free_port(SOCK_STREAM);
 		state = start_on(ops, *port, &err, &st);
 	}
 	if (st != ACLM_OK)

@@ -1,23 +1,15 @@
 /* solvers/dns_check.c (TXT propagation through a resolver, c-ares) and the
  * dns-hook solver end to end, against the real pebble-challtestsrv on
- * loopback ports picked here, stopped by PID at the end. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+ * loopback (testsupport.h starts and stops it). */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -26,116 +18,32 @@
 #include "core/buf.h"
 #include "solvers/solver.h"
 #include "solvers/solver_int.h"
+#include "testsupport.h"
 
 #define TOKEN "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
 #define KEYAUTH TOKEN ".9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
 
-struct testsrv {
-	pid_t pid;
-	int dns_port, mgmt_port;
-	char resolver[32];
-	char dir[64];
-};
-
-static struct testsrv srv = { .pid = -1 };
-
-/* A port free right now on 127.0.0.1 (the kernel's choice). */
-static int free_port(int type)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, type, 0), port;
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	getsockname(fd, (struct sockaddr *)&a, &alen);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool tcp_accepts(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	close(fd);
-	return ok;
-}
+static struct ts_challtestsrv srv = { .pid = -1 };
+static char dir[64];           /* the hooks the tests write */
 
 static int start_testsrv(void **state)
 {
-	char dns[32], mgmt[32];
-	char *argv[] = { "pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-			 "-dns01", dns, "-http01", "", "-https01", "", "-tlsalpn01", "",
-			 "-management", mgmt, NULL };
-	int null;
-
-	snprintf(srv.dir, sizeof(srv.dir), "/tmp/aclm-dnscheck-XXXXXX");
-	assert_non_null(mkdtemp(srv.dir));
-	srv.dns_port = free_port(SOCK_DGRAM);
-	srv.mgmt_port = free_port(SOCK_STREAM);
-	snprintf(dns, sizeof(dns), "127.0.0.1:%d", srv.dns_port);
-	snprintf(mgmt, sizeof(mgmt), "127.0.0.1:%d", srv.mgmt_port);
-	snprintf(srv.resolver, sizeof(srv.resolver), "127.0.0.1:%d", srv.dns_port);
-	srv.pid = fork();
-	if (srv.pid == 0) {
-		/* Dies with the test even when a sanitizer aborts it before teardown. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	assert_true(srv.pid > 0);
-	for (int i = 0; i < 100 && !tcp_accepts(srv.mgmt_port); i++)
-		usleep(50 * 1000);
-	if (tcp_accepts(srv.mgmt_port))
-		return 0;
-	fprintf(stderr, "pebble-challtestsrv did not start (scripts/deps installs pebble)\n");
-	return -1;
+	assert_non_null(ts_tmpdir(dir, sizeof(dir), "dnscheck"));
+	return ts_challtestsrv_start(&srv, "127.0.0.1");
 }
 
 static int stop_testsrv(void **state)
 {
-	char cmd[128];
-
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGTERM);
-		waitpid(srv.pid, NULL, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", srv.dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* POST {"host":HOST,"value":VALUE} to the management API, libcurl. */
-static void mgmt_post(const char *op, const char *host, const char *value)
-{
-	char url[96], body[256];
-	long code = 0;
-	CURL *c = curl_easy_init();
-
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", srv.mgmt_port, op);
-	snprintf(body, sizeof(body), "{\"host\":\"%s\",\"value\":\"%s\"}", host, value);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	assert_int_equal(code, 200);
-	curl_easy_cleanup(c);
+	ts_challtestsrv_stop(&srv);
+	return ts_rmtree(dir);
 }
 
 static void test_txt_set_at_the_server_is_seen(void **state)
 {
 	struct aclm_err err = { 0 };
 
-	mgmt_post("set-txt", "_acme-challenge.seen.example.test.", "value-one");
-	mgmt_post("set-txt", "_acme-challenge.seen.example.test.", "value-two");
+	ts_challtestsrv_set_txt(&srv, "_acme-challenge.seen.example.test.", "value-one");
+	ts_challtestsrv_set_txt(&srv, "_acme-challenge.seen.example.test.", "value-two");
 	/* Either of two records matches (a wildcard and its base name share one). */
 	assert_int_equal(solver__dns_txt_wait(srv.resolver, "_acme-challenge.seen.example.test",
 					      "value-two", 5, &err), ACLM_OK);
@@ -149,7 +57,7 @@ static void test_value_never_set_is_busy_after_the_timeout(void **state)
 	char want[160];
 	time_t t0 = time(NULL);
 
-	mgmt_post("set-txt", "_acme-challenge.other.example.test.", "some-other-value");
+	ts_challtestsrv_set_txt(&srv, "_acme-challenge.other.example.test.", "some-other-value");
 	assert_int_equal(solver__dns_txt_wait(srv.resolver, "_acme-challenge.other.example.test",
 					      "the-expected-value", 2, &err), ACLM_ERR_BUSY);
 	assert_true(time(NULL) - t0 >= 1 && time(NULL) - t0 < 6);
@@ -167,7 +75,7 @@ static void test_a_dead_resolver_is_busy_and_a_bad_one_a_config_error(void **sta
 	struct aclm_err err = { 0 };
 	char dead[32];
 
-	snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port(SOCK_DGRAM));
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", ts_free_port(SOCK_DGRAM));
 	assert_int_equal(solver__dns_txt_wait(dead, "_acme-challenge.example.test", "v", 1, &err),
 			 ACLM_ERR_BUSY);
 	assert_int_equal(solver__dns_txt_wait("127.0.0.1:notaport", "_acme-challenge.example.test",
@@ -179,7 +87,7 @@ static void write_api_hook(char *path, size_t len, const char *log)
 {
 	FILE *fp;
 
-	snprintf(path, len, "%s/api-hook.sh", srv.dir);
+	snprintf(path, len, "%s/api-hook.sh", dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fprintf(fp, "#!/bin/sh\n"
@@ -223,7 +131,7 @@ static void test_present_via_hook_is_visible_at_the_resolver_and_cleanup_removes
 		fprintf(stderr, "curl not installed: the end-to-end hook test is skipped\n");
 		skip();
 	}
-	snprintf(log, sizeof(log), "%s/api-hook.log", srv.dir);
+	snprintf(log, sizeof(log), "%s/api-hook.log", dir);
 	write_api_hook(path, sizeof(path), log);
 	cfg.dns_hook = path;
 	dns01_value(value);
@@ -250,8 +158,8 @@ static void test_present_fails_busy_and_cleans_up_when_the_record_never_shows(vo
 	void *s = NULL;
 
 	/* A hook that succeeds but publishes nothing. */
-	snprintf(log, sizeof(log), "%s/silent.log", srv.dir);
-	snprintf(path, sizeof(path), "%s/silent.sh", srv.dir);
+	snprintf(log, sizeof(log), "%s/silent.log", dir);
+	snprintf(path, sizeof(path), "%s/silent.sh", dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fprintf(fp, "#!/bin/sh\necho \"$*\" >> '%s'\n", log);
