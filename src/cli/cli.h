@@ -119,6 +119,7 @@ int cli_cmd_revoke(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_ca(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_ca_serve(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_ca_admin(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
 /* --batch FILE of `aclm issue` into jobs (cmd_issue_batch.c); errors name FILE:LINE. */
 struct client_batch_job;
 aclm_status cli_batch_parse(const char *file, const char *key_types, const char *challenge,

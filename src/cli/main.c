@@ -21,6 +21,7 @@ static const struct cli_command commands[] = {
 	{ "renew", cli_cmd_renew, "renew the lineages that are due" },
 	{ "revoke", cli_cmd_revoke, "revoke a certificate at its ACME server" },
 	{ "ca", cli_cmd_ca, "aclm's own CA: init, roots, list" },
+	{ "scan", cli_cmd_scan, "scan TLS endpoints: certificates, versions, post-quantum groups" },
 	{ "key", cli_cmd_key, "generate private keys in the sealed keystore" },
 	{ "csr", cli_cmd_csr, "create certificate signing requests" },
 	{ "report", cli_cmd_report, "inventory reports (summary)" },
@@ -49,6 +50,8 @@ static const char usage_main[] =
 	"  account SUBCOMMAND      ACME accounts: register, show, list, deactivate, rollover\n"
 	"  ca init --name NAME     make a CA: root + intermediate per key type\n"
 	"  ca roots | ca list      the CA's roots as PEM; the CAs\n"
+	"  scan TARGET...          scan TLS endpoints (hosts, ranges): served chains,\n"
+	"                          versions, PQ groups, findings (--format json, ...)\n"
 	"  key gen                 generate a key in the keystore\n"
 	"  csr new                 create a CSR\n"
 	"  report summary          counts by expiry, issuer, key type, signature\n"
