@@ -200,6 +200,15 @@ static aclm_status check_new(struct inventory *inv, const struct ca_init_opts *o
 	return ACLM_OK;
 }
 
+/* HOME/ca/NAME-TYPE-root.key (malloc'd). */
+static char *offline_path(const struct ca_init_opts *o, enum crypto_key_type t)
+{
+	char file[CA_NAME_MAX + 32];
+
+	snprintf(file, sizeof(file), "%s-%s-root.key", o->name, crypto_key_type_name(t));
+	return aclm_fs_join(o->offline_dir, file);
+}
+
 /* The root key leaves the keystore: a 0600 file (audited export), then the
  * keystore row goes (audited delete). An existing file is never replaced:
  * it may hold the only copy of another root's key. */
@@ -207,14 +216,12 @@ static aclm_status take_root_offline(struct inventory *inv, const struct ca_init
 				     enum crypto_key_type t, const char *key_id,
 				     struct aclm_err *err)
 {
-	char file[CA_NAME_MAX + 32];
 	char *path = NULL;
 	aclm_status st = aclm_fs_mkdirs(o->offline_dir, 0700, err);
 
 	if (st != ACLM_OK)
 		return st;
-	snprintf(file, sizeof(file), "%s-%s-root.key", o->name, crypto_key_type_name(t));
-	path = aclm_fs_join(o->offline_dir, file);
+	path = offline_path(o, t);
 	if (path == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 	if (access(path, F_OK) == 0)
@@ -227,57 +234,33 @@ static aclm_status take_root_offline(struct inventory *inv, const struct ca_init
 	return st;
 }
 
-/* Imports cert (source "ca") and returns its inventory id. */
-static aclm_status import_one(struct inventory *inv, X509 *cert, const char *what,
-			      int64_t *id, struct aclm_err *err)
+/* Adds cert (source "ca") in the caller's transaction; its inventory id. */
+static aclm_status import_one(struct inventory *inv, X509 *cert, int64_t *id,
+			      struct aclm_err *err)
 {
 	struct inventory_import_opts io = { .source = "ca" };
-	struct inventory_file_result r = { 0 };
-	struct aclm_buf pem;
-	const char *ids = NULL;
-	aclm_status st;
 
-	aclm_buf_init(&pem, 1 << 20);
-	st = crypto_cert_to_pem(cert, &pem, err);
-	if (st != ACLM_OK)
-		goto out;
-	st = inventory_import_data(inv, pem.data, pem.len, what, &io, &r);
-	if (st != ACLM_OK) {
-		if (err != NULL)
-			*err = r.err;
-		goto out;
-	}
-	ids = json_array_size(r.certs) == 1
-		      ? aclm_json_str(json_array_get(r.certs, 0), "id") : NULL;
-	if (ids == NULL)
-		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "%s: not imported", what);
-	else
-		*id = strtoll(ids, NULL, 10);
-out:
-	json_decref(r.certs);
-	aclm_buf_free(&pem);
-	return st;
+	return inventory_add_cert(inv, cert, &io, id, err);
 }
 
 static aclm_status init_type(struct inventory *inv, const struct ca_init_opts *o,
-			     enum crypto_key_type t, struct aclm_err *err)
+			     enum crypto_key_type t, bool *exported, struct aclm_err *err)
 {
 	struct ca_pair p = { 0 };
 	struct store_ca row = { .tenant_id = inv->tenant_id };
-	char what[CA_NAME_MAX + 48];
 	int64_t id = 0;
 	aclm_status st = ca_pair_build(inv->ks, inv->tenant_id, o->name, t, 0, &p, err);
 
 	/* Offline first, so that the root's inventory row never records a key
 	 * id the keystore does not hold. */
-	if (st == ACLM_OK && o->offline_root)
+	if (st == ACLM_OK && o->offline_root) {
 		st = take_root_offline(inv, o, t, p.root_key_id, err);
-	snprintf(what, sizeof(what), "ca:%s/%s/root", o->name, crypto_key_type_name(t));
+		*exported = st == ACLM_OK;
+	}
 	if (st == ACLM_OK)
-		st = import_one(inv, p.root, what, &row.root_cert_id, err);
-	snprintf(what, sizeof(what), "ca:%s/%s/intermediate", o->name, crypto_key_type_name(t));
+		st = import_one(inv, p.root, &row.root_cert_id, err);
 	if (st == ACLM_OK)
-		st = import_one(inv, p.intermediate, what, &row.intermediate_cert_id, err);
+		st = import_one(inv, p.intermediate, &row.intermediate_cert_id, err);
 	if (st == ACLM_OK) {
 		row.name = (char *)o->name;
 		row.key_type = (char *)crypto_key_type_name(t);
@@ -300,7 +283,11 @@ static aclm_status init_type(struct inventory *inv, const struct ca_init_opts *o
 
 aclm_status ca_init(struct inventory *inv, const struct ca_init_opts *o, struct aclm_err *err)
 {
+	bool exported[CRYPTO_KEY_TYPE_COUNT] = { false };
 	aclm_status st = ca_name_check(o->name, err);
+
+	if (st == ACLM_OK && o->ntypes > CRYPTO_KEY_TYPE_COUNT)
+		st = aclm_err_set(err, ACLM_ERR_INVALID, "CA %s: too many key types", o->name);
 
 	if (st == ACLM_OK && o->ntypes == 0)
 		st = aclm_err_set(err, ACLM_ERR_INVALID, "CA %s: no key type", o->name);
@@ -309,7 +296,25 @@ aclm_status ca_init(struct inventory *inv, const struct ca_init_opts *o, struct 
 				  o->name);
 	if (st == ACLM_OK)
 		st = check_new(inv, o, err);
+	if (st != ACLM_OK || (st = store_begin(inv->store, err)) != ACLM_OK)
+		return st;
+	/* One transaction: keys, certificates, CA rows and audit events land
+	 * together or not at all; root key files written before a failure are
+	 * removed (their keys were never committed). */
 	for (size_t i = 0; st == ACLM_OK && i < o->ntypes; i++)
-		st = init_type(inv, o, o->types[i], err);
+		st = init_type(inv, o, o->types[i], &exported[i], err);
+	if (st == ACLM_OK)
+		st = store_commit(inv->store, err);
+	if (st != ACLM_OK) {
+		store_rollback(inv->store);
+		/* Only the files this run wrote: an existing one is never touched. */
+		for (size_t i = 0; i < o->ntypes; i++) {
+			char *path = exported[i] ? offline_path(o, o->types[i]) : NULL;
+
+			if (path != NULL)
+				unlink(path);
+			free(path);
+		}
+	}
 	return st;
 }

@@ -86,3 +86,18 @@ expect_eq "$(out | grep -c -- '-----BEGIN CERTIFICATE-----')" 2 "ca roots --ca V
 ok audit verify
 # Each offline root: one audited export and one audited delete.
 expect_eq "$(python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(db.execute(\"SELECT count(*) FROM audit WHERE action IN ('key.export','key.delete')\").fetchone()[0])" "$(db_path)")" 4 "audit: key.export + key.delete per offline root"
+
+note "ca init is one transaction: a failure at the second key type leaves nothing behind"
+# An unrelated file where the SM2 root key would go: never replaced, so init fails there.
+echo "someone else's key" >"$ACLM_HOME/ca/Half-sm2-root.key"
+count_rows() { python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(db.execute(sys.argv[2]).fetchone()[0])" "$(db_path)" "$1"; }
+keys_before=$(count_rows "SELECT count(*) FROM keys")
+certs_before=$(count_rows "SELECT count(*) FROM certificates")
+expect_exit 1 aclm ca init --name Half --key-type p256 --key-type sm2 --offline-root
+expect_contains "$(err)" "not replacing it"
+expect_eq "$(count_rows "SELECT count(*) FROM cas WHERE name = 'Half'")" 0 "no CA row of the failed init"
+expect_eq "$(count_rows "SELECT count(*) FROM keys")" "$keys_before" "no key of the failed init"
+expect_eq "$(count_rows "SELECT count(*) FROM certificates")" "$certs_before" "no certificate of the failed init"
+[ ! -e "$ACLM_HOME/ca/Half-p256-root.key" ] || fail "the P-256 root key file of the failed init stayed"
+expect_eq "$(cat "$ACLM_HOME/ca/Half-sm2-root.key")" "someone else's key" "the existing file is untouched"
+ok audit verify
