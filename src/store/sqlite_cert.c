@@ -434,10 +434,19 @@ aclm_status store__sqlite_cert_update(void *state, const struct store_cert *c,
 aclm_status store__sqlite_cert_delete(void *state, int64_t tenant, int64_t id,
 				      struct aclm_err *err)
 {
-	return run_change(state, SQ_CERT_DELETE,
-			  "DELETE FROM certificates WHERE tenant_id = ?1 AND id = ?2",
-			  STORE__ARGS(STORE__INT(tenant), STORE__INT(id)), id, "delete certificate",
-			  err);
+	struct store__sqlite *s = state;
+	aclm_status ret = run_change(s, SQ_CERT_DELETE,
+				     "DELETE FROM certificates WHERE tenant_id = ?1 AND id = ?2",
+				     STORE__ARGS(STORE__INT(tenant), STORE__INT(id)), id,
+				     "delete certificate", err);
+
+	/* Only the CA's rows (cas.root_cert_id, intermediate_cert_id) refuse:
+	 * every other reference is cleared or cascades. */
+	if (ret != ACLM_OK && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+		ret = aclm_err_set(err, ACLM_ERR_BUSY,
+				   "certificate %lld is a root or intermediate of a CA (aclm ca list): "
+				   "a CA keeps its certificates", (long long)id);
+	return ret;
 }
 
 /* ---- chain links ---- */

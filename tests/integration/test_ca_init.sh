@@ -53,6 +53,11 @@ expect_exit 1 aclm ca init --name Corp --key-type sm2
 expect_contains "$(err)" "exists" "second ca init"
 expect_eq "$(list_json)" 6 "cert list after the refused ca init"
 expect_exit 2 aclm ca init --name 'a/b'
+# A CA keeps its certificates: cert rm says why instead of a database error.
+root_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$T/list.json")
+expect_exit 1 aclm cert rm "$root_id"
+expect_contains "$(err)" "a CA keeps its certificates"
+expect_eq "$(list_json)" 6 "cert list after the refused cert rm"
 expect_exit 2 aclm ca init --name X --key-type rsa1024
 
 # Offline roots.
