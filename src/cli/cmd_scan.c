@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/util.h>
 
@@ -18,7 +20,8 @@ static const char usage_scan[] =
 	"Connects to TLS endpoints and reports what they serve: the certificate chain\n"
 	"(judged against --ca-bundle), the negotiated version, cipher and group, the\n"
 	"protocol versions accepted (TLS 1.0 to 1.3, probed with hand-built\n"
-	"ClientHellos), the post-quantum groups supported (ML-KEM hybrids), and\n"
+	"ClientHellos), the post-quantum groups supported (ML-KEM hybrids), SM2\n"
+	"support (RFC 8998 TLS 1.3 SM suites, TLCP with its two certificates), and\n"
 	"findings with stable ids (expired, self_signed, hostname_mismatch, weak_key,\n"
 	"incomplete_chain, no_tls13, no_pqc, ...; docs/CLI.md lists them).\n"
 	"\n"
@@ -32,7 +35,7 @@ static const char usage_scan[] =
 	"  --sni NAME           SNI for address targets (repeat: each address is\n"
 	"                       scanned once per name); also the name checked\n"
 	"                       against the certificate\n"
-	"  --checks LIST        cert, versions, pqc or all (default all)\n"
+	"  --checks LIST        cert, versions, pqc, sm2 or all (default all)\n"
 	"  --concurrency N      connections in flight (default 200)\n"
 	"  --per-ip N           connections in flight per address (default 8)\n"
 	"  --timeout MS         per step: connect, handshake, reply (default 5000);\n"
@@ -41,13 +44,16 @@ static const char usage_scan[] =
 	"                       /etc/ssl/certs/ca-certificates.crt)\n"
 	"  --dns-server H:P     resolve names with this server (default: the system's)\n"
 	"  --expiring-days N    'expiring' threshold (default 30)\n"
-	"  --format FMT         table (default), json (one array) or jsonl (one object\n"
-	"                       per line as endpoints finish)\n"
+	"  --format FMT         table (default), json (one array), jsonl (one object\n"
+	"                       per line as endpoints finish) or csv (RFC 4180: a\n"
+	"                       header, one line per endpoint)\n"
+	"  --progress WHEN      auto (default: when stderr is a terminal), always or\n"
+	"                       never: one line on stderr with done/total, rate,\n"
+	"                       ETA and findings so far\n"
 	"  --fail-on SEV        exit 1 when a finding of SEV or worse exists:\n"
 	"                       critical, high, medium or low\n"
 	"\n"
-	"Not supported yet: --starttls, --save, --rate, --progress, --format csv,\n"
-	"--checks sm2.\n"
+	"Not supported yet: --starttls, --save, --rate.\n"
 	"\n"
 	"Examples:\n"
 	"  aclm scan example.com\n"
@@ -60,15 +66,118 @@ static const char usage_scan[] =
 
 enum { OPT_PORTS = CLI_OPT_FIRST_COMMAND_OPT, OPT_SNI, OPT_CHECKS, OPT_CONCURRENCY, OPT_PER_IP,
        OPT_TIMEOUT, OPT_CA_BUNDLE, OPT_DNS_SERVER, OPT_EXPIRING, OPT_FORMAT, OPT_FAIL_ON,
-       OPT_LATER };
+       OPT_PROGRESS, OPT_LATER };
 
-enum out_format { OUT_TABLE, OUT_JSON, OUT_JSONL };
+enum out_format { OUT_TABLE, OUT_JSON, OUT_JSONL, OUT_CSV };
+
+#define PROGRESS_EVERY_NS 250000000LL /* at most 4 updates a second */
 
 struct scan_out {
 	enum out_format format;
 	size_t count;
 	int worst;                 /* highest severity seen, -1 none */
+	bool progress;
+	uint64_t total;            /* endpoints expected (names count once per port) */
+	uint64_t findings;
+	int64_t start_ns, last_ns; /* CLOCK_MONOTONIC */
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The progress line, rewritten in place with \r. */
+static void progress_line(struct scan_out *out, bool final)
+{
+	int64_t now = mono_ns();
+	double secs = (double)(now - out->start_ns) / 1e9, rate;
+	char eta[32] = "-";
+
+	if (!final && now - out->last_ns < PROGRESS_EVERY_NS)
+		return;
+	out->last_ns = now;
+	rate = secs > 0 ? (double)out->count / secs : 0;
+	if (rate > 0 && out->total > out->count) {
+		uint64_t left = (uint64_t)((double)(out->total - out->count) / rate);
+
+		snprintf(eta, sizeof(eta), "%llu:%02llu", (unsigned long long)(left / 60),
+			 (unsigned long long)(left % 60));
+	} else if (out->total <= out->count) {
+		snprintf(eta, sizeof(eta), "0:00");
+	}
+	fprintf(stderr, "\rscan: %zu/%llu done, %.1f/s, ETA %s, %llu findings%s", out->count,
+		(unsigned long long)out->total, rate, eta, (unsigned long long)out->findings,
+		final ? "\n" : "");
+	fflush(stderr);
+}
+
+/* RFC 4180 §2: a field with a comma, quote or line break is quoted, quotes
+ * doubled. */
+static void csv_field(const char *s, bool last)
+{
+	if (s == NULL)
+		s = "";
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+	} else {
+		putchar('"');
+		for (; *s != '\0'; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	}
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+/* The strings of a JSON array (of strings, or of objects' key) joined by sep. */
+static void join_strings(const json_t *arr, const char *key, const char *sep, char *out, size_t n)
+{
+	size_t i, len = 0;
+	json_t *v;
+
+	out[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		const char *s = key != NULL ? aclm_json_str(v, key) : json_string_value(v);
+		int w = snprintf(out + len, n - len, "%s%s", i > 0 ? sep : "", s != NULL ? s : "");
+
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+static void print_csv(const json_t *ep)
+{
+	const json_t *leaf = json_array_get(json_object_get(ep, "chain"), 0);
+	const json_t *pqc = json_object_get(ep, "pqc");
+	char port[16], days[24] = "", vers[64], groups[512], ids[1024];
+
+	snprintf(port, sizeof(port), "%lld", (long long)aclm_json_int(ep, "port", 0));
+	if (leaf != NULL)
+		snprintf(days, sizeof(days), "%lld", (long long)aclm_json_int(leaf, "days_left", 0));
+	join_strings(json_object_get(ep, "tls_versions"), NULL, ";", vers, sizeof(vers));
+	join_strings(json_object_get(pqc, "groups"), NULL, ";", groups, sizeof(groups));
+	join_strings(json_object_get(ep, "findings"), "id", ";", ids, sizeof(ids));
+	csv_field(aclm_json_str(ep, "host"), false);
+	csv_field(aclm_json_str(ep, "ip"), false);
+	csv_field(port, false);
+	csv_field(aclm_json_str(ep, "sni"), false);
+	csv_field(aclm_json_bool(ep, "reachable") ? "true" : "false", false);
+	csv_field(vers, false);
+	csv_field(aclm_json_str(ep, "cipher"), false);
+	csv_field(aclm_json_str(ep, "group"), false);
+	csv_field(leaf != NULL ? aclm_json_str(leaf, "common_name") : NULL, false);
+	csv_field(leaf != NULL ? aclm_json_str(leaf, "not_after") : NULL, false);
+	csv_field(days, false);
+	csv_field(groups, false);
+	csv_field(ids, true);
+}
 
 /* An unsigned option value in [lo, hi]; false when not. */
 static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -151,6 +260,7 @@ static void on_endpoint(const json_t *ep, void *arg)
 
 	if (w > out->worst)
 		out->worst = w;
+	out->findings += json_array_size(json_object_get(ep, "findings"));
 	switch (out->format) {
 	case OUT_TABLE:
 		print_row(ep);
@@ -165,14 +275,19 @@ static void on_endpoint(const json_t *ep, void *arg)
 			printf("%s%s", out->count == 0 ? "[\n" : ",\n", s);
 		free(s);
 		break;
+	case OUT_CSV:
+		print_csv(ep);
+		break;
 	}
 	out->count++;
 	fflush(stdout);
+	if (out->progress)
+		progress_line(out, false);
 }
 
 struct scan_args {
 	struct scan_run_opts o;
-	const char *ports, *format, *fail_on;
+	const char *ports, *format, *fail_on, *progress;
 	const char **snis;
 	size_t nsnis;
 };
@@ -193,7 +308,7 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 		{ "starttls", required_argument, NULL, OPT_LATER },
 		{ "rate", required_argument, NULL, OPT_LATER },
-		{ "progress", required_argument, NULL, OPT_LATER },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "save", no_argument, NULL, OPT_LATER },
 		CLI_GLOBAL_LONGOPTS
 	};
@@ -209,6 +324,7 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 		case OPT_DNS_SERVER: a->o.dns_server = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_FAIL_ON: a->fail_on = optarg; break;
+		case OPT_PROGRESS: a->progress = optarg; break;
 		case OPT_CHECKS:
 			if (scan_checks_parse(optarg, &a->o.checks, &err) != ACLM_OK)
 				return cli_usage_error(usage_scan, "%s", err.msg);
@@ -241,10 +357,13 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 				return rc;
 		}
 	}
-	if (strcmp(a->format, "csv") == 0)
-		return cli_usage_error(usage_scan, "--format csv: not supported yet");
-	if (!cli_format_ok(a->format, "table|json|jsonl"))
-		return cli_usage_error(usage_scan, "--format %s: expected table, json or jsonl", a->format);
+	if (!cli_format_ok(a->format, "table|json|jsonl|csv"))
+		return cli_usage_error(usage_scan, "--format %s: expected table, json, jsonl or csv",
+				       a->format);
+	if (strcmp(a->progress, "auto") != 0 && strcmp(a->progress, "always") != 0 &&
+	    strcmp(a->progress, "never") != 0)
+		return cli_usage_error(usage_scan, "--progress %s: expected auto, always or never",
+				       a->progress);
 	if (a->fail_on != NULL && (scan_severity_parse(a->fail_on) < (int)SCAN_LOW))
 		return cli_usage_error(usage_scan, "--fail-on %s: expected critical, high, medium or low",
 				       a->fail_on);
@@ -263,7 +382,7 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 
 int cli_cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct scan_args a = { .ports = "443", .format = "table" };
+	struct scan_args a = { .ports = "443", .format = "table", .progress = "auto" };
 	struct scan_out out = { .worst = -1 };
 	struct scan_ports ports;
 	struct scan_targets *targets = NULL;
@@ -297,11 +416,21 @@ int cli_cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	out.format = strcmp(a.format, "json") == 0 ? OUT_JSON
-		     : strcmp(a.format, "jsonl") == 0 ? OUT_JSONL : OUT_TABLE;
+		     : strcmp(a.format, "jsonl") == 0 ? OUT_JSONL
+		     : strcmp(a.format, "csv") == 0 ? OUT_CSV : OUT_TABLE;
+	out.progress = strcmp(a.progress, "always") == 0 ||
+		       (strcmp(a.progress, "auto") == 0 && isatty(STDERR_FILENO));
+	out.total = scan_targets_total(targets);
+	out.start_ns = out.last_ns = mono_ns();
 	if (out.format == OUT_TABLE)
 		printf("%-36s %-15s %-44s %-28s %6s  %s\n", "ENDPOINT", "VERSIONS", "CIPHER/GROUP",
 		       "LEAF CN", "DAYS", "WORST FINDING");
+	else if (out.format == OUT_CSV)
+		printf("host,ip,port,sni,reachable,tls_versions,cipher,group,leaf_cn,leaf_not_after,"
+		       "days_left,pqc_groups,findings\r\n");
 	st = scan_run(&a.o, targets, on_endpoint, &out, &err);
+	if (out.progress)
+		progress_line(&out, true);
 	if (out.format == OUT_JSON)
 		printf(out.count == 0 ? "[]\n" : "\n]\n");
 	fflush(stdout);

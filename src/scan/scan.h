@@ -156,7 +156,8 @@ bool scan_name_matches(const json_t *facts, const char *name);
 #define SCAN_CHECK_CERT 0x1u       /* full handshake: chain, cipher, group, OCSP */
 #define SCAN_CHECK_VERSIONS 0x2u   /* raw ClientHellos for TLS 1.0 .. 1.3 */
 #define SCAN_CHECK_PQC 0x4u        /* one raw TLS 1.3 probe per PQ group */
-#define SCAN_CHECKS_ALL (SCAN_CHECK_CERT | SCAN_CHECK_VERSIONS | SCAN_CHECK_PQC)
+#define SCAN_CHECK_SM2 0x8u        /* RFC 8998 (TLS 1.3 SM suites) and TLCP probes */
+#define SCAN_CHECKS_ALL (SCAN_CHECK_CERT | SCAN_CHECK_VERSIONS | SCAN_CHECK_PQC | SCAN_CHECK_SM2)
 
 struct scan_run_opts {
 	unsigned checks;           /* SCAN_CHECK_* */
@@ -169,13 +170,14 @@ struct scan_run_opts {
 };
 /* The defaults above. */
 void scan_run_opts_init(struct scan_run_opts *o);
-/* "cert,versions,pqc" or "all" -> SCAN_CHECK_* mask; bad -> ACLM_ERR_INVALID
- * naming the word (later slices' "sm2" too). */
+/* "cert,versions,pqc,sm2" or "all" -> SCAN_CHECK_* mask; bad ->
+ * ACLM_ERR_INVALID naming the word. */
 aclm_status scan_checks_parse(const char *s, unsigned *out, struct aclm_err *err);
 
 /* Called once per endpoint as it finishes (in completion order) with its
  * JSON object: host, ip, port, sni, reachable, error, tls_versions, cipher,
- * group, ocsp_stapled, chain, pqc {groups, tested}, findings. endpoint is
+ * group, ocsp_stapled, chain, pqc {groups, tested}, sm2 {rfc8998, tlcp,
+ * tlcp_sign_cert, tlcp_enc_cert}, findings. endpoint is
  * borrowed (incref to keep it). */
 typedef void (*scan_result_cb)(const json_t *endpoint, void *arg);
 /* Scans every endpoint of t. Failures of endpoints are results (reachable

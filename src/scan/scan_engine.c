@@ -55,7 +55,17 @@ static const uint16_t suites_12[] = { 0xC02F, 0xC030, 0xC02B, 0xC02C, 0xCCA8, 0x
 				      0x0035, 0x000A };
 static const uint16_t suites_13[] = { 0x1301, 0x1302, 0x1303 };
 static const uint16_t groups_classic[] = { 0x001D, 0x0017, 0x0018, 0x0019, 0x001E };
-static const uint16_t groups_13[] = { 0x001D, 0x0017 };
+/* The TLS 1.3 version probe offers the classic groups and the PQ ones, so
+ * that a server restricted to ML-KEM groups still shows it speaks 1.3. */
+static const uint16_t groups_13[] = { 0x001D, 0x0017, 0x11EC, 0x11EB, 0x11ED, 0x6399,
+				      0x0200, 0x0201, 0x0202, 0x11EE };
+/* RFC 8998 §3: TLS_SM4_GCM_SM3, TLS_SM4_CCM_SM3; curveSM2; sm2sig_sm3. */
+static const uint16_t suites_sm13[] = { 0x00C6, 0x00C7 };
+static const uint16_t groups_sm2[] = { 0x0029 };
+static const uint16_t sigalgs_sm2[] = { 0x0708 };
+/* GB/T 38636 §6.4.5.2: ECC_SM4_CBC_SM3, ECDHE_SM4_CBC_SM3, ECC_SM4_GCM_SM3,
+ * ECDHE_SM4_GCM_SM3. */
+static const uint16_t suites_tlcp[] = { 0xE013, 0xE011, 0xE053, 0xE051 };
 static const uint16_t sigalgs[] = { 0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805,
 				    0x0806, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201 };
 
@@ -76,7 +86,7 @@ aclm_status scan_checks_parse(const char *s, unsigned *out, struct aclm_err *err
 {
 	static const struct { const char *name; unsigned bit; } words[] = {
 		{ "cert", SCAN_CHECK_CERT }, { "versions", SCAN_CHECK_VERSIONS },
-		{ "pqc", SCAN_CHECK_PQC }, { "all", SCAN_CHECKS_ALL },
+		{ "pqc", SCAN_CHECK_PQC }, { "sm2", SCAN_CHECK_SM2 }, { "all", SCAN_CHECKS_ALL },
 	};
 	unsigned mask = 0;
 	const char *p = s;
@@ -88,11 +98,9 @@ aclm_status scan_checks_parse(const char *s, unsigned *out, struct aclm_err *err
 			if (strlen(words[i].name) == n && strncmp(p, words[i].name, n) == 0)
 				break;
 		if (n > 0 && i == sizeof(words) / sizeof(words[0]))
-			return aclm_err_set(err, n == 3 && strncmp(p, "sm2", 3) == 0 ?
-						 ACLM_ERR_UNSUPPORTED : ACLM_ERR_INVALID,
-					    "--checks: '%.*s' %s (cert, versions, pqc or all)", (int)n, p,
-					    n == 3 && strncmp(p, "sm2", 3) == 0 ? "is not supported yet"
-										 : "is not a check");
+			return aclm_err_set(err, ACLM_ERR_INVALID,
+					    "--checks: '%.*s' is not a check (cert, versions, pqc, sm2 or all)",
+					    (int)n, p);
 		if (n > 0)
 			mask |= words[i].bit;
 		p += n;
@@ -185,6 +193,10 @@ static void ep_plan(struct scan__endpoint *ep)
 	} else if (checks & SCAN_CHECK_PQC) {
 		ep_push(ep, SCAN__PROBE_VERSION, 3); /* PQC probes need TLS 1.3 */
 	}
+	if (checks & SCAN_CHECK_SM2) {
+		ep_push(ep, SCAN__PROBE_SM2_TLS13, 0);
+		ep_push(ep, SCAN__PROBE_TLCP, 0);
+	}
 }
 
 static struct scan__endpoint *ep_new(struct scan__run *run, const struct scan_target *t,
@@ -245,6 +257,8 @@ static void ep_unlink_free(struct scan__endpoint *ep)
 	run->neps--;
 	ip_unref(run, ep->ipc);
 	json_decref(ep->chain);
+	json_decref(ep->tlcp_sign);
+	json_decref(ep->tlcp_enc);
 	free(ep);
 }
 
@@ -298,6 +312,12 @@ static json_t *ep_json(const struct scan__endpoint *ep, struct aclm_err *err)
 		pqc = json_pack("{s:O, s:o}", "groups", groups, "tested", tested);
 	}
 	aclm_json_set_new(obj, "pqc", pqc);
+	if ((o->checks & SCAN_CHECK_SM2) && ep->reachable)
+		aclm_json_set_new(obj, "sm2", json_pack("{s:b, s:b, s:O?, s:O?}", "rfc8998", ep->rfc8998,
+							"tlcp", ep->tlcp, "tlcp_sign_cert", ep->tlcp_sign,
+							"tlcp_enc_cert", ep->tlcp_enc));
+	else
+		aclm_json_set_new(obj, "sm2", json_null());
 	findings = json_array();
 	if (ep->reachable) {
 		ob.host = ep->t.sni[0] != '\0' ? ep->t.sni : NULL;
@@ -601,6 +621,40 @@ static void conn_connect_failed(struct scan__conn *c, const char *why)
 	conn_done(c);
 }
 
+/* One certificate of the TLCP flight as crypto_cert_facts with days_left. */
+static json_t *der_facts(struct scan__endpoint *ep, const unsigned char *der, size_t len)
+{
+	struct aclm_err e = { 0 };
+	X509 *x = NULL;
+	json_t *facts = NULL;
+	int64_t nb, na;
+
+	if (crypto_cert_from_der(der, len, &x, &e) != ACLM_OK ||
+	    crypto_cert_facts(x, &facts, &e) != ACLM_OK) {
+		ep_set_error(ep, "TLCP certificate: %s", e.msg);
+		goto out;
+	}
+	if (crypto_cert_validity(x, &nb, &na) == ACLM_OK)
+		aclm_json_set_int(facts, "days_left", aclm_time_days_between(aclm_time_now(), na));
+out:
+	X509_free(x);
+	ERR_clear_error();
+	return facts;
+}
+
+/* GB/T 38636 §6.4.5.3: a TLCP server answers ServerHello 0x0101 and a
+ * Certificate with the signing certificate, then the encryption one. */
+static void record_tlcp(struct scan__endpoint *ep, enum scan_reply_kind kind,
+			const struct scan_reply *r)
+{
+	if (kind != SCAN_REPLY_SERVER_HELLO || r == NULL || r->version != SCAN_TLCP11 ||
+	    r->ncerts < 2)
+		return;
+	ep->tlcp = true;
+	ep->tlcp_sign = der_facts(ep, r->certs[0], r->cert_len[0]);
+	ep->tlcp_enc = der_facts(ep, r->certs[1], r->cert_len[1]);
+}
+
 static void record_raw(struct scan__conn *c, enum scan_reply_kind kind, const struct scan_reply *r)
 {
 	struct scan__endpoint *ep = c->ep;
@@ -624,6 +678,15 @@ static void record_raw(struct scan__conn *c, enum scan_reply_kind kind, const st
 		 * supported; an alert (handshake_failure) = not. */
 		if (kind == SCAN_REPLY_HRR && r != NULL && r->group == scan__pqc_groups[i])
 			ep->pqc_ok |= 1u << i;
+	} else if (c->spec.kind == SCAN__PROBE_SM2_TLS13) {
+		/* RFC 8998 §3, RFC 8446 §4.1.4: an HRR selecting curveSM2, or a
+		 * ServerHello choosing an SM suite. */
+		ep->rfc8998 = r != NULL &&
+			      ((kind == SCAN_REPLY_HRR && r->group == 0x0029) ||
+			       (kind == SCAN_REPLY_SERVER_HELLO && r->version == SCAN_TLS13 &&
+				(r->suite == 0x00C6 || r->suite == 0x00C7)));
+	} else if (c->spec.kind == SCAN__PROBE_TLCP) {
+		record_tlcp(ep, kind, r);
 	}
 }
 
@@ -662,6 +725,33 @@ static void conn_handshake(struct scan__conn *c)
 	}
 }
 
+/* The SM2 probes' hellos (RFC 8998 over TLS 1.3 with an empty key_share;
+ * TLCP 1.1 in record and hello, no TLS 1.3 extensions). */
+static void sm2_hello(enum scan__probe_kind kind, struct scan_hello_opts *h)
+{
+	static const uint16_t v13[] = { SCAN_TLS13 };
+
+	if (kind == SCAN__PROBE_SM2_TLS13) {
+		h->legacy_version = SCAN_TLS12; /* RFC 8446 §4.1.2 */
+		h->versions = v13;
+		h->nversions = 1;
+		h->suites = suites_sm13;
+		h->nsuites = sizeof(suites_sm13) / 2;
+		h->groups = groups_sm2;
+		h->ngroups = 1;
+		h->key_share_empty = true;
+		h->sigalgs = sigalgs_sm2;
+		h->nsigalgs = 1;
+	} else {
+		h->record_version = SCAN_TLCP11;
+		h->legacy_version = SCAN_TLCP11;
+		h->suites = suites_tlcp;
+		h->nsuites = sizeof(suites_tlcp) / 2;
+		h->sigalgs = NULL;
+		h->nsigalgs = 0;
+	}
+}
+
 /* The TLS step of the probe. May finish (and free) c before returning. */
 static aclm_status conn_begin_tls(struct scan__conn *c, struct aclm_err *err)
 {
@@ -681,6 +771,10 @@ static aclm_status conn_begin_tls(struct scan__conn *c, struct aclm_err *err)
 	}
 	h.record_version = SCAN_TLS10;
 	h.sni = sni;
+	if (c->spec.kind == SCAN__PROBE_SM2_TLS13 || c->spec.kind == SCAN__PROBE_TLCP) {
+		sm2_hello(c->spec.kind, &h);
+		goto build;
+	}
 	h.sigalgs = sigalgs;
 	h.nsigalgs = sizeof(sigalgs) / sizeof(sigalgs[0]);
 	if (c->spec.kind == SCAN__PROBE_VERSION && c->spec.idx < 3) {
@@ -708,9 +802,10 @@ static aclm_status conn_begin_tls(struct scan__conn *c, struct aclm_err *err)
 			h.ngroups = sizeof(groups_13) / 2;
 		}
 	}
+build:
 	if (scan_hello_build(&h, &c->out, &c->outlen, err) != ACLM_OK)
 		return err->code;
-	c->reader = scan_reader_new(false);
+	c->reader = scan_reader_new(c->spec.kind == SCAN__PROBE_TLCP);
 	if (c->reader == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 	c->state = SCAN__SENDING;

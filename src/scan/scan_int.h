@@ -16,7 +16,7 @@
 
 #define SCAN__PQC_GROUPS 8
 #define SCAN__VERSIONS 4           /* TLS 1.0, 1.1, 1.2, 1.3 */
-#define SCAN__PROBES_MAX (1 + SCAN__VERSIONS + SCAN__PQC_GROUPS)
+#define SCAN__PROBES_MAX (1 + SCAN__VERSIONS + SCAN__PQC_GROUPS + 2)
 #define SCAN__ADDRS_MAX 16         /* addresses of one name that are scanned */
 #define SCAN__CHAIN_MAX 16         /* served certificates kept */
 #define SCAN__IP_BUCKETS 1024
@@ -25,7 +25,11 @@
 /* The post-quantum groups of issue 5, in the order they are reported. */
 extern const uint16_t scan__pqc_groups[SCAN__PQC_GROUPS];
 
-enum scan__probe_kind { SCAN__PROBE_CERT, SCAN__PROBE_VERSION, SCAN__PROBE_PQC };
+enum scan__probe_kind {
+	SCAN__PROBE_CERT, SCAN__PROBE_VERSION, SCAN__PROBE_PQC,
+	SCAN__PROBE_SM2_TLS13,     /* RFC 8998: TLS 1.3 with the SM suites and curveSM2 */
+	SCAN__PROBE_TLCP           /* GB/T 38636: TLCP 1.1 hello, two certificates back */
+};
 
 struct scan__probe_spec {
 	enum scan__probe_kind kind;
@@ -61,6 +65,8 @@ struct scan__endpoint {
 	bool pqc_ran;
 	unsigned pqc_ok;               /* bit i: scan__pqc_groups[i] */
 	bool cert_ok;
+	bool rfc8998, tlcp;            /* SM2 probes: accepted */
+	json_t *tlcp_sign, *tlcp_enc;  /* TLCP certificates (crypto_cert_facts) or NULL */
 	json_t *chain;
 	char version[8], cipher[96], group[64];
 	bool ocsp_stapled, chain_trusted, chain_complete, chain_ordered;

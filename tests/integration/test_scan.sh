@@ -249,8 +249,97 @@ json_check "$T/dns.json" "[f['id'] for f in d[[e['host'] for e in d].index('vali
 expect_exit 2 aclm scan --dns-server not-an-address valid.test
 expect_contains "$(err)" "--dns-server not-an-address"
 
+note "post-quantum groups: Node.js 24 (OpenSSL 3.5) servers restricted to one group each"
+NODE=/opt/aclm-node/node_modules/.bin/node
+[ -x "$NODE" ] || fail "Node.js 24 is not installed at $NODE (scripts/deps)"
+cat >"$T/pq-server.js" <<'JS'
+const tls = require('tls'), fs = require('fs');
+const [key, cert, group, port] = process.argv.slice(2);
+tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert), ecdhCurve: group,
+	minVersion: 'TLSv1.3' }, (s) => s.end()).listen(Number(port), '127.0.0.1');
+JS
+# The classic server's leaf has a comma in its CN: the csv test below needs a quoted field.
+openssl req -x509 -new -key "$w/leaf.key" -subj "/CN=Zoo, Comma Test" -addext "subjectAltName=DNS:valid.test" \
+	-days 90 -out "$w/comma.crt" 2>/dev/null || fail "comma leaf"
+set -- $(ports 4)
+P_MLKEM=$1 P_P256MLKEM=$2 P_P384MLKEM=$3 P_X25519=$4
+node_server() { # PORT GROUP CERTFILE
+	"$NODE" "$T/pq-server.js" "$w/leaf.key" "$w/$3" "$2" "$1" >"$T/node-$1.log" 2>&1 &
+	bg_track $!
+}
+node_server "$P_MLKEM" X25519MLKEM768 valid.chain
+node_server "$P_P256MLKEM" SecP256r1MLKEM768 valid.chain
+node_server "$P_P384MLKEM" SecP384r1MLKEM1024 valid.chain
+node_server "$P_X25519" X25519 comma.crt
+for p in $P_MLKEM $P_P256MLKEM $P_P384MLKEM $P_X25519; do
+	for _ in $(seq 1 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 0.2)" 2>/dev/null && break
+		sleep 0.1
+	done
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 0.2)" 2>/dev/null ||
+		{ cat "$T/node-$p.log" >&2; fail "node on $p did not start"; }
+done
+expect_exit 0 scan --sni valid.test --checks cert,versions,pqc --format json \
+	127.0.0.1:$P_MLKEM 127.0.0.1:$P_P256MLKEM 127.0.0.1:$P_P384MLKEM 127.0.0.1:$P_X25519
+cp "$OUT" "$T/scan.json" # ep() reads this file
+expect_eq "$(ep "$P_MLKEM" "e['pqc']['groups']")" '["X25519MLKEM768"]' "X25519MLKEM768 server: groups"
+expect_eq "$(ep "$P_P256MLKEM" "e['pqc']['groups']")" '["SecP256r1MLKEM768"]' "SecP256r1MLKEM768 server: groups"
+expect_eq "$(ep "$P_P384MLKEM" "e['pqc']['groups']")" '["SecP384r1MLKEM1024"]' "SecP384r1MLKEM1024 server: groups"
+expect_eq "$(ep "$P_X25519" "e['pqc']['groups']")" '[]' "X25519 server: groups"
+# OpenSSL 3.0 on our side has no ML-KEM: the full handshake with an ML-KEM-only server fails, the
+# endpoint stays reachable with that error, and the raw probes still see TLS 1.3 and the group.
+for p in $P_MLKEM $P_P256MLKEM $P_P384MLKEM; do
+	expect_eq "$(ep "$p" "e['reachable']")" true "port $p (ML-KEM only): reachable"
+	expect_contains "$(ep "$p" "e['error']")" "handshake failure" "port $p (ML-KEM only): error"
+	expect_eq "$(ep "$p" "e['group']")" null "port $p (ML-KEM only): no group negotiated by OpenSSL 3.0"
+	expect_eq "$(ep "$p" "e['tls_versions']")" '["1.3"]' "port $p (ML-KEM only): versions"
+	lacks_finding "$p" no_pqc
+	lacks_finding "$p" no_tls13
+done
+expect_eq "$(ep "$P_X25519" "e['error']")" null "X25519 server: error"
+expect_eq "$(ep "$P_X25519" "e['group']")" x25519 "X25519 server: negotiated group"
+expect_eq "$(ep "$P_X25519" "e['version']")" 1.3 "X25519 server: version"
+has_finding "$P_X25519" no_pqc
+
+note "--checks sm2 against servers that speak neither RFC 8998 nor TLCP (nginx, Node.js)"
+expect_exit 0 scan --sni valid.test --checks sm2 --format json 127.0.0.1:$P_VALID 127.0.0.1:$P_MLKEM
+cp "$OUT" "$T/sm2.json"
+json_check "$T/sm2.json" "len(d) == 2 and all(e['reachable'] and e['sm2'] == {'rfc8998': False, 'tlcp': False, 'tlcp_sign_cert': None, 'tlcp_enc_cert': None} for e in d)" "no SM2 support"
+json_check "$T/sm2.json" "all(e['pqc'] is None and e['tls_versions'] is None and e['chain'] == [] for e in d)" "sm2 only"
+
+note "csv: a header, one line per endpoint, RFC 4180 quoting"
+expect_exit 0 scan --sni valid.test --checks cert,versions,pqc --format csv \
+	127.0.0.1:$P_X25519 127.0.0.1:$P_MLKEM 127.0.0.1:$P_CLOSED
+cp "$OUT" "$T/scan.csv"
+expect_eq "$(wc -l <"$T/scan.csv")" 4 "csv lines"
+expect_contains "$(cat "$T/scan.csv")" '"Zoo, Comma Test"' "csv: the CN with a comma is quoted"
+python3 - "$T/scan.csv" "$P_X25519" "$P_MLKEM" "$P_CLOSED" <<'PY' || fail "csv content"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert rows[0] == ["host", "ip", "port", "sni", "reachable", "tls_versions", "cipher", "group", "leaf_cn",
+                   "leaf_not_after", "days_left", "pqc_groups", "findings"], rows[0]
+assert all(len(r) == 13 for r in rows), rows
+by = {r[2]: r for r in rows[1:]}
+x = by[sys.argv[2]]
+assert x[0] == "127.0.0.1" and x[3] == "valid.test" and x[4] == "true", x
+assert x[5] == "1.3" and x[7] == "x25519" and x[8] == "Zoo, Comma Test" and x[10].isdigit(), x
+assert x[12] == "self_signed;no_pqc", x
+assert by[sys.argv[3]][11] == "X25519MLKEM768", by[sys.argv[3]]
+assert by[sys.argv[4]][4] == "false" and by[sys.argv[4]][12] == "", by[sys.argv[4]]
+PY
+
+note "--progress: always writes the progress line to stderr, never and auto (not a terminal) do not"
+expect_exit 0 scan --sni valid.test --checks cert --format jsonl --progress always 127.0.0.1:$P_VALID 127.0.0.1:$P_CLOSED
+expect_contains "$(err)" "2/2 done" "progress line"
+expect_contains "$(err)" "findings" "progress: findings so far"
+expect_eq "$(wc -l <"$OUT")" 2 "progress does not touch stdout"
+expect_exit 0 scan --sni valid.test --checks cert --format jsonl --progress never 127.0.0.1:$P_VALID
+expect_not_contains "$(err)" "done" "no progress with never"
+expect_exit 0 scan --sni valid.test --checks cert --format jsonl 127.0.0.1:$P_VALID
+expect_not_contains "$(err)" "done" "no progress with auto when stderr is not a terminal"
+
 note "usage errors"
-for bad in "--starttls smtp" "--save" "--rate 10" "--progress never" "--format csv" "--checks sm2" \
+for bad in "--starttls smtp" "--save" "--rate 10" "--progress sometimes" \
 	"--format xml" "--fail-on severe" "--concurrency 0" "--timeout x" "--checks bogus"; do
 	# shellcheck disable=SC2086 # the option and its value are two words
 	expect_exit 2 aclm scan $bad 127.0.0.1:$P_VALID
