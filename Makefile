@@ -29,6 +29,7 @@ bench: deps
 	@bench/inventory/run build-release
 	@bench/acme-client/run build-release
 	@bench/acme-ca/run build-release
+	@bench/scan/run build-release
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
