@@ -483,8 +483,66 @@ static void judge_chain(struct scan__endpoint *ep, STACK_OF(X509) *sk)
 	ERR_clear_error();
 }
 
+/* SHA-256 over the served certificates' DER, in order. */
+static bool chain_key(struct scan__run *run, STACK_OF(X509) *sk, unsigned char key[32])
+{
+	EVP_MD_CTX *ctx = run->sha256 != NULL ? EVP_MD_CTX_new() : NULL;
+	unsigned int len = 0;
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, run->sha256, NULL) == 1;
+
+	for (int i = 0; ok && i < sk_X509_num(sk) && i < SCAN__CHAIN_MAX; i++) {
+		unsigned char *der = NULL;
+		int n = i2d_X509(sk_X509_value(sk, i), &der);
+
+		ok = n > 0 && EVP_DigestUpdate(ctx, der, (size_t)n) == 1;
+		OPENSSL_free(der);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, key, &len) == 1 && len == 32;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* A chain seen before: its facts and judgement, shared. *slot is where a
+ * new one goes (NULL: no caching). */
+static bool chain_from_cache(struct scan__endpoint *ep, STACK_OF(X509) *sk,
+			     struct scan__chain_slot **slot)
+{
+	struct scan__run *run = ep->run;
+	unsigned char key[32];
+	struct scan__chain_slot *s;
+
+	*slot = NULL;
+	if (sk == NULL || sk_X509_num(sk) == 0 || !chain_key(run, sk, key))
+		return false;
+	s = &run->chains[(key[0] | (unsigned)key[1] << 8) % SCAN__CHAIN_CACHE];
+	if (s->used && memcmp(s->key, key, sizeof(key)) == 0) {
+		ep->chain = json_incref(s->chain);
+		ep->chain_complete = s->complete;
+		ep->chain_ordered = s->ordered;
+		ep->chain_trusted = s->trusted;
+		return true;
+	}
+	memcpy(s->key, key, sizeof(key));
+	*slot = s;
+	return false;
+}
+
+static void chain_to_cache(struct scan__endpoint *ep, struct scan__chain_slot *s)
+{
+	/* A chain whose facts failed is not kept: the next endpoint tries again. */
+	if (s == NULL || ep->error[0] != '\0')
+		return;
+	json_decref(s->chain);
+	s->chain = json_incref(ep->chain);
+	s->complete = ep->chain_complete;
+	s->ordered = ep->chain_ordered;
+	s->trusted = ep->chain_trusted;
+	s->used = true;
+}
+
 static void capture_cert(struct scan__endpoint *ep, SSL *ssl)
 {
+	struct scan__chain_slot *slot = NULL;
 	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
 	const unsigned char *ocsp = NULL;
@@ -502,6 +560,8 @@ static void capture_cert(struct scan__endpoint *ep, SSL *ssl)
 		snprintf(ep->cipher, sizeof(ep->cipher), "%s", SSL_CIPHER_standard_name(c));
 	capture_group(ep, ssl);
 	ep->ocsp_stapled = SSL_get_tlsext_status_ocsp_resp(ssl, &ocsp) > 0 && ocsp != NULL;
+	if (chain_from_cache(ep, sk, &slot))
+		return;
 	ep->chain = json_array();
 	for (int i = 0; sk != NULL && i < sk_X509_num(sk) && i < SCAN__CHAIN_MAX; i++) {
 		struct aclm_err e = { 0 };
@@ -520,6 +580,7 @@ static void capture_cert(struct scan__endpoint *ep, SSL *ssl)
 	}
 	if (sk != NULL && sk_X509_num(sk) > 0)
 		judge_chain(ep, sk);
+	chain_to_cache(ep, slot);
 	ERR_clear_error();
 }
 
@@ -1181,6 +1242,9 @@ static void run_cleanup(struct scan__run *run)
 		event_base_free(run->base);
 	SSL_CTX_free(run->ssl_ctx);
 	X509_STORE_free(run->trust);
+	for (size_t i = 0; i < SCAN__CHAIN_CACHE; i++)
+		json_decref(run->chains[i].chain);
+	EVP_MD_free(run->sha256);
 }
 
 aclm_status scan_run(const struct scan_run_opts *o, struct scan_targets *t, scan_result_cb cb,
@@ -1205,6 +1269,7 @@ aclm_status scan_run(const struct scan_run_opts *o, struct scan_targets *t, scan
 		}
 		if ((st = ssl_ctx_new(&run.ssl_ctx, err)) != ACLM_OK)
 			goto out;
+		run.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: chains not cached */
 	}
 	raise_fd_limit(o->concurrency);
 	event_set_log_callback(libevent_log);

@@ -95,6 +95,17 @@ struct scan__resolve {
 	struct scan__resolve *prev, *next;
 };
 
+/* Served chains seen before, by SHA-256 of their DER: one server farm
+ * serves one chain on many endpoints, and its facts and judgement cost more
+ * than the handshake's own crypto (bench/scan). Direct-mapped, bounded. */
+#define SCAN__CHAIN_CACHE 64
+struct scan__chain_slot {
+	bool used;
+	unsigned char key[32];
+	json_t *chain;             /* facts array (days_left included): shared, read-only */
+	bool complete, ordered, trusted;
+};
+
 struct scan__run {
 	const struct scan_run_opts *o;
 	struct scan_targets *targets;
@@ -114,6 +125,8 @@ struct scan__run {
 	struct scan__ipcount *ipbuckets[SCAN__IP_BUCKETS];
 	aclm_status st;            /* a failure of the scan itself */
 	struct aclm_err *err;
+	EVP_MD *sha256;            /* fetched once (OpenSSL 3 fetches by name per call) */
+	struct scan__chain_slot chains[SCAN__CHAIN_CACHE];
 };
 
 #endif

@@ -28,11 +28,9 @@ start_aclm_ca() {
 	CA_PORT=$(free_port)
 	CA_HTTP_PORT=$(free_port)
 	CA_TLS_PORT=$(free_port)
-	ca__dns=$(free_port)
-	ca__cmgmt=$(free_port)
-	start_challtestsrv "$ca__dns" "$ca__cmgmt" "$T/ca-challtestsrv.log"
-	CA_DNS=127.0.0.1:$ca__dns
-	CA_CHALLTESTSRV=http://127.0.0.1:$ca__cmgmt
+	start_challtestsrv "$T/ca-challtestsrv.log"
+	CA_DNS=127.0.0.1:$CTS_DNS_PORT
+	CA_CHALLTESTSRV=http://127.0.0.1:$CTS_MGMT_PORT
 	CA_DIR=https://127.0.0.1:$CA_PORT/acme/directory
 	CA_LOG=$T/ca.log
 	restart_aclm_ca

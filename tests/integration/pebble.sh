@@ -27,10 +27,29 @@ PY
 	fail "$1 did not come up"
 }
 
-start_challtestsrv() { # DNS_PORT MGMT_PORT LOG: DNS only (every name -> 127.0.0.1), no responders
-	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$1" \
-		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$2" >"$3" 2>&1 &
-	bg_track $!
+# start_challtestsrv LOG: DNS only (every name -> 127.0.0.1), no responders, on free ports; sets
+# CTS_DNS_PORT and CTS_MGMT_PORT. Tests run in parallel, so a port found free may be taken before
+# challtestsrv binds it: the start is checked (its management API answers, the process lives) and
+# retried on other ports.
+start_challtestsrv() {
+	for _ in 1 2 3; do
+		CTS_DNS_PORT=$(free_port)
+		CTS_MGMT_PORT=$(free_port)
+		pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$CTS_DNS_PORT" \
+			-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$CTS_MGMT_PORT" >"$1" 2>&1 &
+		cts__pid=$!
+		bg_track $cts__pid
+		for _ in $(seq 1 50); do
+			kill -0 "$cts__pid" 2>/dev/null || break
+			if curl -sf -o /dev/null -d '{"host":"probe.invalid."}' \
+				"http://127.0.0.1:$CTS_MGMT_PORT/clear-txt"; then
+				return 0
+			fi
+			sleep 0.1
+		done
+		kill "$cts__pid" 2>/dev/null || true
+	done
+	fail "pebble-challtestsrv did not start (see $1)"
 }
 
 start_pebble() {
@@ -44,8 +63,6 @@ start_pebble() {
 	mgmt=$(free_port)
 	PEBBLE_HTTP_PORT=$(free_port)
 	PEBBLE_TLS_PORT=$(free_port)
-	dns=$(free_port)
-	cmgmt=$(free_port)
 	eab='"externalAccountBindingRequired":false'
 	if [ -n "${PEBBLE_EAB_KID:-}" ]; then
 		eab="\"externalAccountBindingRequired\":true,\"externalAccountMACKeys\":{\"$PEBBLE_EAB_KID\":\"$PEBBLE_EAB_KEY\"}"
@@ -55,7 +72,9 @@ start_pebble() {
  "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$PEBBLE_TLS_PORT,
  "ocspResponderURL":"",$eab}}
 JSON
-	start_challtestsrv "$dns" "$cmgmt" "$P/challtestsrv.log"
+	start_challtestsrv "$P/challtestsrv.log"
+	dns=$CTS_DNS_PORT
+	cmgmt=$CTS_MGMT_PORT
 	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
 		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "${PEBBLE_DNS_SERVER:-127.0.0.1:$dns}" -strict=false \
 		>"$P/pebble.log" 2>&1 &

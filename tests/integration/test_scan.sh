@@ -235,13 +235,8 @@ json_check "$T/lh.json" "any(e['ip'] == '127.0.0.1' and e['reachable'] and e['sn
 json_check "$T/lh.json" "all('hostname_mismatch' in [f['id'] for f in e['findings']] for e in d if e['reachable'])" "localhost mismatch"
 
 note "--dns-server: a name resolved by a given server (challtestsrv: every name -> 127.0.0.1)"
-set -- $(ports 2)
-start_challtestsrv "$1" "$2" "$T/challtestsrv.log"
-DNS=127.0.0.1:$1
-for _ in $(seq 1 100); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1', $2), 0.2)" 2>/dev/null && break
-	sleep 0.1
-done
+start_challtestsrv "$T/challtestsrv.log"
+DNS=127.0.0.1:$CTS_DNS_PORT
 expect_exit 0 scan --format json --dns-server "$DNS" valid.test:$P_VALID
 cp "$OUT" "$T/dns.json"
 json_check "$T/dns.json" "[(e['host'], e['ip'], e['sni'], e['reachable']) for e in d if e['host'] == 'valid.test'] == [('valid.test', '127.0.0.1', 'valid.test', True)]" "valid.test resolved through --dns-server"
