@@ -10,8 +10,9 @@
 
 #include <idn2.h>
 
+#include "core/dnsname.h"
+
 #define NAME_MAX_LEN 253
-#define LABEL_MAX_LEN 63
 
 static bool canonical_ip(const char *in, char *out, size_t outlen)
 {
@@ -22,17 +23,6 @@ static bool canonical_ip(const char *in, char *out, size_t outlen)
 	if (inet_pton(AF_INET6, in, addr) == 1)
 		return inet_ntop(AF_INET6, addr, out, (socklen_t)outlen) != NULL;
 	return false;
-}
-
-/* Letters, digits and hyphens; 1-63 characters; no hyphen at either end. */
-static bool label_ok(const char *l, size_t n)
-{
-	if (n == 0 || n > LABEL_MAX_LEN || l[0] == '-' || l[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)l[i]) && l[i] != '-')
-			return false;
-	return true;
 }
 
 /* IDNA2008 with UTS#46 non-transitional mapping (what browsers and Let's
@@ -89,7 +79,7 @@ aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struc
 		const char *dot = strchr(l, '.');
 		size_t len = dot != NULL ? (size_t)(dot - l) : strlen(l);
 
-		if (!label_ok(l, len))
+		if (!aclm_dns_label_ok(l, len))
 			goto bad;
 		if (dot == NULL)
 			break;

@@ -12,9 +12,10 @@
 
 #include <idn2.h>
 
+#include "core/dnsname.h"
+
 #define FILE_MAX_BYTES (64u * 1024 * 1024)
 #define LINE_MAX_BYTES 1024
-#define LABEL_MAX_LEN 63
 #define NAME_MAX_LEN 253
 
 /* One TARGET word, parsed: a name, or a range of addresses first..last
@@ -137,18 +138,6 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return b > UINT64_MAX - a ? UINT64_MAX : a + b;
 }
 
-/* Letters, digits and hyphens; 1-63 characters; no hyphen at either end
- * (RFC 1123 §2.1). */
-static bool label_ok(const char *l, size_t n)
-{
-	if (n == 0 || n > LABEL_MAX_LEN || l[0] == '-' || l[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)l[i]) && l[i] != '-')
-			return false;
-	return true;
-}
-
 /* A host name into out, lowercased, without its final dot; non-ASCII names
  * go through IDNA2008 with UTS#46 non-transitional mapping (as
  * client/names.c does), so the SNI is the A-label form. */
@@ -189,7 +178,7 @@ static aclm_status parse_name(const char *in, size_t n, char out[SCAN_HOST_MAX],
 		const char *dot = memchr(l, '.', len - (size_t)(l - s));
 		size_t ln = dot != NULL ? (size_t)(dot - l) : len - (size_t)(l - s);
 
-		if (!label_ok(l, ln))
+		if (!aclm_dns_label_ok(l, ln))
 			goto bad;
 		last = l;
 		if (dot == NULL)
