@@ -11,8 +11,25 @@
 # that key the only one Pebble accepts; PEBBLE_DNS_SERVER=HOST:PORT: Pebble's VA resolves through
 # that server instead of challtestsrv (which still runs), e.g. a BIND taking RFC 2136 updates.
 
+# A port free now on 127.0.0.1 for TCP and UDP, drawn at random below the kernel's ephemeral range
+# (32768-60999 here): a port the kernel picks from that range can be handed to any outgoing
+# connection of a parallel test before our server binds it.
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(10000, max(lo, 10001))
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("127.0.0.1", p))
+            s.close()
+    except OSError:
+        continue
+    print(p)
+    break
+'
 }
 
 wait_http() { # URL [CAFILE]: until it answers, at most ~10 s

@@ -7,18 +7,18 @@
 
 command -v nginx >/dev/null || fail "nginx is not installed"
 
-# ports N: N distinct free TCP ports on 127.0.0.1, one per line.
+# ports N: N distinct free TCP ports on 127.0.0.1, one per line (free_port of pebble.sh: below
+# the kernel's ephemeral range, which outgoing connections of parallel tests draw from).
 ports() {
-	python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-for s in socks:
-    print(s.getsockname()[1])
-EOF
+	ports__seen=" "
+	ports__n=0
+	while [ "$ports__n" -lt "$1" ]; do
+		ports__p=$(free_port)
+		case $ports__seen in *" $ports__p "*) continue ;; esac
+		ports__seen="$ports__seen$ports__p "
+		ports__n=$((ports__n + 1))
+		echo "$ports__p"
+	done
 }
 
 note "the zoo: root -> intermediate -> leaves, and the odd ones"
