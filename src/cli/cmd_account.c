@@ -71,33 +71,56 @@ static int parse_account(struct cli_ctx *ctx, int argc, char **argv, struct acco
 	return -1;
 }
 
+struct list_ctx {
+	struct cli_ctx *ctx;
+	json_t *arr;               /* --format json, else NULL */
+};
+
+/* The account key's type from the keys table ("ed25519", "p256", ...). */
+static const char *account_key_type(struct cli_ctx *ctx, const char *key_id, char out[16])
+{
+	struct store_key *k = NULL;
+
+	snprintf(out, 16, "?");
+	if (store_key_get(ctx->store, ctx->inv.tenant_id, key_id, &k, NULL) == ACLM_OK)
+		snprintf(out, 16, "%s", k->type);
+	store_key_free(k);
+	return out;
+}
+
 static aclm_status print_account(const struct store_acme_account *acc, void *arg)
 {
-	json_t *arr = arg;
+	struct list_ctx *l = arg;
+	char type[16];
+	int t;
 
-	if (arr != NULL) {
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s, s:O, s:s}", "id",
-						     (json_int_t)acc->id, "server", acc->server, "url",
-						     acc->url, "status", acc->status, "contact",
-						     acc->contact, "key_id", acc->key_id));
+	account_key_type(l->ctx, acc->key_id, type);
+	t = crypto_key_type_parse(type);
+	if (l->arr != NULL) {
+		json_array_append_new(l->arr, json_pack("{s:I, s:s, s:s?, s:s, s:O, s:s, s:s, s:s?}", "id",
+							(json_int_t)acc->id, "server", acc->server, "url",
+							acc->url, "status", acc->status, "contact",
+							acc->contact, "key_id", acc->key_id, "key_type", type,
+							"alg", t >= 0 ? client_account_key_alg((enum crypto_key_type)t)
+								      : NULL));
 		return ACLM_OK;
 	}
-	printf("%-4lld %-12s %s\n     %s\n     key %s\n", (long long)acc->id, acc->status,
-	       acc->server, acc->url != NULL ? acc->url : "-", acc->key_id);
+	printf("%-4lld %-12s %s\n     %s\n     key %s (%s)\n", (long long)acc->id, acc->status,
+	       acc->server, acc->url != NULL ? acc->url : "-", acc->key_id, type);
 	return ACLM_OK;
 }
 
 static int run_list(struct cli_ctx *ctx, const struct account_args *a)
 {
 	struct aclm_err err = { 0 };
-	json_t *arr = strcmp(a->format, "json") == 0 ? json_array() : NULL;
+	struct list_ctx l = { .ctx = ctx, .arr = strcmp(a->format, "json") == 0 ? json_array() : NULL };
 	int rc = CLI_EXIT_OK;
 
-	if (store_acme_account_list(ctx->store, ctx->inv.tenant_id, print_account, arr, &err) != ACLM_OK)
+	if (store_acme_account_list(ctx->store, ctx->inv.tenant_id, print_account, &l, &err) != ACLM_OK)
 		rc = cli_fail(&err);
-	else if (arr != NULL)
-		aclm_json_print(stdout, arr, true);
-	json_decref(arr);
+	else if (l.arr != NULL)
+		aclm_json_print(stdout, l.arr, true);
+	json_decref(l.arr);
 	return rc;
 }
 

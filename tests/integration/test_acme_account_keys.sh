@@ -67,6 +67,12 @@ for t in p256:ES256:"j['kty'] == 'EC' and j['crv'] == 'P-256'" \
 		"account show --format json ($kt)"
 	account_at_ca 0 "$kt" show
 	expect_contains "$(out)" "key type: $kt ($alg)" "account show ($kt)"
+	expect_exit 0 in_home "$kt" account list --format json
+	cp "$OUT" "$T/list-$kt.json"
+	json_check "$T/list-$kt.json" "[(a['key_type'], a['alg']) for a in d] == [('$kt', '$alg')]" \
+		"account list --format json ($kt)"
+	expect_exit 0 in_home "$kt" account list
+	expect_contains "$(out)" "($kt)" "account list ($kt)"
 	ca_jwk "$(json_get "$T/show-$kt.json" "d['url']")" "$jwk"
 done
 
