@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "acme/acme.h"
+#include "core/encode.h"
 #include "core/json.h"
 #include "core/time.h"
 
@@ -32,7 +33,10 @@ aclm_status ca_eab_create(struct inventory *inv, const char *ca_name, int64_t me
 		return st;
 	if (RAND_bytes(hmac, sizeof(hmac)) != 1 || RAND_bytes(kidraw, sizeof(kidraw)) != 1)
 		return aclm_err_set(err, ACLM_ERR_CRYPTO, "no randomness");
-	kid = acme_b64url_encode(kidraw, sizeof(kidraw));
+	/* Hex, not base64url: a key id starting with '-' reads as an option to
+	 * every client's command line (lego --eab.kid, certbot --eab-kid). */
+	if ((kid = malloc(2 * sizeof(kidraw) + 1)) != NULL)
+		aclm_hex_encode(kidraw, sizeof(kidraw), kid);
 	*hmac_b64 = acme_b64url_encode(hmac, sizeof(hmac));
 	if (kid == NULL || *hmac_b64 == NULL) {
 		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");

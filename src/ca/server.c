@@ -64,26 +64,6 @@ static aclm_status load_issuers(struct wfe_server *srv, struct store *store, str
 
 /* ---- TLS ---- */
 
-/* The host part of a listen spec, for the serving certificate and URLs. */
-static void listen_host(const char *spec, char *host, size_t len, char *port, size_t plen)
-{
-	const char *colon = strrchr(spec, ':');
-	size_t n;
-
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		n = end != NULL ? (size_t)(end - spec - 1) : 0;
-		snprintf(host, len, "%.*s", (int)n, spec + 1);
-	} else {
-		n = colon != NULL ? (size_t)(colon - spec) : 0;
-		snprintf(host, len, "%.*s", (int)n, spec);
-	}
-	snprintf(port, plen, "%s", colon != NULL ? colon + 1 : "443");
-	if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		snprintf(host, len, "localhost");
-}
-
 /* Without --tls-cert the CA serves a certificate of its own: a fresh P-256
  * key kept in memory only (never stored), SANs localhost, 127.0.0.1, ::1
  * and the listen host, from the first non-SM2 intermediate (TLS clients
@@ -92,8 +72,6 @@ static aclm_status self_cert(struct wfe_server *srv, X509 **cert, EVP_PKEY **key
 			     const struct ca_issuer **via, struct aclm_err *err)
 {
 	const struct ca_issuer *iss = NULL;
-	char host[256], port[8];
-	struct in6_addr a6;
 	json_t *ids = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "dns", "value",
 				"localhost", "type", "ip", "value", "127.0.0.1", "type", "ip",
 				"value", "::1");
@@ -108,14 +86,11 @@ static aclm_status self_cert(struct wfe_server *srv, X509 **cert, EVP_PKEY **key
 				  "CA %s has only SM2 keys: give --tls-cert and --tls-key", srv->ca_name);
 		goto out;
 	}
-	listen_host(srv->o->listen, host, sizeof(host), port, sizeof(port));
-	if (strcmp(host, "localhost") != 0 && strcmp(host, "127.0.0.1") != 0 &&
-	    strcmp(host, "::1") != 0) {
-		int is_ip = inet_pton(AF_INET6, host, &a6) == 1 || inet_pton(AF_INET, host, &a6) == 1;
-
-		json_array_append_new(ids, json_pack("{s:s,s:s}", "type", is_ip ? "ip" : "dns",
-						     "value", host));
-	}
+	/* Listen addresses are numeric: an IP SAN unless it is one of the above. */
+	if (strcmp(srv->listen_host, "localhost") != 0 && strcmp(srv->listen_host, "127.0.0.1") != 0 &&
+	    strcmp(srv->listen_host, "::1") != 0)
+		json_array_append_new(ids, json_pack("{s:s,s:s}", "type", "ip", "value",
+						     srv->listen_host));
 	st = crypto_key_generate(CRYPTO_KEY_P256, key, err);
 	if (st != ACLM_OK)
 		goto out;
@@ -234,13 +209,19 @@ static void worker_stop(struct serve_worker *sw)
 static aclm_status server_init(struct wfe_server *srv, const struct ca_serve_opts *o,
 			       struct aclm_err *err)
 {
-	char host[256], port[8];
+	char *host = srv->listen_host, port[8];
 	aclm_status st;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->o = o;
 	srv->tenant = o->tenant_id;
 	srv->listen_fd = -1;
+	/* The locks first: server_free destroys them whatever fails below. */
+	pthread_mutex_init(&srv->write_lock, NULL);
+	wfe_limits_init(&srv->limits);
+	st = wfe_nonces_init(&srv->nonces, err);
+	if (st != ACLM_OK)
+		return st;
 	srv->profiles = o->profiles != NULL ? o->profiles : ca_default_profiles;
 	srv->nprofiles = o->profiles != NULL ? o->nprofiles : ca_default_profiles_n;
 	for (size_t i = 0; i < srv->nprofiles; i++)
@@ -250,7 +231,12 @@ static aclm_status server_init(struct wfe_server *srv, const struct ca_serve_opt
 	if (srv->default_profile == NULL)
 		return aclm_err_set(err, ACLM_ERR_CONFIG, "default profile \"%s\" is not defined",
 				    o->default_profile != NULL ? o->default_profile : "classic");
-	listen_host(o->listen, host, sizeof(host), port, sizeof(port));
+	st = net_listen_split("ca serve --listen", o->listen, host, sizeof(srv->listen_host), port,
+			      sizeof(port), err);
+	if (st != ACLM_OK)
+		return st;
+	if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		snprintf(host, sizeof(srv->listen_host), "localhost");
 	snprintf(srv->acme_base, sizeof(srv->acme_base), "https://%s%s%s:%s/acme/",
 		 strchr(host, ':') != NULL ? "[" : "", host, strchr(host, ':') != NULL ? "]" : "",
 		 port);
@@ -258,10 +244,7 @@ static aclm_status server_init(struct wfe_server *srv, const struct ca_serve_opt
 	srv->va.tlsalpn01_port = o->tlsalpn01_port > 0 ? o->tlsalpn01_port : 443;
 	srv->va.dns_server = o->dns_server;
 	srv->va.timeout_ms = 10000;
-	pthread_mutex_init(&srv->write_lock, NULL);
-	wfe_limits_init(&srv->limits);
-	st = wfe_nonces_init(&srv->nonces, err);
-	return st;
+	return ACLM_OK;
 }
 
 static void caa_identities(struct wfe_server *srv)

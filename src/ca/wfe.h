@@ -96,6 +96,7 @@ struct wfe_server {
 	struct ca_va_config va;
 	json_t *caa_identities;
 	SSL_CTX *tls;
+	char listen_host[64];      /* numeric listen address, "localhost" for a wildcard one */
 	char acme_base[WFE_BASE_MAX]; /* "https://LISTEN/acme/": URLs that outlive a request
 					 (CRL DP in leaves, CAA accounturi) */
 	struct wfe_nonces nonces;
@@ -206,8 +207,5 @@ aclm_status wfe_va_start(struct wfe_server *srv, struct aclm_err *err);
 void wfe_va_stop(struct wfe_server *srv);
 /* Queues a validation (after its "processing" state is committed). */
 void wfe_va_enqueue(struct wfe_server *srv, const char *authz_id, const char *challenge);
-
-/* ---- test-only crash points (ACLM_TEST_CRASH_AT=ca-after-issue) ---- */
-void wfe_crash_point(const char *where);
 
 #endif

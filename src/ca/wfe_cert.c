@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"

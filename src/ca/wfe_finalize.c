@@ -5,12 +5,10 @@
  * client hears of it. */
 #include "ca/wfe.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "core/encode.h"
+#include "core/exec.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -19,16 +17,6 @@
 
 #define CSR_MAX_BYTES (16 * 1024)
 #define BACKDATE_S 60 /* clock skew between us and relying parties */
-
-void wfe_crash_point(const char *where)
-{
-	const char *at = getenv("ACLM_TEST_CRASH_AT");
-
-	if (at != NULL && strcmp(at, where) == 0) {
-		aclm_log(ACLM_LOG_WARN, "ca: test crash point %s", where);
-		raise(SIGKILL);
-	}
-}
 
 static const struct ca_profile *order_profile(const struct wfe_server *srv, const char *name)
 {
@@ -163,7 +151,7 @@ void wfe_finalize(struct wfe_req *r)
 	}
 	aclm_log(ACLM_LOG_INFO, "ca: issued %s (%s) for order %s", serial,
 		 crypto_key_type_name(iss->key_type), o->id);
-	wfe_crash_point("ca-after-issue");
+	aclm_test_crash_point("ca-after-issue");
 	body = wfe_order_json(r, o);
 	wfe_reply_json(r, 200, body, NULL);
 	json_decref(body);

@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/dnsname.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -19,41 +20,29 @@
 
 /* ---- identifiers ---- */
 
-/* RFC 1035 §2.3.1 letters, digits, hyphens; labels 1..63; total <= 253;
- * at least two labels; no label starts or ends with '-'. Lowercases s. */
+/* RFC 1123 §2.1 labels (core/dnsname), total <= 253, at least two labels.
+ * Lowercases s. */
 static bool dns_name_ok(char *s)
 {
-	size_t len = strlen(s), label = 0, labels = 1;
+	size_t len = strlen(s), labels = 0;
+	char *l = s;
 
-	if (len == 0 || len > 253 || s[len - 1] == '.')
+	if (len == 0 || len > 253)
 		return false;
-	for (char *p = s; *p != '\0'; p++) {
+	for (char *p = s; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return false;
-			label = 0;
-			labels++;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      (*p == '-' && label > 0)) ||
-		    ++label > 63)
+	for (;;) {
+		char *dot = strchr(l, '.');
+		size_t n = dot != NULL ? (size_t)(dot - l) : strlen(l);
+
+		if (!aclm_dns_label_ok(l, n))
 			return false;
+		labels++;
+		if (dot == NULL)
+			break;
+		l = dot + 1;
 	}
-	return label > 0 && s[len - 1] != '-' && labels >= 2;
-}
-
-/* An IP literal in its canonical text (RFC 8738 §3: RFC 5952 for IPv6). */
-static bool ip_canonical(const char *in, char *out, size_t len)
-{
-	unsigned char buf[16];
-
-	if (inet_pton(AF_INET, in, buf) == 1)
-		return inet_ntop(AF_INET, buf, out, (socklen_t)len) != NULL;
-	if (inet_pton(AF_INET6, in, buf) == 1)
-		return inet_ntop(AF_INET6, buf, out, (socklen_t)len) != NULL;
-	return false;
+	return labels >= 2;
 }
 
 /* "*.corp.example" matches names under corp.example (wildcards included);
@@ -129,13 +118,13 @@ static json_t *identifiers_check(struct wfe_req *r, const json_t *in)
 		if (strcmp(type, "dns") == 0) {
 			snprintf(v, sizeof(v), "%s", value);
 			if (!dns_name_ok(strncmp(v, "*.", 2) == 0 ? v + 2 : v) ||
-			    ip_canonical(v, (char[64]){ 0 }, 64)) {
+			    aclm_ip_canonical(v, (char[64]){ 0 }, 64)) {
 				wfe_reply_problem(r, "rejectedIdentifier",
 						  "\"%.100s\" is not a DNS name this CA issues for", value);
 				goto fail;
 			}
 		} else if (strcmp(type, "ip") == 0) {
-			if (!ip_canonical(value, v, sizeof(v))) {
+			if (!aclm_ip_canonical(value, v, sizeof(v))) {
 				wfe_reply_problem(r, "malformed", "\"%.100s\" is not an IP address", value);
 				goto fail;
 			}

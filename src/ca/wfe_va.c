@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/exec.h"
 #include "core/log.h"
 #include "dns/dns.h"
 #include "core/time.h"
@@ -136,7 +137,7 @@ static void va_run(struct va_thread *t, const struct wfe_va_job *j)
 	if (token == NULL || strcmp(a->status, "pending") != 0)
 		goto out;
 	/* Tests: the "processing" state is committed, the outcome not yet. */
-	wfe_crash_point("ca-before-validate");
+	aclm_test_crash_point("ca-before-validate");
 	keyauth = acme_key_authorization(token, acct->thumbprint);
 	/* RFC 8657 accounturi: the account URL as the client knows it; the
 	 * listen address is the one stable authority we have. */

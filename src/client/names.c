@@ -14,17 +14,6 @@
 
 #define NAME_MAX_LEN 253
 
-static bool canonical_ip(const char *in, char *out, size_t outlen)
-{
-	unsigned char addr[16];
-
-	if (inet_pton(AF_INET, in, addr) == 1)
-		return inet_ntop(AF_INET, addr, out, (socklen_t)outlen) != NULL;
-	if (inet_pton(AF_INET6, in, addr) == 1)
-		return inet_ntop(AF_INET6, addr, out, (socklen_t)outlen) != NULL;
-	return false;
-}
-
 /* IDNA2008 with UTS#46 non-transitional mapping (what browsers and Let's
  * Encrypt use): "Bücher.example" -> "xn--bcher-kva.example". A leading "*."
  * is kept aside: '*' is not a valid IDN label. The result is checked as an
@@ -52,7 +41,7 @@ aclm_status client_normalise_name(const char *in, char **out, bool *is_ip, struc
 	size_t n;
 
 	*out = NULL;
-	*is_ip = canonical_ip(in, ip, sizeof(ip));
+	*is_ip = aclm_ip_canonical(in, ip, sizeof(ip));
 	if (*is_ip) {
 		*out = strdup(ip);
 		return *out != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");

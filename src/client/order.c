@@ -44,7 +44,6 @@ struct lineage_prior {
 };
 
 static aclm_status lineage_step(struct order_run *r, const char *state, struct aclm_err *err);
-static void crash_point(const char *step);
 
 static long poll_limit(const struct client_conn *c)
 {
@@ -297,7 +296,7 @@ static aclm_status finalize(struct order_run *r, struct aclm_err *err)
 	}
 	if (st == ACLM_OK)
 		st = lineage_step(r, "finalizing", err);
-	crash_point("after-finalize");
+	aclm_test_crash_point("after-finalize");
 	if (st == ACLM_OK)
 		st = poll_status(r, r->order_url, "order", processing, &r->order, err);
 	if (st == ACLM_OK && strcmp(aclm_json_str(r->order, "status") ?: "", "valid") != 0)
@@ -508,16 +507,6 @@ static bool resume_order(struct order_run *r, const char *url)
 	return true;
 }
 
-/* Test-only crash points: ACLM_TEST_CRASH_AT=STEP kills the process there,
- * as a power cut would (SIGKILL: no cleanup, no atexit). */
-static void crash_point(const char *step)
-{
-	const char *at = getenv("ACLM_TEST_CRASH_AT");
-
-	if (at != NULL && strcmp(at, step) == 0)
-		kill(getpid(), SIGKILL);
-}
-
 /* From a fresh or resumed order to a downloaded certificate. */
 static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err *err)
 {
@@ -528,7 +517,7 @@ static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err 
 		st = new_order(r, err);
 		if (st == ACLM_OK)
 			st = lineage_step(r, "pending", err);
-		crash_point("after-order");
+		aclm_test_crash_point("after-order");
 	}
 	status = r->order != NULL ? aclm_json_str(r->order, "status") : NULL;
 	if (st == ACLM_OK && status != NULL && strcmp(status, "valid") != 0 &&
@@ -554,7 +543,7 @@ static aclm_status run_order(struct order_run *r, bool resumed, struct aclm_err 
 	if (st == ACLM_OK && aclm_json_str(r->order, "certificate") == NULL)
 		st = aclm_err_set(err, ACLM_ERR_PARSE, "order %s is %s but has no certificate URL",
 				  r->order_url, aclm_json_str(r->order, "status"));
-	crash_point("before-download");
+	aclm_test_crash_point("before-download");
 	return st;
 }
 

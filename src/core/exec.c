@@ -2,6 +2,8 @@
  * supervised run of a command (spawn, capture, timeout); see core/exec.h. */
 #include "core/exec.h"
 
+#include "core/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -395,4 +397,14 @@ void aclm_exec_first_line(const struct aclm_exec_result *res, char *line, size_t
 		}
 	}
 	snprintf(line, len, "(no output)");
+}
+
+void aclm_test_crash_point(const char *step)
+{
+	const char *at = getenv("ACLM_TEST_CRASH_AT");
+
+	if (at != NULL && strcmp(at, step) == 0) {
+		aclm_log(ACLM_LOG_WARN, "test crash point %s", step);
+		kill(getpid(), SIGKILL);
+	}
 }

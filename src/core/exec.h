@@ -25,6 +25,11 @@
 aclm_status aclm_split_argv(const char *cmd, char ***argv, struct aclm_err *err);
 void aclm_argv_free(char **argv);
 
+/* Test-only crash points: when ACLM_TEST_CRASH_AT names step, logs it and
+ * kills the process there with SIGKILL, as a power cut would (no cleanup,
+ * no atexit). Tests use them instead of timing. */
+void aclm_test_crash_point(const char *step);
+
 /* How a run ended, and what it wrote (each NUL-terminated, capped at
  * ACLM_EXEC_OUTPUT_MAX). Release with aclm_exec_result_free. */
 struct aclm_exec_result {

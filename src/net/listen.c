@@ -20,8 +20,8 @@
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses) into host (empty for
  * all) and port; numeric only, so a listen address never waits on DNS. */
-static aclm_status listen_parse(const char *who, const char *spec, char *host, size_t hostlen,
-				char *port, size_t portlen, struct aclm_err *err)
+aclm_status net_listen_split(const char *who, const char *spec, char *host, size_t hostlen,
+			      char *port, size_t portlen, struct aclm_err *err)
 {
 	const char *colon, *h = spec, *hend;
 	long num = 0;
@@ -74,7 +74,7 @@ static aclm_status listen_resolve(const char *who, const char *spec, struct addr
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
 	int rc;
-	aclm_status st = listen_parse(who, spec, host, sizeof(host), port, sizeof(port), err);
+	aclm_status st = net_listen_split(who, spec, host, sizeof(host), port, sizeof(port), err);
 
 	if (st != ACLM_OK)
 		goto out;

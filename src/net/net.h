@@ -13,6 +13,10 @@
  * or ":PORT" (numeric only; ":PORT" is one dual-stack IPv6 socket, or IPv4
  * only when the host has no IPv6). Unparsable -> ACLM_ERR_CONFIG; port taken
  * -> ACLM_ERR_BUSY "<who>: <spec>: address already in use"; else ACLM_ERR_IO. */
+/* The same spec split into its numeric host ("" for ":PORT") and port;
+ * unparsable -> ACLM_ERR_CONFIG naming who and spec. */
+aclm_status net_listen_split(const char *who, const char *spec, char *host, size_t hostlen,
+			      char *port, size_t portlen, struct aclm_err *err);
 aclm_status net_listen_socket(const char *who, const char *spec, int *fd,
 			       struct aclm_err *err);
 

@@ -74,6 +74,8 @@ expect_file_contains "$T/san" "DNS:*.w.example.test" "wildcard SAN"
 note "a failed validation names the CA's reason"
 expect_exit 1 issue -d nobody.example.test --http-listen "127.0.0.1:$(free_port)"
 expect_contains "$(err)" "nobody.example.test"
+# Nothing answers on the port the VA connects to: the CA's problem type reaches the user.
+expect_contains "$(err)" "connection"
 
 note "renew and revoke; the revoked serial is in the CA's CRL"
 ok renew --force alpn.example.test
