@@ -53,6 +53,19 @@ enum aclm_config_origin aclm_config_origin(const struct aclm_config *cfg, const 
 					   const char *key);
 const char *aclm_config_origin_name(enum aclm_config_origin o);
 
+/* Named sections: [notify.ops] is the instance "ops" of the class
+ * "notify"; the registry declares a class's keys once, with section
+ * "notify.*". aclm_config_get(cfg, "notify.ops", "url") reads an instance
+ * key; an instance exists once the file names it (its environment
+ * overrides are then ACLM_NOTIFY_OPS_URL and so on). */
+/* The i-th instance name of cls (file order), or NULL past the last. */
+const char *aclm_config_instance(const struct aclm_config *cfg, const char *cls, size_t i);
+
+/* Where the effective value came from, for error messages: "PATH:LINE",
+ * "environment ACLM_X_Y", "flag" or "default". */
+void aclm_config_where(const struct aclm_config *cfg, const char *section, const char *key,
+		       char *out, size_t outlen);
+
 /* "ACLM_STORE_DB" for ("store", "db"); writes into out. */
 void aclm_config_env_name(const char *section, const char *key, char *out, size_t outlen);
 

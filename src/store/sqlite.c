@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,19 +51,39 @@ aclm_status store__sqlite_err(const struct store__sqlite *s, int rc, struct aclm
 	return aclm_err_set(err, status_of(rc), "%s: %s: %s", s->path, what, msg);
 }
 
+/* The cache slot of a keyed statement: found by its SQL's address, or the
+ * first free slot on the probe path. NULL when the table is full (a bug:
+ * raise STORE__SQLITE_KEYED_MAX). */
+static sqlite3_stmt **keyed_slot(struct store__sqlite *s, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STORE__SQLITE_KEYED_MAX;
+
+	for (size_t i = 0; i < STORE__SQLITE_KEYED_MAX; i++) {
+		size_t k = (h + i) % STORE__SQLITE_KEYED_MAX;
+
+		if (s->keyed[k].sql == sql || s->keyed[k].sql == NULL) {
+			s->keyed[k].sql = sql;
+			return &s->keyed[k].st;
+		}
+	}
+	return NULL;
+}
+
 aclm_status store__sqlite_stmt(struct store__sqlite *s, enum store__sqlite_stmt_id id,
 			       const char *sql, sqlite3_stmt **out, struct aclm_err *err)
 {
+	sqlite3_stmt **slot = id == SQ_KEYED ? keyed_slot(s, sql) : &s->stmt[id];
 	int rc;
 
 	*out = NULL;
-	if (s->stmt[id] == NULL) {
-		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
-					NULL);
+	if (slot == NULL)
+		return aclm_err_set(err, ACLM_ERR_INTERNAL, "%s: statement cache full", s->path);
+	if (*slot == NULL) {
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
 		if (rc != SQLITE_OK)
 			return store__sqlite_err(s, rc, err, "prepare");
 	}
-	*out = s->stmt[id];
+	*out = *slot;
 	return ACLM_OK;
 }
 
@@ -322,6 +343,8 @@ static void sqlite_close(void *state)
 		return;
 	for (size_t i = 0; i < SQ_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (size_t i = 0; i < STORE__SQLITE_KEYED_MAX; i++)
+		sqlite3_finalize(s->keyed[i].st);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -495,4 +518,9 @@ const struct store_ops store_sqlite_ops = {
 	.ca_eab_put = store__sqlite_ca_eab_put,
 	.ca_eab_get = store__sqlite_ca_eab_get,
 	.ca_eab_bind = store__sqlite_ca_eab_bind,
+	.auth = &store__sqlite_auth_ops,
+	.sched = &store__sqlite_sched_ops,
+	.notify = &store__sqlite_notify_ops,
+	.scan = &store__sqlite_scan_ops,
+	.deploy = &store__sqlite_deploy_ops,
 };

@@ -56,11 +56,21 @@ enum store__sqlite_stmt_id {
 	SQ_COUNT
 };
 
+/* Statements of the areas added later (auth, sched, deploy, notify, ...)
+ * pass SQ_KEYED: they are cached by the address of their SQL text (a string
+ * literal), so an area adds statements without touching the enum above. */
+#define SQ_KEYED SQ_COUNT
+#define STORE__SQLITE_KEYED_MAX 256
+
 /* One connection; NOMUTEX, so one thread at a time uses it. */
 struct store__sqlite {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[SQ_COUNT];
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} keyed[STORE__SQLITE_KEYED_MAX]; /* open addressing on the SQL's address */
 };
 
 /* The columns store__sqlite_cert_row() decodes, in its order; c is the row.
@@ -256,5 +266,12 @@ aclm_status store__sqlite_ca_eab_get(void *state, int64_t tenant, const char *ca
 aclm_status store__sqlite_ca_eab_bind(void *state, int64_t tenant, const char *ca_name,
 				      const char *kid, const char *account_id,
 				      struct aclm_err *err);
+
+/* The area tables of the SQLite backend, one file each (sqlite_auth.c, ...). */
+extern const struct store_auth_ops store__sqlite_auth_ops;
+extern const struct store_sched_ops store__sqlite_sched_ops;
+extern const struct store_notify_ops store__sqlite_notify_ops;
+extern const struct store_scan_ops store__sqlite_scan_ops;
+extern const struct store_deploy_ops store__sqlite_deploy_ops;
 
 #endif

@@ -21,6 +21,22 @@ struct store {
 	bool in_tx; /* store_begin is open: audit appends join it */
 };
 
+const struct store_ops *store__ops(const struct store *s)
+{
+	return s->ops;
+}
+
+void *store__state(const struct store *s)
+{
+	return s->state;
+}
+
+aclm_status store__unsupported(const struct store *s, const char *what, struct aclm_err *err)
+{
+	return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "the store backend %s does not support %s",
+			    s->ops->scheme, what);
+}
+
 /* The registered backends: adding one is one new file and one line here. */
 static const struct store_ops *const store_backends[] = {
 	&store_sqlite_ops,

@@ -238,6 +238,16 @@ struct store_ca_eab {
 void store_ca_eab_free(struct store_ca_eab *e);
 
 /* ---- the backend interface ---- */
+/* Areas added after the inventory and the CA keep their rows, their ops
+ * table and their store_* calls in a header of their own (store_auth.h,
+ * store_sched.h, store_notify.h, store_scan.h, store_deploy.h); the
+ * backend's ops table points at one table per area. */
+struct store_auth_ops;
+struct store_sched_ops;
+struct store_notify_ops;
+struct store_scan_ops;
+struct store_deploy_ops;
+
 #define STORE_CAP_BACKUP 0x1u  /* online consistent copy to a file */
 
 struct store_options {
@@ -356,6 +366,13 @@ struct store_ops {
 				  const char *kid, struct store_ca_eab **out, struct aclm_err *err);
 	aclm_status (*ca_eab_bind)(void *state, int64_t tenant, const char *ca_name,
 				   const char *kid, const char *account_id, struct aclm_err *err);
+
+	/* The later areas; NULL when the backend lacks one. */
+	const struct store_auth_ops *auth;
+	const struct store_sched_ops *sched;
+	const struct store_notify_ops *notify;
+	const struct store_scan_ops *scan;
+	const struct store_deploy_ops *deploy;
 };
 
 /* Opens the store named by url ("sqlite:PATH"; a relative PATH is under

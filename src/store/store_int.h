@@ -17,4 +17,15 @@ aclm_status store__audit_hash(const char *prev_hash, int64_t at, int64_t tenant_
 			      const char *actor, const char *action, const char *object,
 			      const char *detail_json, char out[65], struct aclm_err *err);
 
+/* The backend behind an open store, for the area files (store_auth.c,
+ * store_sched.c, ...) that forward to the backend's area ops table. */
+struct store;
+struct store_ops;
+const struct store_ops *store__ops(const struct store *s);
+void *store__state(const struct store *s);
+
+/* "the store backend <scheme> does not support <what>" (ACLM_ERR_UNSUPPORTED):
+ * an area's call on a backend whose area table is NULL or lacks the entry. */
+aclm_status store__unsupported(const struct store *s, const char *what, struct aclm_err *err);
+
 #endif

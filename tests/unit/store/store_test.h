@@ -23,6 +23,19 @@
 #define DAY 86400
 #define NOW ((int64_t)1800000000) /* a fixed "now" (2027-01-15) for expiry filters */
 
+/* Undoes migration 5 (tables, and the columns it added to jobs and
+ * observations), for tests that take a database back to an older version. */
+#define STORE_TEST_UNDO_5                                                                   \
+	"DROP TABLE deployments; DROP TABLE bindings; DROP TABLE targets;"                  \
+	" DROP TABLE scan_runs; DROP TABLE scans; DROP TABLE notify_channels;"              \
+	" DROP TABLE alerts; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE users;" \
+	" DROP INDEX jobs_active_key; DROP INDEX jobs_tenant;"                              \
+	" DROP INDEX endpoints_tenant_last_seen;"                                           \
+	" ALTER TABLE jobs DROP COLUMN key; ALTER TABLE jobs DROP COLUMN max_attempts;"     \
+	" ALTER TABLE jobs DROP COLUMN heartbeat_at; ALTER TABLE jobs DROP COLUMN result;"  \
+	" ALTER TABLE observations DROP COLUMN scan_run_id;"                                \
+	" DELETE FROM schema_migrations WHERE version = 5;"
+
 struct tdb {
 	char dir[64];
 	char path[128];

@@ -73,7 +73,7 @@ static void test_migration_2_applies_fresh_and_upgrades_a_version_1_database(voi
 	/* Take the database back to what migration 1 alone left, data included. */
 	store_close(t.s);
 	t.s = NULL;
-	assert_int_equal(sqlite3_exec(raw, "DROP TABLE IF EXISTS ca_issued;"
+	assert_int_equal(sqlite3_exec(raw, STORE_TEST_UNDO_5 " DROP TABLE IF EXISTS ca_issued;"
 					   " DROP TABLE IF EXISTS ca_eab;"
 					   " DROP TABLE IF EXISTS ca_authzs;"
 					   " DROP TABLE IF EXISTS ca_orders;"

@@ -116,7 +116,7 @@ static void test_migration_3_upgrades_a_version_2_database(void **state)
 	r = tinsert(&t, t.tenant, fp, &f, NOW);
 	store_close(t.s);
 	t.s = NULL;
-	assert_int_equal(sqlite3_exec(raw, "DROP TABLE ca_issued; DROP TABLE ca_eab;"
+	assert_int_equal(sqlite3_exec(raw, STORE_TEST_UNDO_5 " DROP TABLE ca_issued; DROP TABLE ca_eab;"
 					   " DROP TABLE ca_authzs; DROP TABLE ca_orders;"
 					   " DROP TABLE ca_accounts;"
 					   " DROP TABLE cas; DELETE FROM schema_migrations"
