@@ -220,8 +220,11 @@ static int parse_issue(struct cli_ctx *ctx, int argc, char **argv, const char *u
 		return cli_usage_error(usage, "--csr: the key is the CSR's; do not give --key-type");
 	if (a->profile != NULL && a->profile[0] == '\0')
 		return cli_usage_error(usage, "--profile: give a profile name");
-	if (a->tlcp && (a->csr != NULL || a->batch != NULL))
-		return cli_usage_error(usage, "--tlcp: aclm makes both SM2 keys; not with --csr or --batch");
+	if (a->tlcp && a->csr != NULL)
+		return cli_usage_error(usage, "--tlcp: aclm makes both SM2 keys; not with --csr");
+	if (a->tlcp && a->batch != NULL)
+		return cli_usage_error(usage, "--tlcp: in a --batch file, write tlcp=yes on the lines "
+					      "that want a TLCP pair");
 	return check_challenge(usage, a);
 }
 

@@ -160,6 +160,23 @@ int cli_cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+static void config_show_one(struct cli_ctx *ctx, const char *section, const char *key,
+			    const char *format, json_t *all)
+{
+	const char *v = aclm_config_get(ctx->cfg, section, key);
+	const char *origin = aclm_config_origin_name(aclm_config_origin(ctx->cfg, section, key));
+	char name[256], env[256], where[300];
+
+	snprintf(name, sizeof(name), "%s.%s", section, key);
+	aclm_config_env_name(section, key, env, sizeof(env));
+	aclm_config_where(ctx->cfg, section, key, where, sizeof(where));
+	if (strcmp(format, "json") == 0)
+		json_object_set_new(all, name, json_pack("{s:s?, s:s, s:s, s:s}", "value", v, "origin",
+							 origin, "where", where, "env", env));
+	else
+		printf("%-24s = %-30s (%s; %s)\n", name, v != NULL ? v : "", where, env);
+}
+
 int cli_cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *format = "text";
@@ -179,17 +196,22 @@ int cli_cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 	all = json_object();
 	aclm_json_set_str(all, "home", ctx->home);
 	for (const struct aclm_config_key *k = aclm_config_keys; k->section != NULL; k++) {
-		const char *v = aclm_config_get(ctx->cfg, k->section, k->key);
-		const char *origin = aclm_config_origin_name(aclm_config_origin(ctx->cfg, k->section, k->key));
-		char name[128], env[128];
+		const char *star = strstr(k->section, ".*");
+		char cls[64];
+		const char *inst;
 
-		snprintf(name, sizeof(name), "%s.%s", k->section, k->key);
-		aclm_config_env_name(k->section, k->key, env, sizeof(env));
-		if (strcmp(format, "json") == 0)
-			json_object_set_new(all, name, json_pack("{s:s?, s:s, s:s}", "value", v, "origin",
-								 origin, "env", env));
-		else
-			printf("%-24s = %-30s (%s; %s)\n", name, v != NULL ? v : "", origin, env);
+		if (star == NULL) {
+			config_show_one(ctx, k->section, k->key, format, all);
+			continue;
+		}
+		/* a class key: shown for each instance the configuration names */
+		snprintf(cls, sizeof(cls), "%.*s", (int)(star - k->section), k->section);
+		for (size_t i = 0; (inst = aclm_config_instance(ctx->cfg, cls, i)) != NULL; i++) {
+			char section[192];
+
+			snprintf(section, sizeof(section), "%s.%s", cls, inst);
+			config_show_one(ctx, section, k->key, format, all);
+		}
 	}
 	if (strcmp(format, "json") == 0)
 		aclm_json_print(stdout, all, true);

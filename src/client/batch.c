@@ -85,6 +85,7 @@ static void run_job(struct batch_worker *w, struct client_batch_job *job)
 		.solver = sh->b->solver, .live_dir = sh->live, .deploy_hook = sh->b->deploy_hook,
 		.preferred_chain = sh->b->preferred_chain,
 		.profile = job->profile != NULL ? job->profile : sh->b->profile,
+		.tlcp = job->tlcp,
 	};
 
 	for (int t = 0; t < BATCH_TYPES; t++)

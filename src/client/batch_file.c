@@ -1,5 +1,5 @@
 /* The batch file of `aclm issue --batch` (docs/CLI.md): one certificate per
- * line, names and name=/key-type=/challenge=/profile= options, '#' comments; parsed
+ * line, names and name=/key-type=/challenge=/profile=/tlcp= options, '#' comments; parsed
  * from memory into client_batch_jobs (the CLI only reads the file). */
 #include "client/client_int.h"
 
@@ -22,6 +22,7 @@ struct batch_parse {
 /* What a line says besides its names. */
 struct line_opts {
 	const char *lineage, *key_types, *challenge, *profile;
+	bool tlcp;
 };
 
 static aclm_status add_job(struct batch_parse *p, char **names, size_t n, const char *lineage,
@@ -51,6 +52,7 @@ static aclm_status add_job(struct batch_parse *p, char **names, size_t n, const 
 		if ((j->names[j->nnames] = strdup(names[j->nnames])) == NULL)
 			goto nomem;
 	j->key_type = kt;
+	j->tlcp = lo->tlcp && kt == CRYPTO_KEY_SM2;
 	p->njobs++;
 	return ACLM_OK;
 nomem:
@@ -68,7 +70,7 @@ static bool profile_name_ok(const char *v)
 	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
 }
 
-/* name=, key-type=, challenge=, profile=. */
+/* name=, key-type=, challenge=, profile=, tlcp=. */
 static aclm_status line_option(struct batch_parse *p, const char *word, struct line_opts *lo,
 			       struct aclm_err *err)
 {
@@ -89,9 +91,14 @@ static aclm_status line_option(struct batch_parse *p, const char *word, struct l
 					    "name (1 to %d letters, digits, '-', '_', '.')", p->file,
 					    p->line, v, BATCH_MAX_PROFILE);
 		lo->profile = v;
+	} else if (strncmp(word, "tlcp=", 5) == 0) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: tlcp=%.20s: say yes or no",
+					    p->file, p->line, v);
+		lo->tlcp = strcmp(v, "yes") == 0;
 	} else {
 		return aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: unknown option \"%s\" (name=, key-type=, "
-				    "challenge=, profile=)", p->file, p->line, word);
+				    "challenge=, profile=, tlcp=)", p->file, p->line, word);
 	}
 	return ACLM_OK;
 }
@@ -102,6 +109,7 @@ static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn,
 {
 	char base[256], lin[300], *kts = NULL, *save = NULL;
 	size_t nkt = 0;
+	bool has_sm2 = false;
 	aclm_status st = ACLM_OK;
 
 	client_default_lineage(lo->lineage != NULL ? lo->lineage : names[0], base, sizeof(base));
@@ -123,12 +131,16 @@ static aclm_status add_jobs(struct batch_parse *p, char **names, size_t nn,
 					  p->line, t);
 			break;
 		}
+		has_sm2 |= kt == CRYPTO_KEY_SM2;
 		snprintf(lin, sizeof(lin), nkt == 0 ? "%s" : "%s-%s", base,
 			 crypto_key_type_name((enum crypto_key_type)kt));
 		st = add_job(p, names, nn, lin, (enum crypto_key_type)kt, lo, err);
 	}
 	if (st == ACLM_OK && nkt == 0)
 		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: no key type", p->file, p->line);
+	if (st == ACLM_OK && lo->tlcp && !has_sm2)
+		st = aclm_err_set(err, ACLM_ERR_USAGE, "%s:%d: tlcp=yes needs key-type sm2 on the line "
+				  "(key types: %s)", p->file, p->line, lo->key_types);
 	free(kts);
 	return st;
 }

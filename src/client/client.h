@@ -261,6 +261,7 @@ struct client_batch_job {
 	enum crypto_key_type key_type;
 	char *challenge;
 	char *profile;             /* profile= of the line, or NULL (client_batch.profile) */
+	bool tlcp;                 /* tlcp=yes on the line: this SM2 job is a TLCP pair */
 	aclm_status status;        /* filled by the run */
 	struct client_result res;
 	struct aclm_err err;
@@ -297,8 +298,9 @@ aclm_status client_batch_run(struct client_batch *b, struct aclm_err *err);
 void client_batch_job_free(struct client_batch_job *job);
 /* A batch file's text (batch_file.c; untrusted, modified in place) into jobs
  * for client_batch_run: per line, names plus name=, key-type=, challenge=
- * overriding the defaults key_types ("p256,rsa2048") and challenge, and
- * profile= (checked against the directory by client_batch_run); '#'
+ * overriding the defaults key_types ("p256,rsa2048") and challenge,
+ * profile= (checked against the directory by client_batch_run) and
+ * tlcp=yes|no (the line's SM2 key type becomes a TLCP pair); '#'
  * starts a comment. Errors name NAME:LINE. On success the caller frees each
  * job with client_batch_job_free, then *jobs. */
 aclm_status client_batch_parse_text(const char *name, char *text, const char *key_types,

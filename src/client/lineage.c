@@ -63,6 +63,21 @@ static aclm_status write_enc_files(struct client_conn *c, const struct crypto_bu
 	return st;
 }
 
+/* A certificate issued without --tlcp: enc-*.pem of an earlier TLCP pair no
+ * longer pair with cert.pem, and a server must not keep loading them. */
+static void remove_enc_files(const char *dir)
+{
+	static const char *const names[] = { "enc-cert.pem", "enc-privkey.pem" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *path = aclm_fs_join(dir, names[i]);
+
+		if (path != NULL && unlink(path) == 0)
+			log_info("%s: removed (this certificate is not a TLCP pair)", path);
+		free(path);
+	}
+}
+
 static aclm_status write_lineage_files(struct client_conn *c, const struct client_request *req,
 				       bool enc, const struct crypto_bundle *b,
 				       struct client_result *res, struct aclm_err *err)
@@ -80,6 +95,8 @@ static aclm_status write_lineage_files(struct client_conn *c, const struct clien
 		st = write_pems(b->certs, 1, b->ncerts, res->lineage_dir, "chain.pem", err);
 	if (st == ACLM_OK)
 		st = write_pems(b->certs, 0, b->ncerts, res->lineage_dir, "fullchain.pem", err);
+	if (st == ACLM_OK && !req->tlcp)
+		remove_enc_files(res->lineage_dir);
 	if (st == ACLM_OK && req->csr_der != NULL) {
 		/* issue --csr: the key stays with the user; a privkey.pem from an
 		 * earlier issuance would no longer match cert.pem. */

@@ -129,6 +129,19 @@ expect_ne "$(pem_fp "$d/cert.pem")" "$sign_fp" "renewed signing certificate"
 expect_eq "$(openssl x509 -in "$d/enc-cert.pem" -noout -pubkey)" "$(openssl pkey -in "$d/enc-privkey.pem" -pubout)" \
 	"renewed enc-privkey.pem matches"
 
+note "--tlcp in a batch file (tlcp=yes); issuing without it removes the old pair's enc-*.pem"
+printf 'tlcpb.example.test key-type=sm2 tlcp=yes\n# no pair here:\nplain.example.test key-type=sm2\n' \
+	>"$T/tlcp.batch"
+expect_exit 0 issue --batch "$T/tlcp.batch"
+[ -s "$live/tlcpb.example.test/enc-cert.pem" ] || fail "batch tlcp=yes: no enc-cert.pem"
+expect_eq "$(tag_of "$live/tlcpb.example.test/enc-cert.pem" acme.profile)" sm2-enc "batch enc profile"
+[ ! -e "$live/plain.example.test/enc-cert.pem" ] || fail "a line without tlcp= got a TLCP pair"
+expect_exit 2 issue --batch "$T/tlcp.batch" --tlcp
+expect_contains "$(err)" "write tlcp=yes on the lines"
+expect_exit 0 issue -d tlcp.example.test --key-type sm2
+[ ! -e "$d/enc-cert.pem" ] && [ ! -e "$d/enc-privkey.pem" ] ||
+	fail "issuing without --tlcp left the earlier pair's enc-*.pem"
+
 note "ARI: a fresh certificate is not due, by the CA's window; the chosen time is kept"
 expect_exit 0 issue -d ari.example.test
 a=$live/ari.example.test

@@ -84,6 +84,17 @@ refused "unknown key" 3 '[core]\ntenant = x\nbogus = 1\n'
 refused "key of an unknown section" 5 '# comment\n[core]\ntenant = x\n[nosuch]\nkey = 1\n'
 refused "bad [log] level" 2 '[log]\nlevel = loud\n'
 refused "[import] max_file_bytes below its minimum" 3 '\n[import]\nmax_file_bytes = 12\n'
+refused "bad type of a [notify.NAME] section" 3 '[notify.ops]\nurl = https://h.example/x\ntype = pager\n'
+rm -f "$CONF"
+
+# Named sections: [notify.NAME] keys are shown per instance with FILE:LINE; the environment
+# overrides one instance's key (ACLM_NOTIFY_OPS_URL).
+printf '[notify.ops]\ntype = webhook\nurl = https://h.example/x\n' >"$CONF"
+expect_eq "$(cfg notify.ops url)" "https://h.example/x|file" "[notify.ops] url"
+expect_eq "$(ACLM_NOTIFY_OPS_URL=https://e.example/y cfg notify.ops url)" \
+	"https://e.example/y|environment" "ACLM_NOTIFY_OPS_URL"
+expect_exit 0 aclm config show
+expect_contains "$(grep '^notify.ops.url' "$OUT")" "aclm.conf:3" "where [notify.ops] url comes from"
 rm -f "$CONF"
 
 # --config FILE and ACLM_CONFIG are read instead of HOME/aclm.conf; a named file must exist.

@@ -108,6 +108,26 @@ static void test_batch_profile_names_are_words(void **state)
 		     "not a profile name");
 }
 
+static void test_batch_tlcp_marks_the_sm2_job_only(void **state)
+{
+	struct client_batch_job *jobs = NULL;
+	struct aclm_err err = { 0 };
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(parse("a.example key-type=p256,sm2 tlcp=yes\nb.example key-type=sm2\n"
+			       "c.example key-type=sm2 tlcp=no\n", &jobs, &n, &err), ACLM_OK);
+	assert_int_equal(n, 4);
+	assert_false(jobs[0].tlcp);    /* p256 */
+	assert_true(jobs[1].tlcp);     /* a.example-sm2 */
+	assert_string_equal(jobs[1].lineage, "a.example-sm2");
+	assert_false(jobs[2].tlcp);    /* no tlcp= on the line */
+	assert_false(jobs[3].tlcp);
+	free_jobs(jobs, n);
+	expect_error("a.example tlcp=yes\n", "b.txt:1: tlcp=yes needs key-type sm2 on the line");
+	expect_error("a.example key-type=sm2 tlcp=1\n", "b.txt:1: tlcp=1: say yes or no");
+}
+
 static void test_batch_lineage_names_stay_under_live(void **state)
 {
 	(void)state;
@@ -124,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_batch_lineage_names_stay_under_live),
 		cmocka_unit_test(test_batch_profile_per_line),
 		cmocka_unit_test(test_batch_profile_names_are_words),
+		cmocka_unit_test(test_batch_tlcp_marks_the_sm2_job_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

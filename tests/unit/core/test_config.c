@@ -131,6 +131,65 @@ static void test_missing_file_is_optional_unless_required(void **state)
 	aclm_config_free(cfg);
 }
 
+/* [notify.NAME] and [scan.NAME]: instances in file order, each with its own
+ * values and the class defaults, environment overrides per instance, the
+ * line of every value, and the class's checks. */
+static void test_named_sections(void **state)
+{
+	struct aclm_config *cfg;
+	struct aclm_err err = { 0 };
+	char where[128];
+
+	(void)state;
+	clear_env();
+	assert_int_equal(aclm_config_new(&cfg), ACLM_OK);
+	assert_int_equal(aclm_config_load_string(cfg,
+						 "[notify.ops]\ntype = email\nto = a@x\n\n"
+						 "[scan.dc]\ntargets = 10.0.0.0/24\n"
+						 "[notify.team]\ntype = webhook\nurl = https://h/x\n"
+						 "[notify.ops]\nfrom = aclm@x\n",
+						 "n.conf", &err), ACLM_OK);
+	assert_string_equal(aclm_config_instance(cfg, "notify", 0), "ops");
+	assert_string_equal(aclm_config_instance(cfg, "notify", 1), "team");
+	assert_null(aclm_config_instance(cfg, "notify", 2));
+	assert_string_equal(aclm_config_instance(cfg, "scan", 0), "dc");
+	assert_null(aclm_config_instance(cfg, "scan", 1));
+	assert_null(aclm_config_instance(cfg, "sca", 0)); /* a prefix is not the class */
+	assert_string_equal(aclm_config_get(cfg, "notify.ops", "type"), "email");
+	assert_string_equal(aclm_config_get(cfg, "notify.ops", "from"), "aclm@x");
+	assert_string_equal(aclm_config_get(cfg, "notify.team", "type"), "webhook");
+	assert_null(aclm_config_get(cfg, "notify.team", "to"));
+	assert_string_equal(aclm_config_get(cfg, "scan.dc", "ports"), "443"); /* class default */
+	assert_string_equal(aclm_config_get(cfg, "scan.other", "ports"), "443");
+	assert_null(aclm_config_get(cfg, "notify.ops", "bogus"));
+	aclm_config_where(cfg, "notify.team", "url", where, sizeof(where));
+	assert_string_equal(where, "n.conf:9");
+	aclm_config_where(cfg, "notify.ops", "from", where, sizeof(where));
+	assert_string_equal(where, "n.conf:11");
+	aclm_config_where(cfg, "scan.dc", "ports", where, sizeof(where));
+	assert_string_equal(where, "default");
+
+	setenv("ACLM_NOTIFY_TEAM_URL", "https://other/y", 1);
+	assert_int_equal(aclm_config_load_env(cfg, &err), ACLM_OK);
+	assert_string_equal(aclm_config_get(cfg, "notify.team", "url"), "https://other/y");
+	assert_string_equal(aclm_config_get(cfg, "notify.ops", "to"), "a@x");
+	aclm_config_where(cfg, "notify.team", "url", where, sizeof(where));
+	assert_string_equal(where, "environment ACLM_NOTIFY_TEAM_URL");
+	unsetenv("ACLM_NOTIFY_TEAM_URL");
+
+	/* the class's type checks apply to every instance; the line is named */
+	assert_int_equal(aclm_config_load_string(cfg, "[notify.x]\n\ntype = pager\n", "n.conf",
+						 &err), ACLM_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "n.conf:3"));
+	assert_non_null(strstr(err.msg, "pager"));
+	/* a bare class name or an empty instance is not a section */
+	assert_int_equal(aclm_config_load_string(cfg, "[notify.]\ntype = email\n", "n.conf", &err),
+			 ACLM_ERR_CONFIG);
+	assert_int_equal(aclm_config_load_string(cfg, "[notify]\ntype = email\n", "n.conf", &err),
+			 ACLM_ERR_CONFIG);
+	aclm_config_free(cfg);
+}
+
 static void test_env_name_mapping(void **state)
 {
 	char name[64];
@@ -150,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values_are_refused),
 		cmocka_unit_test(test_missing_file_is_optional_unless_required),
 		cmocka_unit_test(test_env_name_mapping),
+		cmocka_unit_test(test_named_sections),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
