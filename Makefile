@@ -30,6 +30,8 @@ bench: deps
 	@bench/acme-client/run build-release
 	@bench/acme-ca/run build-release
 	@bench/scan/run build-release
+	@bench/deploy/run build-release
+	@bench/api/run build-release
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null

@@ -152,4 +152,19 @@ struct ca_serve_opts {
  * validated again at start. */
 aclm_status ca_serve(const struct ca_serve_opts *o, struct aclm_err *err);
 
+/* The same ACME server inside another HTTPS server (`aclm serve` hosts it
+ * at /acme/ beside the API): everything ca_serve sets up but the socket,
+ * TLS and the signal wait. o->listen is the outer server's address (the
+ * URLs in directories, CRL distribution points and CAA checks use it); o
+ * must outlive the handle; tls_cert, tls_key, workers and ready are
+ * unused. The outer server has nworkers threads; thread i hands its /acme/
+ * requests to ca_embedded_handle(e, i, req), never concurrently for one i. */
+struct ca_embedded;
+struct evhttp_request;
+aclm_status ca_embedded_start(const struct ca_serve_opts *o, int nworkers, struct ca_embedded **out,
+			      struct aclm_err *err);
+void ca_embedded_handle(struct ca_embedded *e, int worker, struct evhttp_request *req);
+/* After the outer server stopped; NULL is fine. */
+void ca_embedded_stop(struct ca_embedded *e);
+
 #endif

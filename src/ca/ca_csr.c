@@ -8,15 +8,60 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 
 #include "crypto/csr.h"
 
 #define DNS_NAME_MAX 255           /* "*." + RFC 1035 §2.3.4's 253 */
 #define CN_TEXT_MAX 256            /* longer CNs are refused before any compare */
+
+/* The request as RFC 2986 §4 lays it out, X509_REQ's template with the
+ * SubjectPublicKeyInfo left as its two parts: d2i_X509_REQ decodes the key
+ * through OpenSSL 3.0's decoder look-ups, which cost more than the rest of
+ * a finalize. EC P-256/P-384 keys are built from the parts here; other
+ * keys still go through d2i_X509_REQ. */
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *public_key;
+} CA_CSR_SPKI;
+
+typedef struct {
+	ASN1_ENCODING enc;         /* the signed bytes, as received */
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	CA_CSR_SPKI *spki;
+	STACK_OF(X509_ATTRIBUTE) *attributes;
+} CA_CSR_INFO;
+
+typedef struct {
+	CA_CSR_INFO *info;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+} CA_CSR;
+
+ASN1_SEQUENCE(CA_CSR_SPKI) = {
+	ASN1_SIMPLE(CA_CSR_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(CA_CSR_SPKI, public_key, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(CA_CSR_SPKI)
+
+ASN1_SEQUENCE_enc(CA_CSR_INFO, enc, 0) = {
+	ASN1_SIMPLE(CA_CSR_INFO, version, ASN1_INTEGER),
+	ASN1_SIMPLE(CA_CSR_INFO, subject, X509_NAME),
+	ASN1_SIMPLE(CA_CSR_INFO, spki, CA_CSR_SPKI),
+	/* Not OPTIONAL in RFC 2986; X509_REQ reads it so too (old encoders). */
+	ASN1_IMP_SET_OF_OPT(CA_CSR_INFO, attributes, X509_ATTRIBUTE, 0)
+} static_ASN1_SEQUENCE_END_ref(CA_CSR_INFO, CA_CSR_INFO)
+
+ASN1_SEQUENCE(CA_CSR) = {
+	ASN1_SIMPLE(CA_CSR, info, CA_CSR_INFO),
+	ASN1_SIMPLE(CA_CSR, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(CA_CSR, signature, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(CA_CSR)
 
 /* One identifier of the order, parsed once. */
 struct ident {
@@ -145,16 +190,12 @@ static struct ident *find_ip(struct check *c, const unsigned char *addr, size_t 
 
 /* RFC 5480 §2.1.1: PKIX EC keys name their curve; explicit parameters
  * would be copied into the leaf. */
-static bool ec_named_curve(X509_REQ *req)
+static bool ec_named_curve(const CA_CSR_SPKI *spki)
 {
-	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
-	X509_ALGOR *alg = NULL;
 	const void *pval = NULL;
 	int ptype = V_ASN1_UNDEF;
 
-	if (xpk == NULL || !X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg, xpk) || alg == NULL)
-		return false;
-	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	X509_ALGOR_get0(NULL, &ptype, &pval, spki->algor);
 	return ptype == V_ASN1_OBJECT;
 }
 
@@ -171,7 +212,7 @@ static bool rsa_exponent_ok(const EVP_PKEY *key)
 
 /* Key policy. RSA-PSS-only keys are refused with the rest: the leaf's key
  * usage (keyEncipherment) is written for rsaEncryption keys. */
-static aclm_status key_check(struct check *c, X509_REQ *req, const EVP_PKEY *key)
+static aclm_status key_check(struct check *c, const CA_CSR_SPKI *spki, const EVP_PKEY *key)
 {
 	struct crypto_key_info info;
 	bool ok;
@@ -179,13 +220,13 @@ static aclm_status key_check(struct check *c, X509_REQ *req, const EVP_PKEY *key
 	if (key == NULL || crypto_key_info(key, &info) != ACLM_OK)
 		return bad_csr(c, ACLM_ERR_PARSE, "CSR: unreadable public key");
 	if (strcmp(info.type, "sm2") == 0)
-		ok = ec_named_curve(req);
+		ok = ec_named_curve(spki);
 	else if (strcmp(info.type, "rsa") == 0)
 		ok = EVP_PKEY_is_a(key, "RSA") && info.bits >= 2048 && info.bits <= 8192 &&
 		     rsa_exponent_ok(key);
 	else if (strcmp(info.type, "ec") == 0)
 		ok = (strcmp(info.curve, "P-256") == 0 || strcmp(info.curve, "P-384") == 0) &&
-		     ec_named_curve(req);
+		     ec_named_curve(spki);
 	else
 		ok = false;
 	if (!ok)
@@ -195,11 +236,82 @@ static aclm_status key_check(struct check *c, X509_REQ *req, const EVP_PKEY *key
 	return ACLM_OK;
 }
 
-/* The self-signature, and no broken digest under it. */
-static aclm_status sig_check(struct check *c, X509_REQ *req)
+/* The EC P-256/P-384 key of a SubjectPublicKeyInfo (id-ecPublicKey, a
+ * named curve, the point), imported as parameters; NULL for any other key,
+ * which then takes d2i_X509_REQ's way. The import checks that the point
+ * is on the curve, as decoding it would. */
+static EVP_PKEY *ec_key_from_spki(const CA_CSR_SPKI *spki)
+{
+	const ASN1_OBJECT *alg = NULL, *curve = NULL;
+	const void *pval = NULL;
+	int ptype = V_ASN1_UNDEF, nid;
+	const unsigned char *pt = ASN1_STRING_get0_data(spki->public_key);
+	int ptlen = ASN1_STRING_length(spki->public_key);
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
+
+	X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
+	if (OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT)
+		goto out;
+	curve = pval;
+	nid = OBJ_obj2nid(curve);
+	if ((nid != NID_X9_62_prime256v1 && nid != NID_secp384r1) || pt == NULL || ptlen < 1)
+		goto out;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, (size_t)ptlen) ||
+	    /* Keep a compressed point compressed in the leaf, as decoding did. */
+	    ((pt[0] == 0x02 || pt[0] == 0x03) &&
+	     !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+					      "compressed", 0)) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	ERR_clear_error();
+	return key;
+}
+
+/* What ASN1_item_verify does for an EC key: the signature's key type must
+ * be the key's, no unused bits, the digest over the received bytes. */
+static bool ec_csr_verify(CA_CSR *csr, EVP_PKEY *key, int md_nid, int pk_nid)
+{
+	unsigned char *tbs = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	int len;
+	bool ok = false;
+
+	if (pk_nid != NID_X9_62_id_ecPublicKey || md_nid == NID_undef ||
+	    (csr->signature->flags & 0x7) != 0)
+		goto out;
+	len = ASN1_item_i2d((const ASN1_VALUE *)csr->info, &tbs, ASN1_ITEM_rptr(CA_CSR_INFO));
+	if (len <= 0 || (ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit_ex(ctx, NULL, OBJ_nid2sn(md_nid), NULL, NULL, key, NULL) != 1)
+		goto out;
+	ok = EVP_DigestVerify(ctx, ASN1_STRING_get0_data(csr->signature),
+			      (size_t)ASN1_STRING_length(csr->signature), tbs, (size_t)len) == 1;
+out:
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(tbs);
+	return ok;
+}
+
+/* The self-signature, and no broken digest under it. req is NULL when the
+ * key came from ec_key_from_spki. */
+static aclm_status sig_check(struct check *c, CA_CSR *csr, X509_REQ *req, EVP_PKEY *key)
 {
 	int md_nid = NID_undef, pk_nid = NID_undef;
-	int sig_nid = X509_REQ_get_signature_nid(req);
+	int sig_nid = OBJ_obj2nid(csr->sig_alg->algorithm);
+	bool ok;
 
 	if (!OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid) ||
 	    md_nid == NID_md5 || md_nid == NID_md4 || md_nid == NID_md2 || md_nid == NID_sha1 ||
@@ -207,7 +319,9 @@ static aclm_status sig_check(struct check *c, X509_REQ *req)
 	    (md_nid == NID_undef && pk_nid != NID_rsassaPss))
 		return bad_csr(c, ACLM_ERR_UNSUPPORTED, "CSR: signature algorithm %s refused",
 			       OBJ_nid2sn(sig_nid));
-	if (crypto_csr_verify(req, c->err) != ACLM_OK)
+	ok = req != NULL ? crypto_csr_verify(req, c->err) == ACLM_OK
+			 : ec_csr_verify(csr, key, md_nid, pk_nid);
+	if (!ok)
 		return bad_csr(c, ACLM_ERR_VERIFY, "CSR: the signature does not verify");
 	return ACLM_OK;
 }
@@ -255,9 +369,29 @@ static aclm_status san_one(struct check *c, const GENERAL_NAME *gn)
 	return ACLM_OK;
 }
 
+/* The requested extensions as X509_REQ_get_extensions reads them: the
+ * first value of the extensionRequest (PKCS#9, else Microsoft's), a
+ * SEQUENCE of extensions. NULL when it is not one. */
+static STACK_OF(X509_EXTENSION) *csr_extensions(const STACK_OF(X509_ATTRIBUTE) *attrs)
+{
+	int at = X509at_get_attr_by_NID(attrs, NID_ext_req, -1);
+	ASN1_TYPE *ext = NULL;
+	const unsigned char *p;
+
+	if (at < 0)
+		at = X509at_get_attr_by_NID(attrs, NID_ms_ext_req, -1);
+	if (at >= 0)
+		ext = X509_ATTRIBUTE_get0_type(X509at_get_attr(attrs, at), 0);
+	if (ext == NULL || ext->type != V_ASN1_SEQUENCE)
+		return NULL;
+	p = ext->value.sequence->data;
+	return (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p, ext->value.sequence->length,
+							 ASN1_ITEM_rptr(X509_EXTENSIONS));
+}
+
 /* The one subjectAltName of the extensionRequest: each name an identifier,
  * each identifier named. */
-static aclm_status san_check(struct check *c, X509_REQ *req)
+static aclm_status san_check(struct check *c, const STACK_OF(X509_ATTRIBUTE) *attrs)
 {
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	GENERAL_NAMES *gens = NULL;
@@ -267,17 +401,16 @@ static aclm_status san_check(struct check *c, X509_REQ *req)
 	/* OpenSSL reads one extensionRequest (the first PKCS#9 one): another,
 	 * or Microsoft's beside it, would be signed but ignored. Microsoft's
 	 * alone reads as no extensions. */
-	for (int at = -1; (at = X509_REQ_get_attr_by_NID(req, NID_ext_req, at)) >= 0;)
+	for (int at = -1; (at = X509at_get_attr_by_NID(attrs, NID_ext_req, at)) >= 0;)
 		nreq++;
-	for (int at = -1; (at = X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, at)) >= 0;)
+	for (int at = -1; (at = X509at_get_attr_by_NID(attrs, NID_ms_ext_req, at)) >= 0;)
 		nreq++;
 	if (nreq > 1) {
 		st = bad_csr(c, ACLM_ERR_INVALID, "CSR: %d extensionRequest attributes", nreq);
 		goto out;
 	}
-	/* OpenSSL returns NULL for no extensionRequest and for a broken one. */
 	if (nreq == 1) {
-		exts = X509_REQ_get_extensions(req);
+		exts = csr_extensions(attrs);
 		if (exts == NULL) {
 			st = bad_csr(c, ACLM_ERR_PARSE, "CSR: unreadable extensionRequest");
 			goto out;
@@ -327,9 +460,8 @@ out:
 
 /* RFC 8555 §7.4 lets the CSR name a CN; it must be one of the identifiers
  * (an IP address in its text form, compared as octets). */
-static aclm_status cn_check(struct check *c, X509_REQ *req)
+static aclm_status cn_check(struct check *c, const X509_NAME *subj)
 {
-	const X509_NAME *subj = X509_REQ_get_subject_name(req);
 	unsigned char addr[16];
 	size_t alen = 0;
 	aclm_status st = ACLM_OK;
@@ -359,6 +491,7 @@ aclm_status ca_csr_check(const unsigned char *der, size_t len, const json_t *ide
 			 struct aclm_err *err)
 {
 	const unsigned char *p = der;
+	CA_CSR *csr = NULL;
 	X509_REQ *req = NULL;
 	EVP_PKEY *key = NULL;
 	const char *ignored = NULL;
@@ -375,34 +508,48 @@ aclm_status ca_csr_check(const unsigned char *der, size_t len, const json_t *ide
 			     CA_CSR_DER_MAX);
 		goto out;
 	}
-	req = d2i_X509_REQ(NULL, &p, (long)len);
-	if (req == NULL || p != der + len) {
+	csr = (CA_CSR *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(CA_CSR));
+	if (csr == NULL || p != der + len) {
 		st = bad_csr(&c, ACLM_ERR_PARSE, "CSR: %s",
-			     req == NULL ? "not a DER PKCS#10 request" : "bytes after the request");
+			     csr == NULL ? "not a DER PKCS#10 request" : "bytes after the request");
 		goto out;
 	}
-	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1) {
+	if (ASN1_INTEGER_get(csr->info->version) != X509_REQ_VERSION_1) {
 		st = bad_csr(&c, ACLM_ERR_INVALID, "CSR: version %ld (RFC 2986: 0)",
-			     X509_REQ_get_version(req));
+			     ASN1_INTEGER_get(csr->info->version));
 		goto out;
 	}
-	key = X509_REQ_get0_pubkey(req);
-	if ((st = key_check(&c, req, key)) != ACLM_OK || (st = sig_check(&c, req)) != ACLM_OK)
+	key = ec_key_from_spki(csr->info->spki);
+	if (key == NULL) {
+		/* Every other key, and anything ec_key_from_spki refused, is
+		 * decoded (or found unreadable) as before. */
+		p = der;
+		req = d2i_X509_REQ(NULL, &p, (long)len);
+		if (req == NULL || p != der + len) {
+			st = bad_csr(&c, ACLM_ERR_PARSE, "CSR: not a DER PKCS#10 request");
+			goto out;
+		}
+		key = X509_REQ_get0_pubkey(req);
+		if (key != NULL && !EVP_PKEY_up_ref(key))
+			key = NULL;
+	}
+	if ((st = key_check(&c, csr->info->spki, key)) != ACLM_OK ||
+	    (st = sig_check(&c, csr, req, key)) != ACLM_OK)
 		goto out;
 	/* RFC 8555 §11.1: the account key must not be certified. */
 	if (account_key != NULL && crypto_key_public_equal(key, account_key)) {
 		st = bad_csr(&c, ACLM_ERR_INVALID, "CSR: the key is the account's key");
 		goto out;
 	}
-	if ((st = san_check(&c, req)) != ACLM_OK || (st = cn_check(&c, req)) != ACLM_OK)
+	if ((st = san_check(&c, csr->info->attributes)) != ACLM_OK ||
+	    (st = cn_check(&c, csr->info->subject)) != ACLM_OK)
 		goto out;
-	if (!EVP_PKEY_up_ref(key)) {
-		st = aclm_err_ssl(err, ACLM_ERR_INTERNAL, "CSR key reference");
-		goto out;
-	}
 	*pub = key;
+	key = NULL;
 out:
+	EVP_PKEY_free(key);
 	X509_REQ_free(req);
+	ASN1_item_free((ASN1_VALUE *)csr, ASN1_ITEM_rptr(CA_CSR));
 	free(c.ids);
 	return st;
 }

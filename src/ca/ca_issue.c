@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 
 #include "ca/ca.h"
 #include "crypto/cert.h"
@@ -224,6 +226,57 @@ static aclm_status extensions(X509 *x, const struct ca_issuer *iss, const struct
 	return st;
 }
 
+/* The same key as a legacy EVP_PKEY (an EC_KEY inside) for the NIST
+ * curves, else NULL: built from the curve's OID and the encoded point,
+ * both read from the provider key without an encoder or decoder. */
+static EVP_PKEY *legacy_ec_copy(EVP_PKEY *pub)
+{
+	unsigned char point[1 + 2 * 66], *params = NULL;
+	const unsigned char *p;
+	char group[32];
+	size_t plen = 0, glen = 0;
+	int nid, len;
+	EVP_PKEY *k = NULL;
+
+	if (!EVP_PKEY_is_a(pub, "EC") || crypto_key_is_sm2(pub) ||
+	    EVP_PKEY_get_utf8_string_param(pub, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					   &glen) != 1 ||
+	    ((nid = OBJ_sn2nid(group)) != NID_X9_62_prime256v1 && nid != NID_secp384r1) ||
+	    EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+					    sizeof(point), &plen) != 1 ||
+	    (len = i2d_ASN1_OBJECT(OBJ_nid2obj(nid), &params)) <= 0)
+		goto out;
+	/* ECParameters (RFC 5480 §2.1.1: a named curve), then the point. */
+	p = params;
+	if (d2i_KeyParams(EVP_PKEY_EC, &k, &p, len) == NULL)
+		goto out;
+	p = point;
+	if (d2i_PublicKey(EVP_PKEY_EC, &k, &p, (long)plen) == NULL) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+out:
+	OPENSSL_free(params);
+	ERR_clear_error();
+	return k;
+}
+
+/* X509_set_pubkey with a provider key (what a CSR decodes to) encodes it
+ * and decodes the result again, each through OpenSSL 3.0's encoder and
+ * decoder look-ups: the most expensive step of a leaf. A legacy EC key is
+ * encoded directly by its ASN.1 method, into the same SubjectPublicKeyInfo
+ * (id-ecPublicKey, the named curve, the point as the CSR had it). */
+static aclm_status set_pubkey(X509 *x, EVP_PKEY *pub, struct aclm_err *err)
+{
+	EVP_PKEY *legacy = legacy_ec_copy(pub);
+	aclm_status st = ACLM_OK;
+
+	if (!X509_set_pubkey(x, legacy != NULL ? legacy : pub))
+		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "leaf: public key");
+	EVP_PKEY_free(legacy);
+	return st;
+}
+
 aclm_status ca_leaf_sign(const struct ca_issuer *iss, const struct ca_leaf_req *r, X509 **out,
 			 struct aclm_err *err)
 {
@@ -248,12 +301,12 @@ aclm_status ca_leaf_sign(const struct ca_issuer *iss, const struct ca_leaf_req *
 		goto out;
 	}
 	if (!X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(iss->intermediate)) ||
-	    !X509_set_pubkey(x, r->pub)) {
+	    !X509_set_issuer_name(x, X509_get_subject_name(iss->intermediate))) {
 		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "leaf");
 		goto out;
 	}
-	if ((st = ca__random_serial(x, err)) != ACLM_OK ||
+	if ((st = set_pubkey(x, r->pub, err)) != ACLM_OK ||
+	    (st = ca__random_serial(x, err)) != ACLM_OK ||
 	    (st = set_time(X509_getm_notBefore(x), r->not_before, err)) != ACLM_OK ||
 	    (st = set_time(X509_getm_notAfter(x), r->not_after, err)) != ACLM_OK ||
 	    (st = subject_and_san(x, r->identifiers, err)) != ACLM_OK ||

@@ -10,9 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -20,11 +17,12 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "crypto/cert.h"
+#include "net/httpd.h"
 #include "net/net.h"
 
 #define SERVE_WORKERS 4
 #define SERVE_VA_WORKERS 8
-#define SERVE_MAX_WORKERS 64
+#define SERVE_MAX_WORKERS HTTPD_MAX_WORKERS
 #define SERVE_HTTP_TIMEOUT_S 30
 #define SERVE_MAX_HEADERS 16384
 #define SERVE_MAX_BODY (1024 * 1024) /* evhttp's hard cap; ACME_JWS_BODY_MAX is checked first */
@@ -42,11 +40,6 @@ const struct ca_profile ca_default_profiles[] = {
 };
 
 const size_t ca_default_profiles_n = sizeof(ca_default_profiles) / sizeof(ca_default_profiles[0]);
-
-struct serve_worker {
-	struct wfe_worker w;
-	struct net_loop loop;
-};
 
 /* ---- the CA's intermediates ---- */
 
@@ -138,16 +131,6 @@ static aclm_status tls_setup(struct wfe_server *srv, struct aclm_err *err)
 	return st;
 }
 
-static struct bufferevent *tls_bev(struct event_base *base, void *arg)
-{
-	SSL *ssl = SSL_new(arg);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					      BEV_OPT_CLOSE_ON_FREE);
-}
-
 /* ---- workers ---- */
 
 aclm_status wfe_open_store(struct wfe_server *srv, struct store **store, struct keystore **ks,
@@ -166,42 +149,27 @@ aclm_status wfe_open_store(struct wfe_server *srv, struct store **store, struct 
 	return st;
 }
 
-static aclm_status worker_start(struct wfe_server *srv, struct serve_worker *sw,
-				struct aclm_err *err)
+static void workers_close(struct wfe_worker *workers, int n)
 {
-	aclm_status st;
-
-	sw->w.srv = srv;
-	st = wfe_open_store(srv, &sw->w.store, &sw->w.ks, err);
-	if (st == ACLM_OK)
-		st = net_loop_new("ca serve", &sw->loop, err);
-	if (st != ACLM_OK)
-		return st;
-	sw->w.base = sw->loop.base;
-	sw->w.http = evhttp_new(sw->loop.base);
-	if (sw->w.http == NULL)
-		return aclm_err_set(err, ACLM_ERR_NOMEM, "ca serve: cannot create an HTTP server");
-	evhttp_set_allowed_methods(sw->w.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_max_headers_size(sw->w.http, SERVE_MAX_HEADERS);
-	evhttp_set_max_body_size(sw->w.http, SERVE_MAX_BODY);
-	evhttp_set_timeout(sw->w.http, SERVE_HTTP_TIMEOUT_S);
-	evhttp_set_bevcb(sw->w.http, tls_bev, srv->tls);
-	evhttp_set_gencb(sw->w.http, wfe_on_request, &sw->w);
-	if (evhttp_accept_socket_with_handle(sw->w.http, srv->listen_fd) == NULL)
-		return aclm_err_set(err, ACLM_ERR_IO, "ca serve: cannot accept on %s", srv->o->listen);
-	return net_loop_start("ca serve", &sw->loop, err);
+	for (int i = 0; workers != NULL && i < n; i++) {
+		wfe_key_cache_clear(&workers[i]);
+		keystore_close(workers[i].ks);
+		store_close(workers[i].store);
+	}
 }
 
-static void worker_stop(struct serve_worker *sw)
+/* One store connection and keystore per HTTP worker. */
+static aclm_status workers_open(struct wfe_server *srv, struct wfe_worker *workers, void **args,
+				int n, struct aclm_err *err)
 {
-	net_loop_stop(&sw->loop);
-	if (sw->w.http != NULL)
-		evhttp_free(sw->w.http);
-	net_loop_free(&sw->loop);
-	wfe_key_cache_clear(&sw->w);
-	keystore_close(sw->w.ks);
-	store_close(sw->w.store);
+	aclm_status st = ACLM_OK;
+
+	for (int i = 0; i < n && st == ACLM_OK; i++) {
+		workers[i].srv = srv;
+		args[i] = &workers[i];
+		st = wfe_open_store(srv, &workers[i].store, &workers[i].ks, err);
+	}
+	return st;
 }
 
 /* ---- setup ---- */
@@ -215,7 +183,6 @@ static aclm_status server_init(struct wfe_server *srv, const struct ca_serve_opt
 	memset(srv, 0, sizeof(*srv));
 	srv->o = o;
 	srv->tenant = o->tenant_id;
-	srv->listen_fd = -1;
 	/* The locks first: server_free destroys them whatever fails below. */
 	pthread_mutex_init(&srv->write_lock, NULL);
 	wfe_limits_init(&srv->limits);
@@ -275,8 +242,6 @@ static void server_free(struct wfe_server *srv)
 	ca_issuers_free(srv->issuers, srv->nissuers);
 	if (srv->tls != NULL)
 		SSL_CTX_free(srv->tls);
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
 	json_decref(srv->caa_identities);
 	wfe_nonces_destroy(&srv->nonces);
 	wfe_limits_destroy(&srv->limits);
@@ -306,47 +271,115 @@ static aclm_status requeue_cb(const struct store_ca_authz *a, void *arg)
 	return ACLM_OK;
 }
 
-static aclm_status serve_run(struct wfe_server *srv, struct serve_worker *workers, int n,
-			     struct store *store, struct aclm_err *err)
+/* The CA without its socket: server state, issuers, CAA identities, the
+ * workers' stores, the validation threads and the validations a previous
+ * run left processing. ca_serve puts it behind its own HTTPS socket; `aclm
+ * serve` behind the API's (ca_embedded_*). */
+struct ca_embedded {
+	struct wfe_server srv;
+	struct wfe_worker *workers;
+	void **args;
+	int n;
+	struct store *store;
+	struct keystore *ks;
+	bool va_started;
+};
+
+static aclm_status engine_start(struct ca_embedded *e, const struct ca_serve_opts *o, int n,
+				struct aclm_err *err)
 {
-	struct requeue_ctx q = { .srv = srv };
-	char url[WFE_BASE_MAX + 32];
-	sigset_t set;
-	int sig = 0;
+	struct requeue_ctx q = { .srv = &e->srv };
 	aclm_status st;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	st = wfe_va_start(srv, err);
-	for (int i = 0; i < n && st == ACLM_OK; i++)
-		st = worker_start(srv, &workers[i], err);
+	e->n = n;
+	st = server_init(&e->srv, o, err);
 	if (st == ACLM_OK)
-		st = store_ca_authz_list_va_pending(store, srv->tenant, srv->ca_name, requeue_cb, &q,
-						    err);
-	if (st != ACLM_OK)
-		return st;
-	if (q.n > 0)
+		st = net_loop_threads("ca serve", err);
+	if (st == ACLM_OK)
+		st = wfe_open_store(&e->srv, &e->store, &e->ks, err);
+	if (st == ACLM_OK)
+		st = load_issuers(&e->srv, e->store, e->ks, err);
+	if (st == ACLM_OK)
+		caa_identities(&e->srv);
+	if (st == ACLM_OK && ((e->workers = calloc((size_t)n, sizeof(*e->workers))) == NULL ||
+			      (e->args = calloc((size_t)n, sizeof(*e->args))) == NULL))
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	if (st == ACLM_OK)
+		st = workers_open(&e->srv, e->workers, e->args, n, err);
+	if (st == ACLM_OK && (st = wfe_va_start(&e->srv, err)) == ACLM_OK)
+		e->va_started = true;
+	if (st == ACLM_OK)
+		st = store_ca_authz_list_va_pending(e->store, e->srv.tenant, e->srv.ca_name,
+						    requeue_cb, &q, err);
+	if (st == ACLM_OK && q.n > 0)
 		aclm_log_note("ca serve: %d validation(s) left processing by the last run queued again",
 			      q.n);
+	return st;
+}
+
+/* After the HTTP side stopped: no request runs any more. */
+static void engine_stop(struct ca_embedded *e)
+{
+	workers_close(e->workers, e->n);
+	if (e->va_started)
+		wfe_va_stop(&e->srv);
+	free(e->args);
+	free(e->workers);
+	keystore_close(e->ks);
+	store_close(e->store);
+	server_free(&e->srv);
+}
+
+static void log_directory(struct wfe_server *srv, const char *where)
+{
+	char url[WFE_BASE_MAX + 32];
+
 	snprintf(url, sizeof(url), "%sdirectory", srv->acme_base);
-	aclm_log_note("ca serve: CA %s (%zu key type(s)) at %s", srv->ca_name, srv->nissuers, url);
+	aclm_log_note("%s: CA %s (%zu key type(s)) at %s", where, srv->ca_name, srv->nissuers, url);
 	if (srv->o->ready != NULL)
 		srv->o->ready(url, srv->o->ready_arg);
-	while (sigwait(&set, &sig) != 0)
-		;
-	aclm_log_note("ca serve: %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+aclm_status ca_embedded_start(const struct ca_serve_opts *o, int nworkers, struct ca_embedded **out,
+			      struct aclm_err *err)
+{
+	struct ca_embedded *e = calloc(1, sizeof(*e));
+	aclm_status st;
+
+	*out = NULL;
+	if (e == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	st = engine_start(e, o, nworkers, err);
+	if (st != ACLM_OK) {
+		engine_stop(e);
+		free(e);
+		return st;
+	}
+	log_directory(&e->srv, "serve");
+	*out = e;
 	return ACLM_OK;
+}
+
+void ca_embedded_handle(struct ca_embedded *e, int worker, struct evhttp_request *req)
+{
+	wfe_on_request(req, &e->workers[worker]);
+}
+
+void ca_embedded_stop(struct ca_embedded *e)
+{
+	if (e == NULL)
+		return;
+	engine_stop(e);
+	free(e);
 }
 
 aclm_status ca_serve(const struct ca_serve_opts *o, struct aclm_err *err)
 {
-	struct wfe_server srv;
-	struct serve_worker *workers = NULL;
-	struct store *store = NULL;
-	struct keystore *ks = NULL;
+	struct ca_embedded e = { 0 };
+	struct httpd *httpd = NULL;
 	int n = o->workers > 0 ? o->workers : SERVE_WORKERS;
 	sigset_t set, old;
+	int sig = 0;
 	aclm_status st;
 
 	if (n > SERVE_MAX_WORKERS)
@@ -358,30 +391,32 @@ aclm_status ca_serve(const struct ca_serve_opts *o, struct aclm_err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	st = server_init(&srv, o, err);
+	st = engine_start(&e, o, n, err);
 	if (st == ACLM_OK)
-		st = net_loop_threads("ca serve", err);
-	if (st == ACLM_OK)
-		st = wfe_open_store(&srv, &store, &ks, err);
-	if (st == ACLM_OK)
-		st = load_issuers(&srv, store, ks, err);
+		st = tls_setup(&e.srv, err);
 	if (st == ACLM_OK) {
-		caa_identities(&srv);
-		st = tls_setup(&srv, err);
+		struct httpd_opts h = { .who = "ca serve",
+					.listen = o->listen,
+					.tls = e.srv.tls,
+					.workers = n,
+					.max_headers = SERVE_MAX_HEADERS,
+					.max_body = SERVE_MAX_BODY,
+					.timeout_s = SERVE_HTTP_TIMEOUT_S,
+					.on_request = wfe_on_request,
+					.worker_args = e.args };
+
+		st = httpd_start(&h, &httpd, err);
 	}
-	if (st == ACLM_OK)
-		st = net_listen_socket("ca serve", o->listen, &srv.listen_fd, err);
-	if (st == ACLM_OK && (workers = calloc((size_t)n, sizeof(*workers))) == NULL)
-		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-	if (st == ACLM_OK)
-		st = serve_run(&srv, workers, n, store, err);
-	for (int i = 0; workers != NULL && i < n; i++)
-		worker_stop(&workers[i]);
-	wfe_va_stop(&srv);
-	free(workers);
-	keystore_close(ks);
-	store_close(store);
-	server_free(&srv);
+	if (st == ACLM_OK) {
+		log_directory(&e.srv, "ca serve");
+		sigdelset(&set, SIGPIPE);
+		while (sigwait(&set, &sig) != 0)
+			;
+		aclm_log_note("ca serve: %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	}
+	/* Loops first (no request runs after this), then their stores. */
+	httpd_stop(httpd);
+	engine_stop(&e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return st;
 }

@@ -99,9 +99,14 @@ void wfe_reply_raw(struct wfe_req *r, int status, const char *content_type,
 		evbuffer_free(b);
 }
 
+/* Compact, members in the order the handlers set them (jansson keeps
+ * insertion order): indenting and sorting every response cost more than
+ * writing it, and clients parse it either way. */
+#define WFE_JSON_FLAGS JSON_COMPACT
+
 void wfe_reply_json(struct wfe_req *r, int status, json_t *body, const char *location)
 {
-	char *text = body != NULL ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	char *text = body != NULL ? json_dumps(body, WFE_JSON_FLAGS) : NULL;
 
 	if (location != NULL && !r->answered)
 		evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Location", location);
@@ -127,7 +132,7 @@ static void reply_problem_status(struct wfe_req *r, const char *name, int status
 		/* RFC 8555 §6.2: badSignatureAlgorithm lists the accepted ones. */
 		if (strcmp(name, "badSignatureAlgorithm") == 0)
 			json_object_set_new(doc, "algorithms", acme_jws_algs_json());
-		text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		text = json_dumps(doc, WFE_JSON_FLAGS);
 	}
 	aclm_log(ACLM_LOG_DEBUG, "ca: %s %s -> %d %s: %s", r->peer,
 		 evhttp_request_get_uri(r->ev), status, name, detail);
@@ -318,34 +323,120 @@ static size_t key_slot(const char *id)
 	return h % WFE_KEY_CACHE_SLOTS;
 }
 
+/* One cache for every worker thread: each account key is built once, not
+ * once per thread that happens to serve the account (a JWK to EVP_PKEY
+ * costs several signature checks). Entries are only read under the lock;
+ * callers get their own reference, which outlives any replacement. */
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wfe_key_slot key_cache[WFE_KEY_CACHE_SLOTS];
+
 aclm_status wfe_account_key(struct wfe_worker *w, const struct store_ca_account *a,
 			    EVP_PKEY **out, struct aclm_err *err)
 {
-	struct wfe_key_slot *s = &w->keys[key_slot(a->id)];
+	struct wfe_key_slot *s = &key_cache[key_slot(a->id)];
 	aclm_status st;
 
-	if (s->key != NULL && strcmp(s->id, a->id) == 0 && strcmp(s->thumbprint, a->thumbprint) == 0) {
-		EVP_PKEY_up_ref(s->key);
+	(void)w;
+	*out = NULL;
+	pthread_mutex_lock(&key_cache_lock);
+	if (s->key != NULL && strcmp(s->id, a->id) == 0 && strcmp(s->thumbprint, a->thumbprint) == 0 &&
+	    EVP_PKEY_up_ref(s->key))
 		*out = s->key;
+	pthread_mutex_unlock(&key_cache_lock);
+	if (*out != NULL)
 		return ACLM_OK;
-	}
 	st = acme_jwk_to_pkey(a->jwk, out, err);
-	if (st != ACLM_OK)
-		return st;
-	EVP_PKEY_free(s->key);
-	EVP_PKEY_up_ref(*out);
-	s->key = *out;
+	if (st == ACLM_OK)
+		wfe_account_key_remember(a, *out);
+	return st;
+}
+
+void wfe_account_key_remember(const struct store_ca_account *a, EVP_PKEY *key)
+{
+	struct wfe_key_slot *s = &key_cache[key_slot(a->id)];
+	EVP_PKEY *old = NULL;
+
+	if (key == NULL || !EVP_PKEY_up_ref(key))
+		return;
+	pthread_mutex_lock(&key_cache_lock);
+	old = s->key;
+	s->key = key;
 	snprintf(s->id, sizeof(s->id), "%s", a->id);
 	snprintf(s->thumbprint, sizeof(s->thumbprint), "%s", a->thumbprint);
-	return ACLM_OK;
+	pthread_mutex_unlock(&key_cache_lock);
+	EVP_PKEY_free(old);
 }
 
 void wfe_key_cache_clear(struct wfe_worker *w)
 {
+	pthread_mutex_lock(&key_cache_lock);
 	for (size_t i = 0; i < WFE_KEY_CACHE_SLOTS; i++) {
-		EVP_PKEY_free(w->keys[i].key);
-		w->keys[i].key = NULL;
+		EVP_PKEY_free(key_cache[i].key);
+		key_cache[i].key = NULL;
 	}
+	pthread_mutex_unlock(&key_cache_lock);
+	for (size_t i = 0; i < WFE_ACCT_CACHE_SLOTS; i++) {
+		store_ca_account_free(w->accts[i].a);
+		w->accts[i].a = NULL;
+	}
+}
+
+void wfe_accounts_changed(struct wfe_server *srv)
+{
+	__atomic_add_fetch(&srv->acct_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A copy the request may change and free; the JSON values are shared by
+ * reference (handlers replace them, never edit them in place, and both
+ * copies stay on this thread). */
+static struct store_ca_account *acct_dup(const struct store_ca_account *a)
+{
+	struct store_ca_account *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	*c = *a;
+	c->ca_name = a->ca_name != NULL ? strdup(a->ca_name) : NULL;
+	c->status = a->status != NULL ? strdup(a->status) : NULL;
+	c->eab_kid = a->eab_kid != NULL ? strdup(a->eab_kid) : NULL;
+	c->jwk = json_incref(a->jwk);
+	c->contact = json_incref(a->contact);
+	c->allow = json_incref(a->allow);
+	if ((a->ca_name != NULL && c->ca_name == NULL) || (a->status != NULL && c->status == NULL) ||
+	    (a->eab_kid != NULL && c->eab_kid == NULL)) {
+		store_ca_account_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* The account row (a copy for the request), from this worker's cache when
+ * no account was written since it was read. The generation is read before
+ * the row: a write committed after that read bumps it, and the next
+ * request reads the row again. */
+static aclm_status account_get(struct wfe_worker *w, const char *id,
+			       struct store_ca_account **out, struct aclm_err *err)
+{
+	struct wfe_acct_slot *s = &w->accts[key_slot(id) % WFE_ACCT_CACHE_SLOTS];
+	uint64_t gen = __atomic_load_n(&w->srv->acct_gen, __ATOMIC_SEQ_CST);
+	struct store_ca_account *fresh = NULL;
+	aclm_status st;
+
+	*out = NULL;
+	if (s->a != NULL && s->gen == gen && strcmp(s->a->id, id) == 0) {
+		*out = acct_dup(s->a);
+		return *out != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	}
+	st = store_ca_account_get(w->store, w->srv->tenant, w->srv->ca_name, id, out, err);
+	if (st != ACLM_OK)
+		return st;
+	fresh = acct_dup(*out);
+	if (fresh != NULL) {
+		store_ca_account_free(s->a);
+		s->a = fresh;
+		s->gen = gen;
+	}
+	return ACLM_OK;
 }
 
 /* The account id in a kid URL: whatever follows "/acme/acct/" (any
@@ -373,7 +464,7 @@ static bool post_account(struct wfe_req *r)
 				  r->jws.kid);
 		return false;
 	}
-	st = store_ca_account_get(r->w->store, r->srv->tenant, r->srv->ca_name, id, &r->acct, &err);
+	st = account_get(r->w, id, &r->acct, &err);
 	if (st == ACLM_ERR_NOTFOUND) {
 		wfe_reply_problem(r, "accountDoesNotExist", "no account %s", id);
 		return false;

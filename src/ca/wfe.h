@@ -40,6 +40,7 @@ struct evhttp;
 struct wfe_nonces {
 	pthread_mutex_t lock;
 	unsigned char key[32];
+	EVP_MAC_CTX *mac;          /* HMAC-SHA256 keyed once; each tag works on a copy */
 	uint64_t next;
 	unsigned char unused[WFE_NONCE_WINDOW / 8];
 };
@@ -103,11 +104,12 @@ struct wfe_server {
 	struct wfe_limits limits;
 	struct wfe_va_queue vaq;
 	pthread_mutex_t write_lock; /* one writer at a time: no SQLite busy sleeps */
-	int listen_fd;
+	uint64_t acct_gen;         /* bumped (atomically) after every account write */
 };
 
-/* Account keys as EVP_PKEYs, by account id and thumbprint: building one
- * from its JWK costs more than verifying a signature with it. */
+/* Account keys as EVP_PKEYs, by account id and thumbprint, in one cache
+ * shared by the workers (wfe.c): building one from its JWK costs more than
+ * verifying a signature with it. */
 #define WFE_KEY_CACHE_SLOTS 512
 struct wfe_key_slot {
 	char id[STORE_CA_ID_MAX];
@@ -115,8 +117,18 @@ struct wfe_key_slot {
 	EVP_PKEY *key;
 };
 
+/* Account rows by id, each tagged with the server's account generation
+ * when it was read: a row read under an older generation is read again, so
+ * an update or deactivation on any thread counts from its commit on, while
+ * the other POSTs of a certificate skip the SELECT. */
+#define WFE_ACCT_CACHE_SLOTS 256
+struct wfe_acct_slot {
+	uint64_t gen;
+	struct store_ca_account *a;
+};
+
 /* One HTTP thread: its own event loop, store connection, keystore and
- * account key cache (no locks: only this thread uses them). */
+ * account row cache (no locks: only this thread uses them). */
 struct wfe_worker {
 	struct wfe_server *srv;
 	struct store *store;
@@ -124,12 +136,19 @@ struct wfe_worker {
 	struct event_base *base;
 	struct evhttp *http;
 	pthread_t thread;
-	struct wfe_key_slot keys[WFE_KEY_CACHE_SLOTS];
+	struct wfe_acct_slot accts[WFE_ACCT_CACHE_SLOTS];
 };
-/* The account's key (a new reference), from the cache or its JWK. */
+/* The account's key (a new reference), from the shared cache or its JWK. */
 aclm_status wfe_account_key(struct wfe_worker *w, const struct store_ca_account *a,
 			    EVP_PKEY **out, struct aclm_err *err);
+/* Puts an account's key, already built from its JWK, in the shared cache
+ * (newAccount: the account's next request then finds it). */
+void wfe_account_key_remember(const struct store_ca_account *a, EVP_PKEY *key);
+/* Frees the shared account key cache and the worker's account rows. */
 void wfe_key_cache_clear(struct wfe_worker *w);
+/* After any write to an account row (new account, update, deactivation,
+ * key change): every worker reads accounts from the store again. */
+void wfe_accounts_changed(struct wfe_server *srv);
 
 /* One request while its handler runs. */
 struct wfe_req {
@@ -200,6 +219,10 @@ json_t *wfe_authz_json(const struct wfe_req *r, const struct store_ca_authz *a);
 aclm_status wfe_order_refresh(struct wfe_req *r, struct store_ca_order *o, struct aclm_err *err);
 /* The account's order by id, refreshed; NULL after replying 404 or 500. */
 struct store_ca_order *wfe_order_load(struct wfe_req *r, const char *id);
+/* The same, the refreshed status not stored: for finalize, whose own
+ * transaction stores the order (the status is derived again on every load
+ * until then, so a failed finalize loses nothing). */
+struct store_ca_order *wfe_order_load_unsaved(struct wfe_req *r, const char *id);
 json_t *wfe_order_json(const struct wfe_req *r, const struct store_ca_order *o);
 
 /* ---- validation (wfe_va.c) ---- */

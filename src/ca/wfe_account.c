@@ -131,7 +131,9 @@ static aclm_status account_store(struct wfe_req *r, struct store_ca_account *a,
 		wfe_write_abort(r);
 		return st;
 	}
-	return wfe_write_commit(r, err);
+	st = wfe_write_commit(r, err);
+	wfe_accounts_changed(r->srv);
+	return st;
 }
 
 void wfe_new_account(struct wfe_req *r)
@@ -206,6 +208,7 @@ void wfe_new_account(struct wfe_req *r)
 		wfe_reply_err(r, st == ACLM_ERR_EXISTS ? "unauthorized" : NULL, &err);
 		goto out;
 	}
+	wfe_account_key_remember(&a, r->key);
 	aclm_log(ACLM_LOG_INFO, "ca: account %s created for %s", a.id, r->peer);
 	wfe_url(r, "acct", a.id, loc, sizeof(loc));
 	body = account_json(r, &a);

@@ -118,7 +118,9 @@ out:
 
 void wfe_finalize(struct wfe_req *r)
 {
-	struct store_ca_order *o = wfe_order_load(r, r->rest);
+	/* pending -> ready is stored with the finalize commit below, not in a
+	 * transaction of its own. */
+	struct store_ca_order *o = wfe_order_load_unsaved(r, r->rest);
 	const char *csr = aclm_json_str(r->jws.payload, "csr"), *problem = NULL;
 	const struct ca_issuer *iss = NULL;
 	struct aclm_err err = { 0 };

@@ -4,11 +4,32 @@
 
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #define NONCE_TAG 8
+
+static aclm_status nonce_mac_new(struct wfe_nonces *n)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	aclm_status st = ACLM_ERR_CRYPTO;
+
+	n->mac = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
+	if (n->mac != NULL && EVP_MAC_init(n->mac, n->key, sizeof(n->key), params) == 1)
+		st = ACLM_OK;
+	EVP_MAC_free(hmac);
+	if (st != ACLM_OK) {
+		EVP_MAC_CTX_free(n->mac);
+		n->mac = NULL;
+	}
+	return st;
+}
 
 aclm_status wfe_nonces_init(struct wfe_nonces *n, struct aclm_err *err)
 {
@@ -19,24 +40,41 @@ aclm_status wfe_nonces_init(struct wfe_nonces *n, struct aclm_err *err)
 	if (RAND_bytes((unsigned char *)&n->next, sizeof(n->next)) != 1)
 		return aclm_err_set(err, ACLM_ERR_CRYPTO, "nonces: no randomness");
 	n->next &= 0x00ffffffffffffffULL;
-	if (pthread_mutex_init(&n->lock, NULL) != 0)
+	if (nonce_mac_new(n) != ACLM_OK)
+		return aclm_err_ssl(err, ACLM_ERR_CRYPTO, "nonces: HMAC-SHA256");
+	if (pthread_mutex_init(&n->lock, NULL) != 0) {
+		EVP_MAC_CTX_free(n->mac);
+		n->mac = NULL;
 		return aclm_err_set(err, ACLM_ERR_INTERNAL, "nonces: cannot create a lock");
+	}
 	return ACLM_OK;
 }
 
 void wfe_nonces_destroy(struct wfe_nonces *n)
 {
 	pthread_mutex_destroy(&n->lock);
+	EVP_MAC_CTX_free(n->mac);
+	n->mac = NULL;
 	OPENSSL_cleanse(n->key, sizeof(n->key));
 }
 
+/* Every response and every POST needs a tag: copying a keyed context skips
+ * the algorithm look-ups and key set-up of a one-shot HMAC(). */
 static void nonce_tag(const struct wfe_nonces *n, const unsigned char ctr[8],
 		      unsigned char tag[NONCE_TAG])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	size_t maclen = 0;
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(n->mac);
 
-	HMAC(EVP_sha256(), n->key, sizeof(n->key), ctr, 8, mac, &maclen);
+	/* On a failure the tag is random: that nonce is then refused
+	 * (badNonce, the client retries) instead of being guessable. */
+	memset(mac, 0, sizeof(mac));
+	if (c == NULL || EVP_MAC_update(c, ctr, 8) != 1 ||
+	    EVP_MAC_final(c, mac, &maclen, sizeof(mac)) != 1 || maclen < NONCE_TAG) {
+		RAND_bytes(mac, NONCE_TAG);
+	}
+	EVP_MAC_CTX_free(c);
 	memcpy(tag, mac, NONCE_TAG);
 }
 

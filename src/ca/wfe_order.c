@@ -402,7 +402,11 @@ static const char *order_status_now(struct wfe_req *r, const struct store_ca_ord
 	return all_valid ? "ready" : "pending";
 }
 
-aclm_status wfe_order_refresh(struct wfe_req *r, struct store_ca_order *o, struct aclm_err *err)
+/* The status brought up to date in *o; stored when persist (else the
+ * caller's next write stores it, and until then every load derives the
+ * same status again from the authorizations and the clock). */
+static aclm_status order_refresh(struct wfe_req *r, struct store_ca_order *o, bool persist,
+				 struct aclm_err *err)
 {
 	json_t *error = NULL;
 	aclm_status st;
@@ -423,6 +427,8 @@ aclm_status wfe_order_refresh(struct wfe_req *r, struct store_ca_order *o, struc
 	json_decref(o->error);
 	o->error = error;
 	o->updated_at = aclm_time_now();
+	if (!persist)
+		return ACLM_OK;
 	st = wfe_write_begin(r, err);
 	if (st != ACLM_OK)
 		return st;
@@ -434,7 +440,12 @@ aclm_status wfe_order_refresh(struct wfe_req *r, struct store_ca_order *o, struc
 	return wfe_write_commit(r, err);
 }
 
-struct store_ca_order *wfe_order_load(struct wfe_req *r, const char *id)
+aclm_status wfe_order_refresh(struct wfe_req *r, struct store_ca_order *o, struct aclm_err *err)
+{
+	return order_refresh(r, o, true, err);
+}
+
+static struct store_ca_order *order_load(struct wfe_req *r, const char *id, bool persist)
 {
 	struct store_ca_order *o = NULL;
 	struct aclm_err err = { 0 };
@@ -446,13 +457,23 @@ struct store_ca_order *wfe_order_load(struct wfe_req *r, const char *id)
 		return NULL;
 	}
 	if (st == ACLM_OK)
-		st = wfe_order_refresh(r, o, &err);
+		st = order_refresh(r, o, persist, &err);
 	if (st != ACLM_OK) {
 		wfe_reply_err(r, NULL, &err);
 		store_ca_order_free(o);
 		return NULL;
 	}
 	return o;
+}
+
+struct store_ca_order *wfe_order_load(struct wfe_req *r, const char *id)
+{
+	return order_load(r, id, true);
+}
+
+struct store_ca_order *wfe_order_load_unsaved(struct wfe_req *r, const char *id)
+{
+	return order_load(r, id, false);
 }
 
 void wfe_order(struct wfe_req *r)

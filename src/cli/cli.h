@@ -120,6 +120,19 @@ int cli_cmd_ca(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_ca_serve(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_ca_admin(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_scan(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_tenant(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_user(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_token(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_jobs(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_alerts(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_target(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_deploy(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_bind(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_deployments(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_notify(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
+/* One line per deploy result of deploy_run/deploy_lineage, each after indent. */
+void cli_deploy_print(const json_t *results, const char *indent);
 /* --batch FILE of `aclm issue` into jobs (cmd_issue_batch.c); errors name FILE:LINE. */
 struct client_batch_job;
 aclm_status cli_batch_parse(const char *file, const char *key_types, const char *challenge,

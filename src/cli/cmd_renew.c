@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "crypto/crypto.h"
+#include "deploy/deploy.h"
 
 static const char usage_renew[] =
 	"Usage: aclm renew [--all | LINEAGE...] [--force] [--dry-run]\n"
@@ -47,96 +48,13 @@ struct renew_run {
 	int failed, renewed;
 };
 
-/* One connection per lineage, opened when first needed (the ARI question,
- * then the order). Its options point into l, which outlives it. */
-static aclm_status lineage_conn(struct renew_run *rr, const struct store_lineage *l,
-				struct client_conn **conn, struct aclm_err *err)
-{
-	struct client_opts co = { .server = l->server };
-
-	if (*conn != NULL)
-		return ACLM_OK;
-	co.ca_bundle = aclm_json_str(l->options, "ca_bundle");
-	co.email = aclm_json_str(l->options, "email");
-	return client_conn_open(&rr->ctx->inv, &co, conn, err);
-}
-
-static void lineage_due(struct renew_run *rr, const struct store_lineage *l,
-			struct client_conn **conn, struct client_renewal *out)
-{
-	struct store_cert *c = NULL;
-	struct store_lineage *fresh = NULL;
-	struct aclm_err err = { 0 };
-	const char *ari_error = NULL;
-	int64_t now = aclm_time_now();
-
-	memset(out, 0, sizeof(*out));
-	if (l->cert_id == 0 ||
-	    store_cert_get(rr->ctx->store, rr->ctx->inv.tenant_id, l->cert_id, &c, &err) != ACLM_OK) {
-		out->due = true;
-		snprintf(out->why, sizeof(out->why), "no certificate yet");
-		return;
-	}
-	if (rr->force) {
-		out->due = true;
-		snprintf(out->why, sizeof(out->why), "forced (%lld days left)",
-			 (long long)aclm_time_days_between(now, c->not_after));
-		store_cert_free(c);
-		return;
-	}
-	if (client_ari_should_ask(l, now)) {
-		/* The answer is kept on the row: read it back. */
-		if (lineage_conn(rr, l, conn, &err) != ACLM_OK ||
-		    client_ari_refresh(*conn, l->name, now, &err) != ACLM_OK)
-			ari_error = err.msg;
-		else
-			store_lineage_get(rr->ctx->store, rr->ctx->inv.tenant_id, l->name, &fresh, NULL);
-	}
-	client_renewal_decide(fresh != NULL ? fresh : l, c->not_before, c->not_after, now, ari_error,
-			      out);
-	store_lineage_free(fresh);
-	store_cert_free(c);
-}
-
+/* Prints what client_renew_one did, as `aclm issue` does. */
 static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l,
 			     struct client_conn **conn, struct aclm_err *err)
 {
-	struct solver_config sc = { 0 };
 	struct client_result res = { 0 };
-	const char **names = calloc(json_array_size(l->names) + 1, sizeof(*names));
-	char *live = aclm_fs_join(rr->ctx->home, "live");
-	int kt = crypto_key_type_parse(l->key_type);
-	size_t i;
-	json_t *v;
-	aclm_status st;
+	aclm_status st = client_renew_one(&rr->ctx->inv, rr->ctx->home, l, conn, &res, err);
 
-	json_array_foreach(l->names, i, v)
-		names[i] = json_string_value(v);
-	sc.http_listen = aclm_json_str(l->options, "http_listen");
-	sc.webroot = aclm_json_str(l->options, "webroot");
-	sc.tlsalpn_listen = aclm_json_str(l->options, "tlsalpn_listen");
-	sc.dns_hook = aclm_json_str(l->options, "dns_hook");
-	sc.dns_rfc2136 = aclm_json_str(l->options, "dns_rfc2136");
-	sc.tsig_file = aclm_json_str(l->options, "tsig_file");
-	sc.dns_resolver = aclm_json_str(l->options, "dns_resolver");
-	sc.dns_propagation = aclm_json_str(l->options, "dns_propagation");
-	st = kt >= 0 ? lineage_conn(rr, l, conn, err)
-		     : aclm_err_set(err, ACLM_ERR_INVALID, "unknown key type %s", l->key_type);
-	if (st == ACLM_OK) {
-		struct client_request req = {
-			.lineage = l->name, .names = names, .nnames = json_array_size(l->names),
-			.key_type = (enum crypto_key_type)kt,
-			.challenge = aclm_json_str(l->options, "challenge") ?: "http-01",
-			.solver = &sc, .live_dir = live,
-			.deploy_hook = aclm_json_str(l->options, "deploy_hook"),
-			.preferred_chain = aclm_json_str(l->options, "preferred_chain"),
-			.csr_path = aclm_json_str(l->options, "csr"),
-			.profile = aclm_json_str(l->options, "profile"),
-			.tlcp = aclm_json_bool(l->options, "tlcp"),
-		};
-
-		st = client_issue(*conn, &req, &res, err);
-	}
 	if (res.cert_id != 0 && (st == ACLM_OK || res.deploy_hook_failed))
 		printf("renewed  %s: certificate %lld, expires %s%s%s\n", l->name,
 		       (long long)res.cert_id, res.not_after, res.replaced[0] != '\0' ? ", replaces " : "",
@@ -144,9 +62,27 @@ static aclm_status renew_one(struct renew_run *rr, const struct store_lineage *l
 	if (res.enc_cert_id != 0 && (st == ACLM_OK || res.deploy_hook_failed))
 		printf("renewed  %s: TLCP encryption certificate %lld, expires %s\n", l->name,
 		       (long long)res.enc_cert_id, res.enc_not_after);
-	free(names);
-	free(live);
 	return st;
+}
+
+/* aclm bind: the renewed certificate goes to the lineage's targets. A
+ * failed target (rolled back, the previous certificate still served) fails
+ * the run, like a failed renewal. */
+static void deploy_bound(struct renew_run *rr, const char *lineage)
+{
+	struct aclm_err err = { 0 };
+	json_t *results = NULL;
+	aclm_status st = deploy_lineage(&rr->ctx->inv, lineage, &results, &err);
+
+	if (json_array_size(results) > 0) {
+		printf("deploy   %s:\n", lineage);
+		cli_deploy_print(results, "         ");
+	}
+	if (st != ACLM_OK) {
+		rr->failed++;
+		printf("failed   %s: deploy: %s\n", lineage, err.msg);
+	}
+	json_decref(results);
 }
 
 static void renew_lineage(struct renew_run *rr, const struct store_lineage *l)
@@ -155,7 +91,7 @@ static void renew_lineage(struct renew_run *rr, const struct store_lineage *l)
 	struct client_renewal due;
 	struct aclm_err err = { 0 };
 
-	lineage_due(rr, l, &conn, &due);
+	client_renew_due(&rr->ctx->inv, l, rr->force, &conn, &due);
 	if (!due.due) {
 		printf("skip     %s: %s\n", l->name, due.why);
 	} else {
@@ -168,6 +104,7 @@ static void renew_lineage(struct renew_run *rr, const struct store_lineage *l)
 			printf("failed   %s: %s\n", l->name, err.msg);
 		} else {
 			rr->renewed++;
+			deploy_bound(rr, l->name);
 		}
 	}
 	client_conn_close(conn);

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
+#include "core/time.h"
 #include "scan/scan.h"
 
 static const char usage_scan[] =
@@ -44,6 +45,11 @@ static const char usage_scan[] =
 	"                       /etc/ssl/certs/ca-certificates.crt)\n"
 	"  --dns-server H:P     resolve names with this server (default: the system's)\n"
 	"  --expiring-days N    'expiring' threshold (default 30)\n"
+	"  --starttls PROTO     plaintext upgrade before TLS: auto (default: by port,\n"
+	"                       25/587 smtp, 143 imap, 110 pop3, 21 ftp, 389 ldap,\n"
+	"                       5432 postgres, 5222 xmpp), smtp, imap, pop3, ftp,\n"
+	"                       ldap, postgres, xmpp or none; a server without it:\n"
+	"                       error 'smtp: STARTTLS not offered' and a finding\n"
 	"  --format FMT         table (default), json (one array), jsonl (one object\n"
 	"                       per line as endpoints finish) or csv (RFC 4180: a\n"
 	"                       header, one line per endpoint)\n"
@@ -52,21 +58,30 @@ static const char usage_scan[] =
 	"                       ETA and findings so far\n"
 	"  --fail-on SEV        exit 1 when a finding of SEV or worse exists:\n"
 	"                       critical, high, medium or low\n"
-	"\n"
-	"Not supported yet: --starttls, --save, --rate.\n"
+	"  --save               record what was seen in the store: served chains into\n"
+	"                       the inventory (source scan), endpoints and their\n"
+	"                       observations; adds \"inventory\": {\"status\"} (known,\n"
+	"                       unknown, drift, stale) and the findings\n"
+	"                       inventory.unknown, .drift, .stale, .inconsistent\n"
+	"  --rate N             at most N new connections per second (default: no\n"
+	"                       limit besides --concurrency); each probe is one\n"
+	"                       connection (all checks: up to 15 per endpoint)\n"
 	"\n"
 	"Examples:\n"
 	"  aclm scan example.com\n"
+	"  aclm scan mail.example.com --ports 25,587,465,993,143\n"
 	"  aclm scan 10.0.0.0/24 --ports 443,8443 --sni www.example.com --format jsonl\n"
 	"  aclm scan @hosts.txt --checks cert --fail-on high --format json >scan.json\n"
 	"  aclm scan '[2001:db8::1]:8443' 127.0.0.1:4433 --ca-bundle my-root.pem\n"
+	"  aclm scan 10.0.0.0/24 --save --format jsonl   # then: aclm cert list\n"
 	"\n"
 	"Exit status: 0 done (unreachable endpoints are results, not failures),\n"
-	"1 --fail-on matched or the scan could not run, 2 usage error.\n";
+	"1 --fail-on matched, an endpoint could not be saved (--save) or the scan\n"
+	"could not run, 2 usage error.\n";
 
 enum { OPT_PORTS = CLI_OPT_FIRST_COMMAND_OPT, OPT_SNI, OPT_CHECKS, OPT_CONCURRENCY, OPT_PER_IP,
        OPT_TIMEOUT, OPT_CA_BUNDLE, OPT_DNS_SERVER, OPT_EXPIRING, OPT_FORMAT, OPT_FAIL_ON,
-       OPT_PROGRESS, OPT_LATER };
+       OPT_PROGRESS, OPT_SAVE, OPT_STARTTLS, OPT_RATE };
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_JSONL, OUT_CSV };
 
@@ -80,6 +95,9 @@ struct scan_out {
 	uint64_t total;            /* endpoints expected (names count once per port) */
 	uint64_t findings;
 	int64_t start_ns, last_ns; /* CLOCK_MONOTONIC */
+	struct inventory *inv;     /* --save: where endpoints go, else NULL */
+	int64_t started;           /* epoch s: this scan's observations are newer */
+	size_t save_failed;
 };
 
 static int64_t mono_ns(void)
@@ -251,9 +269,28 @@ static void print_row(const json_t *ep)
 									 : worst);
 }
 
-static void on_endpoint(const json_t *ep, void *arg)
+/* --save: the endpoint into the store; the copy printed carries the
+ * inventory status and findings. A failure is said once per endpoint and
+ * makes the exit status 1, the scan goes on. */
+static json_t *save_endpoint(struct scan_out *out, const json_t *ep)
+{
+	json_t *copy = json_deep_copy(ep);
+	struct aclm_err e = { 0 };
+
+	if (copy == NULL)
+		return NULL;
+	if (scan_save_endpoint(out->inv, 0, out->started, copy, &e) != ACLM_OK) {
+		fprintf(stderr, "aclm: scan --save: %s\n", e.msg);
+		out->save_failed++;
+	}
+	return copy;
+}
+
+static void on_endpoint(const json_t *found, void *arg)
 {
 	struct scan_out *out = arg;
+	json_t *saved = out->inv != NULL ? save_endpoint(out, found) : NULL;
+	const json_t *ep = saved != NULL ? saved : found;
 	const char *id = NULL;
 	int w = worst_of(json_object_get(ep, "findings"), &id);
 	char *s;
@@ -283,6 +320,7 @@ static void on_endpoint(const json_t *ep, void *arg)
 	fflush(stdout);
 	if (out->progress)
 		progress_line(out, false);
+	json_decref(saved);
 }
 
 struct scan_args {
@@ -290,6 +328,7 @@ struct scan_args {
 	const char *ports, *format, *fail_on, *progress;
 	const char **snis;
 	size_t nsnis;
+	bool save;
 };
 
 static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_args *a)
@@ -306,10 +345,10 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 		{ "expiring-days", required_argument, NULL, OPT_EXPIRING },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		{ "starttls", required_argument, NULL, OPT_LATER },
-		{ "rate", required_argument, NULL, OPT_LATER },
+		{ "starttls", required_argument, NULL, OPT_STARTTLS },
+		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
-		{ "save", no_argument, NULL, OPT_LATER },
+		{ "save", no_argument, NULL, OPT_SAVE },
 		CLI_GLOBAL_LONGOPTS
 	};
 	struct aclm_err err = { 0 };
@@ -325,6 +364,11 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_FAIL_ON: a->fail_on = optarg; break;
 		case OPT_PROGRESS: a->progress = optarg; break;
+		case OPT_SAVE: a->save = true; break;
+		case OPT_STARTTLS:
+			if (scan_starttls_parse(optarg, &a->o.starttls, &err) != ACLM_OK)
+				return cli_usage_error(usage_scan, "%s", err.msg);
+			break;
 		case OPT_CHECKS:
 			if (scan_checks_parse(optarg, &a->o.checks, &err) != ACLM_OK)
 				return cli_usage_error(usage_scan, "%s", err.msg);
@@ -350,8 +394,12 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct scan_ar
 				return cli_usage_error(usage_scan, "--expiring-days %s: expected 0 to 36500", optarg);
 			a->o.expiring_days = (int64_t)v;
 			break;
-		case OPT_LATER:
-			return cli_usage_error(usage_scan, "%s: not supported yet", argv[optind - 1]);
+		case OPT_RATE:
+			if (!parse_uint(optarg, 1, 1000000, &v))
+				return cli_usage_error(usage_scan, "--rate %s: expected connections per second, "
+						       "1 to 1000000", optarg);
+			a->o.rate = (unsigned)v;
+			break;
 		default:
 			if ((rc = cli_common_opt(ctx, c, usage_scan)) >= 0)
 				return rc;
@@ -397,9 +445,14 @@ int cli_cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 	rc = parse_args(ctx, argc, argv, &a);
 	if (rc >= 0)
 		goto out;
-	if (cli_config_load(ctx, &err) != ACLM_OK) {
+	if ((a.save ? cli_open(ctx, &err) : cli_config_load(ctx, &err)) != ACLM_OK) {
 		rc = cli_fail(&err);
 		goto out;
+	}
+	if (a.save) {
+		a.o.keep_der = true;
+		out.inv = &ctx->inv;
+		out.started = aclm_time_now();
 	}
 	if (scan_ports_parse(a.ports, &ports, &err) != ACLM_OK) {
 		rc = cli_usage_error(usage_scan, "--ports: %s", err.msg);
@@ -436,6 +489,8 @@ int cli_cmd_scan(struct cli_ctx *ctx, int argc, char **argv)
 	fflush(stdout);
 	if (st != ACLM_OK)
 		rc = cli_fail(&err);
+	else if (out.save_failed > 0)
+		rc = CLI_EXIT_FAIL; /* each failure was said as it happened */
 	else if (a.fail_on != NULL && out.worst >= scan_severity_parse(a.fail_on))
 		rc = CLI_EXIT_FAIL;
 	else

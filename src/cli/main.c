@@ -15,6 +15,7 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
+	{ "serve", cli_cmd_serve, "the service: REST API, scheduler (renewals, scans, alerts)" },
 	{ "cert", cli_cmd_cert, "import, list, show, export and remove certificates" },
 	{ "issue", cli_cmd_issue, "obtain certificates over ACME" },
 	{ "account", cli_cmd_account, "ACME accounts (register, show, list, deactivate, rollover)" },
@@ -28,6 +29,16 @@ static const struct cli_command commands[] = {
 	{ "backup", cli_cmd_backup, "consistent online copy of the database" },
 	{ "audit", cli_cmd_audit, "check the hash-chained audit log" },
 	{ "config", cli_cmd_config, "show the effective configuration and where it comes from" },
+	{ "tenant", cli_cmd_tenant, "tenants of this installation: add, list" },
+	{ "user", cli_cmd_user, "users of a tenant: add, list, passwd, rm" },
+	{ "token", cli_cmd_token, "API tokens of a tenant: create, list, revoke" },
+	{ "target", cli_cmd_target, "deployment targets: add, list, show, rm" },
+	{ "deploy", cli_cmd_deploy, "deploy a certificate to targets, verified by a TLS probe" },
+	{ "bind", cli_cmd_bind, "deploy a lineage to targets after each renewal" },
+	{ "deployments", cli_cmd_deployments, "the last deploy per target" },
+	{ "jobs", cli_cmd_jobs, "the scheduler's jobs: list, run (--once), retry" },
+	{ "alerts", cli_cmd_alerts, "alerts raised by the scheduler: list" },
+	{ "notify", cli_cmd_notify, "alert channels: send a test message, list them" },
 	{ NULL, NULL, NULL },
 };
 
@@ -38,6 +49,8 @@ static const char usage_main[] =
 	"obtains and renews them over ACME, and runs its own CA.\n"
 	"\n"
 	"Commands:\n"
+	"  serve                   the service: HTTPS REST API, scheduler (renewals before\n"
+	"                          expiry, scheduled scans, alerts); `make run` starts it\n"
 	"  cert import PATH...     add certificates (PEM, DER, PKCS#12; files or folders)\n"
 	"  cert list               list certificates (--expiring DAYS, --format json, ...)\n"
 	"  cert show ID|FPR        one certificate (text, json or pem)\n"
@@ -58,6 +71,15 @@ static const char usage_main[] =
 	"  backup --out FILE       copy the database while in use\n"
 	"  audit verify            check the audit log's hash chain\n"
 	"  config show             effective configuration\n"
+	"  tenant add|list         tenants (separate inventories, users and tokens)\n"
+	"  user add|list|passwd|rm users of a tenant for the API (roles, passwords)\n"
+	"  token create|list|revoke\n"
+	"                          API tokens (shown once; --out FILE, mode 0600)\n"
+	"  notify test NAME        send a test alert through channel NAME; notify list\n"
+	"  target add NAME --type T  a deployment target (file, nginx, apache, haproxy,\n"
+	"                          ssh, webhook); target list|show|rm\n"
+	"  deploy ID|LINEAGE --to T  deploy to targets, verified, rolled back on failure\n"
+	"  bind LINEAGE TARGET...  deploy after each renewal; deployments: last results\n"
 	"  help [COMMAND]          help on a command\n"
 	"\n"
 	"Global options (before or after the command):\n"

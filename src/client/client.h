@@ -253,6 +253,24 @@ struct client_renewal {
 void client_renewal_decide(const struct store_lineage *l, int64_t not_before, int64_t not_after,
 			   int64_t now, const char *ari_error, struct client_renewal *out);
 
+/* ---- renewing one lineage (client/renew_one.c): `aclm renew` and the
+ * scheduler's renew jobs ---- */
+/* The connection to l's server with the trust and contact stored with it;
+ * opened into *conn when still NULL (the caller closes it). */
+aclm_status client_renew_conn(struct inventory *inv, const struct store_lineage *l,
+			      struct client_conn **conn, struct aclm_err *err);
+/* Whether l is due now, as `aclm renew` says it: no certificate yet,
+ * forced, or client_renewal_decide after asking the CA for ARI when it is
+ * time (opening *conn then). */
+void client_renew_due(struct inventory *inv, const struct store_lineage *l, bool force,
+		      struct client_conn **conn, struct client_renewal *out);
+/* Renews l now, replaying what `aclm issue` stored with it (server, names,
+ * key type, challenge and solver options, profile, TLCP, deploy hook) into
+ * HOME/live; res as client_issue fills it. */
+aclm_status client_renew_one(struct inventory *inv, const char *home,
+			     const struct store_lineage *l, struct client_conn **conn,
+			     struct client_result *res, struct aclm_err *err);
+
 /* ---- batches: many orders at once (issue --batch) ---- */
 struct client_batch_job {
 	char *lineage;

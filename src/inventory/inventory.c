@@ -1,5 +1,6 @@
 /* The certificate JSON contract, id resolution, chains, summaries, audit. */
 #include "inventory/inventory.h"
+#include "inventory/inventory_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -15,15 +16,11 @@
 
 #define CHAIN_MAX_DEPTH 10
 
-/* The key id of a row, or of a key imported after it (ids derive from the
- * public key, so a later key import needs no row rewrite). */
-static const char *row_key_id(const struct inventory *inv, const struct store_cert *c,
+const char *inventory__key_id(const struct inventory *inv, const char *key_id, const char *spki,
 			      char buf[KEYSTORE_ID_MAX])
 {
-	const char *spki = aclm_json_str(c->facts, "spki_sha256");
-
-	if (c->key_id != NULL)
-		return c->key_id;
+	if (key_id != NULL)
+		return key_id;
 	if (spki == NULL || inv->ks == NULL)
 		return NULL;
 	keystore_key_id_from_spki(spki, buf);
@@ -36,7 +33,8 @@ json_t *inventory_cert_json(const struct inventory *inv, const struct store_cert
 	const char *k;
 	json_t *v;
 	char ids[24], ts[ACLM_TIME_RFC3339_LEN], kbuf[KEYSTORE_ID_MAX];
-	const char *key_id = row_key_id(inv, c, kbuf);
+	const char *key_id = inventory__key_id(inv, c->key_id, aclm_json_str(c->facts, "spki_sha256"),
+					       kbuf);
 
 	if (o == NULL)
 		return NULL;
@@ -53,9 +51,11 @@ json_t *inventory_cert_json(const struct inventory *inv, const struct store_cert
 	aclm_json_set_bool(o, "has_private_key", key_id != NULL);
 	aclm_json_set_str(o, "key_id", key_id);
 	aclm_json_set_str(o, "source", c->source);
-	json_object_set(o, "sources", c->sources != NULL ? c->sources : json_array());
+	/* _new with a reference of our own: the default is a fresh value, which
+	 * json_object_set would have leaked. */
+	json_object_set_new(o, "sources", c->sources != NULL ? json_incref(c->sources) : json_array());
 	aclm_json_set_str(o, "owner", c->owner);
-	json_object_set(o, "tags", c->tags != NULL ? c->tags : json_object());
+	json_object_set_new(o, "tags", c->tags != NULL ? json_incref(c->tags) : json_object());
 	aclm_json_set_str(o, "issuer_fingerprint",
 			  c->issuer_fingerprint[0] != '\0' ? c->issuer_fingerprint : NULL);
 	aclm_json_set_str(o, "created_at", aclm_time_fmt(c->created_at, ts));

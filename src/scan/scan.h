@@ -123,6 +123,43 @@ void scan_reader_free(struct scan_reader *rd);
 const char *scan_suite_name(uint16_t suite);
 const char *scan_group_name(uint16_t group);
 
+/* ---- STARTTLS preambles (scan_starttls.c): state machines, no I/O ---- */
+enum scan_starttls_proto {
+	SCAN_STARTTLS_NONE = 0, SCAN_STARTTLS_SMTP, SCAN_STARTTLS_IMAP, SCAN_STARTTLS_POP3,
+	SCAN_STARTTLS_FTP, SCAN_STARTTLS_LDAP, SCAN_STARTTLS_POSTGRES, SCAN_STARTTLS_XMPP
+};
+#define SCAN_STARTTLS_AUTO (-1)    /* by well-known port (scan_starttls_for_port) */
+/* "auto", "none", "smtp", ... -> SCAN_STARTTLS_AUTO or a protocol. */
+aclm_status scan_starttls_parse(const char *s, int *out, struct aclm_err *err);
+/* mode (a protocol or SCAN_STARTTLS_AUTO) for a port: auto picks 25/587
+ * smtp, 143 imap, 110 pop3, 21 ftp, 389 ldap, 5432 postgres, 5222 xmpp,
+ * anything else (465, 993, 995, 636: implicit TLS) none. */
+enum scan_starttls_proto scan_starttls_for_port(int mode, uint16_t port);
+const char *scan_starttls_name(enum scan_starttls_proto p);
+
+enum scan_starttls_result {
+	SCAN_STARTTLS_NEED_MORE,   /* wait for more bytes from the server */
+	SCAN_STARTTLS_SEND,        /* send scan_starttls_output(), then wait */
+	SCAN_STARTTLS_DONE,        /* the next bytes are the TLS handshake */
+	SCAN_STARTTLS_FAIL         /* scan_starttls_error() says why */
+};
+struct scan_starttls;
+struct scan_starttls *scan_starttls_new(enum scan_starttls_proto proto);
+void scan_starttls_free(struct scan_starttls *t);
+/* The first step: SEND when the client speaks first (LDAP, PostgreSQL,
+ * XMPP, whose stream header is addressed to domain), else NEED_MORE. */
+enum scan_starttls_result scan_starttls_start(struct scan_starttls *t, const char *domain);
+/* Bytes received; every line and frame is capped, and bytes after the
+ * final reply are an error (they would be taken for TLS). */
+enum scan_starttls_result scan_starttls_feed(struct scan_starttls *t, const unsigned char *data,
+					     size_t len);
+/* What to send after a SEND result (valid until the next call). */
+const unsigned char *scan_starttls_output(const struct scan_starttls *t, size_t *len);
+/* "smtp: STARTTLS not offered", "imap: greeting: ..." after FAIL. */
+const char *scan_starttls_error(const struct scan_starttls *t);
+/* After FAIL: the server answered but does not offer the upgrade. */
+bool scan_starttls_not_offered(const struct scan_starttls *t);
+
 /* ---- findings (scan_findings.c) ---- */
 enum scan_severity { SCAN_INFO = 0, SCAN_LOW, SCAN_MEDIUM, SCAN_HIGH, SCAN_CRITICAL };
 const char *scan_severity_name(enum scan_severity s);
@@ -167,6 +204,9 @@ struct scan_run_opts {
 	const char *ca_bundle;     /* PEM bundle or directory; NULL: the system bundle */
 	const char *dns_server;    /* "HOST:PORT" (tests) or NULL: the system resolvers */
 	int64_t expiring_days;     /* findings threshold (default 30) */
+	bool keep_der;             /* endpoint JSON gets "chain_der" (for scan_save_endpoint) */
+	int starttls;              /* SCAN_STARTTLS_AUTO (default) or a protocol */
+	unsigned rate;             /* new connections per second (token bucket); 0: no limit */
 };
 /* The defaults above. */
 void scan_run_opts_init(struct scan_run_opts *o);
@@ -175,15 +215,32 @@ void scan_run_opts_init(struct scan_run_opts *o);
 aclm_status scan_checks_parse(const char *s, unsigned *out, struct aclm_err *err);
 
 /* Called once per endpoint as it finishes (in completion order) with its
- * JSON object: host, ip, port, sni, reachable, error, tls_versions, cipher,
- * group, ocsp_stapled, chain, pqc {groups, tested}, sm2 {rfc8998, tlcp,
- * tlcp_sign_cert, tlcp_enc_cert}, findings. endpoint is
- * borrowed (incref to keep it). */
+ * JSON object: host, ip, port, sni, reachable, error, starttls, tls_versions,
+ * cipher, group, ocsp_stapled, chain, pqc {groups, tested}, sm2 {rfc8998,
+ * tlcp, tlcp_sign_cert, tlcp_enc_cert}, findings, and with keep_der
+ * chain_der (base64 DER, leaf first: for scan_save_endpoint, which removes
+ * it). endpoint is borrowed (incref to keep it, json_deep_copy to change it). */
 typedef void (*scan_result_cb)(const json_t *endpoint, void *arg);
 /* Scans every endpoint of t. Failures of endpoints are results (reachable
  * false, error); an error return means the scan itself could not run (CA
  * bundle, resolver, event loop). */
 aclm_status scan_run(const struct scan_run_opts *o, struct scan_targets *t, scan_result_cb cb,
 		     void *arg, struct aclm_err *err);
+
+/* ---- --save (scan_save.c) ---- */
+struct inventory;
+/* Saves one endpoint object of scan_run() (made with keep_der) in inv's
+ * store and tenant, in one transaction: the served chain into the
+ * inventory (source "scan"), the endpoint row (first_seen/last_seen) and an
+ * observation (leaf, address, scan_run_id when > 0). Then completes the
+ * object: "inventory": {status: known|unknown|drift|stale, cert_id,
+ * endpoint_id, previous_fingerprint?, newer_cert_id?} (null when nothing
+ * was served), findings inventory.unknown, inventory.drift,
+ * inventory.stale, inventory.inconsistent appended, "chain_der" removed.
+ * "inconsistent" compares with the same scan: the observations of
+ * scan_run_id when > 0, else those made at or after scan_started (epoch s).
+ * The caller owns endpoint (a copy of the borrowed callback object). */
+aclm_status scan_save_endpoint(struct inventory *inv, int64_t scan_run_id, int64_t scan_started,
+			       json_t *endpoint, struct aclm_err *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "core/encode.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -80,6 +81,7 @@ void scan_run_opts_init(struct scan_run_opts *o)
 	o->per_ip = 8;
 	o->timeout_ms = 5000;
 	o->expiring_days = 30;
+	o->starttls = SCAN_STARTTLS_AUTO;
 }
 
 aclm_status scan_checks_parse(const char *s, unsigned *out, struct aclm_err *err)
@@ -225,6 +227,7 @@ static struct scan__endpoint *ep_new(struct scan__run *run, const struct scan_ta
 			memcpy(key, addr, 16);
 		}
 		inet_ntop(sa->sa_family, addr, ep->ip, sizeof(ep->ip));
+		ep->proto = scan_starttls_for_port(run->o->starttls, t->port);
 		ep->ipc = ip_ref(run, sa->sa_family, key);
 		if (ep->ipc == NULL) {
 			free(ep);
@@ -257,6 +260,7 @@ static void ep_unlink_free(struct scan__endpoint *ep)
 	run->neps--;
 	ip_unref(run, ep->ipc);
 	json_decref(ep->chain);
+	json_decref(ep->chain_der);
 	json_decref(ep->tlcp_sign);
 	json_decref(ep->tlcp_enc);
 	free(ep);
@@ -281,6 +285,9 @@ static json_t *ep_json(const struct scan__endpoint *ep, struct aclm_err *err)
 	json_t *obj = json_object(), *vers = NULL, *pqc = NULL, *groups = NULL, *findings;
 	json_t *chain = ep->chain != NULL ? json_incref(ep->chain) : json_array();
 	struct scan_observed ob = { 0 };
+	/* Without TLS through the preamble there is nothing to report or judge
+	 * (no version accepted is not "no_tls13"). */
+	bool tls_seen = ep->reachable && !(ep->starttls_failed && !ep->cert_ok && ep->ver_ok == 0);
 
 	aclm_json_set_str(obj, "host", ep->t.host);
 	aclm_json_set_new(obj, "ip", str_or_null(ep->ip));
@@ -288,7 +295,9 @@ static json_t *ep_json(const struct scan__endpoint *ep, struct aclm_err *err)
 	aclm_json_set_new(obj, "sni", str_or_null(ep->t.sni));
 	aclm_json_set_bool(obj, "reachable", ep->reachable);
 	aclm_json_set_new(obj, "error", str_or_null(ep->error));
-	if ((o->checks & SCAN_CHECK_VERSIONS) && ep->reachable) {
+	aclm_json_set_new(obj, "starttls", ep->proto != SCAN_STARTTLS_NONE
+						   ? json_string(scan_starttls_name(ep->proto)) : json_null());
+	if ((o->checks & SCAN_CHECK_VERSIONS) && tls_seen) {
 		vers = json_array();
 		for (unsigned i = 0; i < SCAN__VERSIONS; i++)
 			if (ep->ver_ok & (1u << i))
@@ -300,7 +309,9 @@ static json_t *ep_json(const struct scan__endpoint *ep, struct aclm_err *err)
 	aclm_json_set_new(obj, "group", str_or_null(ep->group));
 	aclm_json_set_new(obj, "ocsp_stapled", ep->cert_ok ? json_boolean(ep->ocsp_stapled) : json_null());
 	aclm_json_set_new(obj, "chain", json_incref(chain));
-	if ((o->checks & SCAN_CHECK_PQC) && ep->reachable) {
+	if (o->keep_der && ep->chain_der != NULL)
+		aclm_json_set_new(obj, "chain_der", json_incref(ep->chain_der));
+	if ((o->checks & SCAN_CHECK_PQC) && tls_seen) {
 		json_t *tested = json_array();
 
 		groups = json_array();
@@ -312,14 +323,17 @@ static json_t *ep_json(const struct scan__endpoint *ep, struct aclm_err *err)
 		pqc = json_pack("{s:O, s:o}", "groups", groups, "tested", tested);
 	}
 	aclm_json_set_new(obj, "pqc", pqc);
-	if ((o->checks & SCAN_CHECK_SM2) && ep->reachable)
+	if ((o->checks & SCAN_CHECK_SM2) && tls_seen)
 		aclm_json_set_new(obj, "sm2", json_pack("{s:b, s:b, s:O?, s:O?}", "rfc8998", ep->rfc8998,
 							"tlcp", ep->tlcp, "tlcp_sign_cert", ep->tlcp_sign,
 							"tlcp_enc_cert", ep->tlcp_enc));
 	else
 		aclm_json_set_new(obj, "sm2", json_null());
 	findings = json_array();
-	if (ep->reachable) {
+	if (ep->starttls_missing)
+		json_array_append_new(findings, json_pack("{s:s, s:s, s:s}", "id", "starttls_not_offered",
+							  "severity", "high", "message", ep->error));
+	if (tls_seen) {
 		ob.host = ep->t.sni[0] != '\0' ? ep->t.sni : NULL;
 		ob.chain = chain;
 		ob.chain_trusted = ep->chain_trusted;
@@ -517,6 +531,7 @@ static bool chain_from_cache(struct scan__endpoint *ep, STACK_OF(X509) *sk,
 	s = &run->chains[(key[0] | (unsigned)key[1] << 8) % SCAN__CHAIN_CACHE];
 	if (s->used && memcmp(s->key, key, sizeof(key)) == 0) {
 		ep->chain = json_incref(s->chain);
+		ep->chain_der = s->chain_der != NULL ? json_incref(s->chain_der) : NULL;
 		ep->chain_complete = s->complete;
 		ep->chain_ordered = s->ordered;
 		ep->chain_trusted = s->trusted;
@@ -534,10 +549,29 @@ static void chain_to_cache(struct scan__endpoint *ep, struct scan__chain_slot *s
 		return;
 	json_decref(s->chain);
 	s->chain = json_incref(ep->chain);
+	json_decref(s->chain_der);
+	s->chain_der = ep->chain_der != NULL ? json_incref(ep->chain_der) : NULL;
 	s->complete = ep->chain_complete;
 	s->ordered = ep->chain_ordered;
 	s->trusted = ep->chain_trusted;
 	s->used = true;
+}
+
+/* The certificate's DER for --save (base64 in the endpoint object). */
+static void keep_der(struct scan__endpoint *ep, X509 *x)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	char *b64 = n > 0 ? aclm_base64_encode(der, (size_t)n) : NULL;
+
+	if (ep->chain_der == NULL)
+		ep->chain_der = json_array();
+	if (b64 == NULL)
+		ep_set_error(ep, "certificate: cannot encode its DER");
+	else
+		json_array_append_new(ep->chain_der, json_string(b64));
+	free(b64);
+	OPENSSL_free(der);
 }
 
 static void capture_cert(struct scan__endpoint *ep, SSL *ssl)
@@ -577,6 +611,8 @@ static void capture_cert(struct scan__endpoint *ep, SSL *ssl)
 		if (crypto_cert_validity(sk_X509_value(sk, i), &nb, &na) == ACLM_OK)
 			aclm_json_set_int(facts, "days_left", aclm_time_days_between(now, na));
 		json_array_append_new(ep->chain, facts);
+		if (ep->run->o->keep_der)
+			keep_der(ep, sk_X509_value(sk, i));
 	}
 	if (sk != NULL && sk_X509_num(sk) > 0)
 		judge_chain(ep, sk);
@@ -608,6 +644,7 @@ static void conn_free(struct scan__conn *c)
 	free(c->out);
 	if (c->reader != NULL)
 		scan_reader_free(c->reader);
+	scan_starttls_free(c->stls);
 	c->ep->inflight--;
 	c->ep->ipc->conns--;
 	run->inflight--;
@@ -918,6 +955,116 @@ static void conn_read(struct scan__conn *c)
 	conn_finish_raw(c, kind, r);
 }
 
+/* ---- the STARTTLS preamble (scan_starttls.c decides, this does I/O) ---- */
+
+/* Every probe of the endpoint would meet the same server: stop them. */
+static void preamble_failed(struct scan__conn *c, const char *why)
+{
+	struct scan__endpoint *ep = c->ep;
+
+	ep_set_error(ep, "%s", why);
+	ep->starttls_failed = true;
+	if (c->stls != NULL && scan_starttls_not_offered(c->stls))
+		ep->starttls_missing = true;
+	ep->npending = 0;
+	conn_done(c);
+}
+
+static void conn_tls_step(struct scan__conn *c)
+{
+	struct aclm_err e = { 0 };
+
+	evtimer_del(c->timer);
+	arm_timer(c); /* a new step: the TLS exchange */
+	if (conn_begin_tls(c, &e) != ACLM_OK) {
+		ep_set_error(c->ep, "probe setup: %s", e.msg);
+		conn_done(c);
+	}
+}
+
+static void preamble_next(struct scan__conn *c, enum scan_starttls_result r)
+{
+	switch (r) {
+	case SCAN_STARTTLS_SEND:
+		c->stls_off = 0;
+		c->state = SCAN__PRE_SENDING;
+		event_add(c->wr, NULL);
+		break;
+	case SCAN_STARTTLS_NEED_MORE:
+		c->state = SCAN__PRE_READING;
+		event_add(c->rd, NULL);
+		break;
+	case SCAN_STARTTLS_DONE:
+		scan_starttls_free(c->stls);
+		c->stls = NULL;
+		conn_tls_step(c);
+		break;
+	case SCAN_STARTTLS_FAIL:
+		preamble_failed(c, scan_starttls_error(c->stls));
+		break;
+	}
+}
+
+static void conn_pre_send(struct scan__conn *c)
+{
+	size_t len = 0;
+	const unsigned char *out = scan_starttls_output(c->stls, &len);
+	ssize_t n = write(c->fd, out + c->stls_off, len - c->stls_off);
+	char why[160];
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		event_add(c->wr, NULL);
+		return;
+	}
+	if (n < 0) {
+		snprintf(why, sizeof(why), "%s: %s", scan_starttls_name(c->ep->proto), strerror(errno));
+		preamble_failed(c, why);
+		return;
+	}
+	c->stls_off += (size_t)n;
+	if (c->stls_off < len) {
+		event_add(c->wr, NULL);
+		return;
+	}
+	evtimer_del(c->timer);
+	arm_timer(c); /* each reply has its own timeout */
+	c->state = SCAN__PRE_READING;
+	event_add(c->rd, NULL);
+}
+
+static void conn_pre_read(struct scan__conn *c)
+{
+	unsigned char buf[4096];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+	char why[160];
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		event_add(c->rd, NULL);
+		return;
+	}
+	if (n <= 0) {
+		snprintf(why, sizeof(why), "%s: connection %s during STARTTLS",
+			 scan_starttls_name(c->ep->proto), n == 0 ? "closed" : strerror(errno));
+		preamble_failed(c, why);
+		return;
+	}
+	preamble_next(c, scan_starttls_feed(c->stls, buf, (size_t)n));
+}
+
+/* XMPP addresses its stream header to the server's domain: the SNI, or
+ * the target as given. */
+static void conn_begin_preamble(struct scan__conn *c)
+{
+	struct scan__endpoint *ep = c->ep;
+
+	c->stls = scan_starttls_new(ep->proto);
+	if (c->stls == NULL) {
+		preamble_failed(c, "out of memory");
+		return;
+	}
+	preamble_next(c, scan_starttls_start(c->stls, ep->t.sni[0] != '\0' ? ep->t.sni : ep->t.host));
+}
+
 static void conn_connected(struct scan__conn *c)
 {
 	struct scan__endpoint *ep = c->ep;
@@ -934,8 +1081,10 @@ static void conn_connected(struct scan__conn *c)
 	}
 	ep->reachable = true;
 	evtimer_del(c->timer);
-	arm_timer(c); /* a new step: the TLS exchange */
-	if (conn_begin_tls(c, &e) != ACLM_OK) {
+	arm_timer(c); /* a new step: the preamble or the TLS exchange */
+	if (ep->proto != SCAN_STARTTLS_NONE)
+		conn_begin_preamble(c);
+	else if (conn_begin_tls(c, &e) != ACLM_OK) {
 		ep_set_error(ep, "probe setup: %s", e.msg);
 		conn_done(c);
 		return;
@@ -953,6 +1102,12 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case SCAN__CONNECTING:
 		conn_connected(c);
+		break;
+	case SCAN__PRE_SENDING:
+		conn_pre_send(c);
+		break;
+	case SCAN__PRE_READING:
+		conn_pre_read(c);
 		break;
 	case SCAN__HANDSHAKE:
 		conn_handshake(c);
@@ -977,6 +1132,13 @@ static void conn_timeout(evutil_socket_t fd, short what, void *arg)
 	snprintf(why, sizeof(why), "timed out after %u ms", ep->run->o->timeout_ms);
 	if (c->state == SCAN__CONNECTING) {
 		conn_connect_failed(c, why);
+		return;
+	}
+	if (c->state == SCAN__PRE_SENDING || c->state == SCAN__PRE_READING) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "%s: STARTTLS %s", scan_starttls_name(ep->proto), why);
+		preamble_failed(c, msg);
 		return;
 	}
 	if (c->spec.kind == SCAN__PROBE_CERT) {
@@ -1117,6 +1279,53 @@ static void target_start(struct scan__run *run, const struct scan_target *t)
 	evdns_getaddrinfo(run->dns, t->host, NULL, &hints, on_resolved, rs);
 }
 
+/* ---- --rate ---- */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void rate_due(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+/* One token per new connection. The bucket holds a twentieth of a second
+ * of tokens (at least one), so the rate holds over any 50 ms and a burst
+ * never exceeds it by much. When empty, a timer pumps again as the next
+ * token is due. */
+static bool rate_take(struct scan__run *run)
+{
+	unsigned rate = run->o->rate;
+	double cap = rate >= 20 ? rate / 20.0 : 1.0;
+	int64_t now;
+
+	if (rate == 0)
+		return true;
+	now = mono_ns();
+	run->tokens += (double)(now - run->tokens_at_ns) * rate / 1e9;
+	if (run->tokens > cap)
+		run->tokens = cap;
+	run->tokens_at_ns = now;
+	if (run->tokens >= 1.0) {
+		run->tokens -= 1.0;
+		return true;
+	}
+	if (run->rate_timer != NULL && !evtimer_pending(run->rate_timer, NULL)) {
+		int64_t wait_us = (int64_t)((1.0 - run->tokens) * 1e6 / rate) + 1;
+		struct timeval tv = { (time_t)(wait_us / 1000000), (suseconds_t)(wait_us % 1000000) };
+
+		evtimer_add(run->rate_timer, &tv);
+	}
+	return false;
+}
+
 /* Starts what the limits allow: pending probes of active endpoints first
  * (finishing endpoints frees memory), then new targets from the iterator,
  * so that at most `concurrency` endpoints are held however many targets. */
@@ -1136,7 +1345,8 @@ static void pump(struct scan__run *run)
 		for (ep = run->eps; ep != NULL && !run->closing; ep = next) {
 			next = ep->next;
 			while (ep->npending > 0 && run->inflight < o->concurrency &&
-			       ep->ipc->conns < o->per_ip && (ep->reachable || ep->inflight == 0))
+			       ep->ipc->conns < o->per_ip && (ep->reachable || ep->inflight == 0) &&
+			       rate_take(run))
 				conn_start(ep);
 			ep_maybe_finish(ep);
 		}
@@ -1238,12 +1448,16 @@ static void run_cleanup(struct scan__run *run)
 		resolve_free(run->resolving);
 	while (run->eps != NULL)
 		ep_unlink_free(run->eps);
+	if (run->rate_timer != NULL)
+		event_free(run->rate_timer);
 	if (run->base != NULL)
 		event_base_free(run->base);
 	SSL_CTX_free(run->ssl_ctx);
 	X509_STORE_free(run->trust);
-	for (size_t i = 0; i < SCAN__CHAIN_CACHE; i++)
+	for (size_t i = 0; i < SCAN__CHAIN_CACHE; i++) {
 		json_decref(run->chains[i].chain);
+		json_decref(run->chains[i].chain_der);
+	}
 	EVP_MD_free(run->sha256);
 }
 
@@ -1280,6 +1494,15 @@ aclm_status scan_run(const struct scan_run_opts *o, struct scan_targets *t, scan
 	}
 	if ((st = dns_new(&run, err)) != ACLM_OK)
 		goto out;
+	if (o->rate > 0) {
+		run.rate_timer = evtimer_new(run.base, rate_due, &run);
+		if (run.rate_timer == NULL) {
+			st = aclm_err_set(err, ACLM_ERR_NOMEM, "scan: cannot create the rate timer");
+			goto out;
+		}
+		run.tokens = 1.0; /* the first connection goes at once */
+		run.tokens_at_ns = mono_ns();
+	}
 	pump(&run);
 	if (!run.closing && !(run.targets_done && run.neps == 0 && run.nresolving == 0))
 		event_base_dispatch(run.base);

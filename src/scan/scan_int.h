@@ -68,12 +68,17 @@ struct scan__endpoint {
 	bool rfc8998, tlcp;            /* SM2 probes: accepted */
 	json_t *tlcp_sign, *tlcp_enc;  /* TLCP certificates (crypto_cert_facts) or NULL */
 	json_t *chain;
+	json_t *chain_der;             /* base64 DER, leaf first (keep_der) */
 	char version[8], cipher[96], group[64];
 	bool ocsp_stapled, chain_trusted, chain_complete, chain_ordered;
+	enum scan_starttls_proto proto;    /* the preamble before TLS, or NONE */
+	bool starttls_failed;              /* a preamble failed: no TLS seen through it */
+	bool starttls_missing;             /* ... because the server does not offer it */
 	struct scan__endpoint *prev, *next;
 };
 
-enum scan__conn_state { SCAN__CONNECTING, SCAN__HANDSHAKE, SCAN__SENDING, SCAN__READING };
+enum scan__conn_state { SCAN__CONNECTING, SCAN__PRE_SENDING, SCAN__PRE_READING, SCAN__HANDSHAKE,
+		       SCAN__SENDING, SCAN__READING };
 
 /* One TCP connection carrying one probe. */
 struct scan__conn {
@@ -86,6 +91,8 @@ struct scan__conn {
 	unsigned char *out;        /* raw ClientHello */
 	size_t outlen, outoff;
 	struct scan_reader *reader;
+	struct scan_starttls *stls;  /* the STARTTLS preamble in progress, or NULL */
+	size_t stls_off;             /* bytes of its output sent */
 	struct scan__conn *prev, *next;
 };
 
@@ -103,6 +110,7 @@ struct scan__chain_slot {
 	bool used;
 	unsigned char key[32];
 	json_t *chain;             /* facts array (days_left included): shared, read-only */
+	json_t *chain_der;         /* base64 DER strings (keep_der) or NULL */
 	bool complete, ordered, trusted;
 };
 
@@ -125,6 +133,11 @@ struct scan__run {
 	struct scan__ipcount *ipbuckets[SCAN__IP_BUCKETS];
 	aclm_status st;            /* a failure of the scan itself */
 	struct aclm_err *err;
+	/* --rate: a token bucket of new connections, refilled from the
+	 * monotonic clock; rate_timer pumps again when the next token is due. */
+	double tokens;
+	int64_t tokens_at_ns;
+	struct event *rate_timer;
 	EVP_MD *sha256;            /* fetched once (OpenSSL 3 fetches by name per call) */
 	struct scan__chain_slot chains[SCAN__CHAIN_CACHE];
 };

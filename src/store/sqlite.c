@@ -488,6 +488,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_last_hash = store__sqlite_audit_last_hash,
 	.audit_insert = store__sqlite_audit_insert,
 	.audit_verify = store__sqlite_audit_verify,
+	.audit_list = store__sqlite_audit_list,
 	.backup = store__sqlite_backup,
 	.set_durable = sqlite_set_durable,
 	.acme_account_put = store__sqlite_acme_account_put,

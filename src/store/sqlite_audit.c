@@ -96,3 +96,44 @@ aclm_status store__sqlite_audit_verify(void *state, int64_t *count, struct aclm_
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* The REST API's audit listing: one tenant's rows after a cursor. */
+aclm_status store__sqlite_audit_list(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				     store_audit_cb cb, void *arg, struct aclm_err *err)
+{
+	struct store__sqlite *s = state;
+	struct store__bind b;
+	sqlite3_stmt *st = NULL;
+	aclm_status ret = store__sqlite_stmt(s, SQ_KEYED,
+					     "SELECT id, at, tenant_id, actor, action, object, detail,"
+					     " hash FROM audit WHERE tenant_id = ?1 AND id > ?2"
+					     " ORDER BY id LIMIT ?3",
+					     &st, err);
+	int rc = SQLITE_OK;
+
+	if (ret != ACLM_OK)
+		return ret;
+	b.st = st;
+	b.rc = SQLITE_OK;
+	store__bind_int(&b, 1, tenant);
+	store__bind_int(&b, 2, after_id);
+	store__bind_int(&b, 3, limit > 0 ? limit : -1);
+	rc = b.rc;
+	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_audit_row r = { .id = sqlite3_column_int64(st, 0),
+					     .at = sqlite3_column_int64(st, 1),
+					     .tenant_id = sqlite3_column_int64(st, 2),
+					     .actor = col(st, 3),
+					     .action = col(st, 4),
+					     .object = col(st, 5),
+					     .detail = col(st, 6),
+					     .hash = col(st, 7) };
+
+		ret = cb(&r, arg);
+		rc = SQLITE_OK;
+	}
+	if (ret == ACLM_OK && rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "list audit events");
+	store__sqlite_done(st);
+	return ret;
+}

@@ -193,6 +193,8 @@ aclm_status store__sqlite_audit_insert(void *state, const struct store_audit_eve
 				       const char *detail_json, const char *prev_hash,
 				       const char *hash, struct aclm_err *err);
 aclm_status store__sqlite_audit_verify(void *state, int64_t *count, struct aclm_err *err);
+aclm_status store__sqlite_audit_list(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				     store_audit_cb cb, void *arg, struct aclm_err *err);
 aclm_status store__sqlite_backup(void *state, const char *path, struct aclm_err *err);
 aclm_status store__sqlite_acme_account_put(void *state, const struct store_acme_account *a,
 					   int64_t *id, struct aclm_err *err);

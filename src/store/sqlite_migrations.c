@@ -401,6 +401,13 @@ static const char *const migrations[] = {
 	"  started_at INTEGER NOT NULL, finished_at INTEGER);"
 	"CREATE INDEX deployments_target ON deployments(target_id, id);"
 	"CREATE INDEX deployments_tenant_lineage ON deployments(tenant_id, lineage, id);",
+
+	/* 6: the API pages a tenant's audit log by id; scan --save looks up a
+	 * newer certificate with the same common name (the "stale" finding) on
+	 * every endpoint it saves. IF NOT EXISTS: tests that replay older
+	 * migrations on a newer database keep these. */
+	"CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, id);"
+	"CREATE INDEX IF NOT EXISTS certificates_tenant_cn ON certificates(tenant_id, common_name);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

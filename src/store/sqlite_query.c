@@ -14,18 +14,24 @@
 #define TOP_ISSUERS 50
 #define BUCKETS_MAX 1000     /* key types and signature algorithms: a cap, never reached */
 #define DAY 86400
+/* The cap sqlite_cert.c puts on a row's JSON (FACTS_JSON_MAX): larger is corrupt. */
+#define JSON_TEXT_MAX (16u << 20)
 
 /* ---- cert list ---- */
 
 /* The fragments are fixed text; every value is a bound parameter, with
  * fixed numbers: ?1 tenant, ?2 now, ?3 now + expiring_within, ?4 issuer
- * pattern, ?5 key type, ?6 search pattern, ?7 after_id, ?8 limit. With
+ * pattern, ?5 key type, ?6 search pattern, ?7 after_id, ?8 limit, ?9
+ * after_not_after. With
  * tenant + expiry range + ORDER BY not_after, id the plan walks
  * certificates_tenant_not_after in order and stops at the limit. */
 aclm_status store__sqlite_list_sql(const struct store_cert_filter *f, struct aclm_buf *sql)
 {
-	aclm_status st = aclm_buf_puts(sql, "SELECT " STORE__SQLITE_CERT_COLUMNS
-					    " FROM certificates c WHERE c.tenant_id = ?1");
+	aclm_status st = aclm_buf_puts(sql, f->stored_json
+						    ? "SELECT " STORE__SQLITE_CERT_COLUMNS ", c.spki_sha256"
+						      " FROM certificates c WHERE c.tenant_id = ?1"
+						    : "SELECT " STORE__SQLITE_CERT_COLUMNS
+						      " FROM certificates c WHERE c.tenant_id = ?1");
 
 	if (st == ACLM_OK && f->expiring_within > 0)
 		st = aclm_buf_puts(sql, " AND c.not_after >= ?2 AND c.not_after <= ?3");
@@ -37,7 +43,10 @@ aclm_status store__sqlite_list_sql(const struct store_cert_filter *f, struct acl
 		st = aclm_buf_puts(sql, " AND c.key_type = ?5");
 	if (st == ACLM_OK && f->search != NULL)
 		st = aclm_buf_puts(sql, " AND c.search LIKE ?6 ESCAPE '\\'");
-	if (st == ACLM_OK && f->after_id > 0)
+	/* A row value follows the index order (tenant_id, not_after, rowid). */
+	if (st == ACLM_OK && f->after_id > 0 && f->by_expiry && f->after_expiry)
+		st = aclm_buf_puts(sql, " AND (c.not_after, c.id) > (?9, ?7)");
+	else if (st == ACLM_OK && f->after_id > 0)
 		st = aclm_buf_puts(sql, " AND c.id > ?7");
 	if (st == ACLM_OK)
 		st = aclm_buf_puts(sql, f->by_expiry ? " ORDER BY c.not_after, c.id"
@@ -106,18 +115,79 @@ static void list_bind(struct store__bind *b, const struct store_cert_filter *f,
 		store__bind_int(b, 7, f->after_id);
 	if (f->limit > 0)
 		store__bind_int(b, 8, f->limit);
+	if (f->after_id > 0 && f->by_expiry && f->after_expiry)
+		store__bind_int(b, 9, f->after_not_after);
+}
+
+/* A text column of a stored_json row: borrowed from SQLite. */
+static const char *row_text(sqlite3_stmt *st, int col, size_t *len)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+
+	*len = v != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	return v;
+}
+
+static void row_fingerprint(sqlite3_stmt *st, int col, char out[65])
+{
+	size_t n;
+	const char *fp = row_text(st, col, &n);
+
+	out[0] = '\0';
+	if (fp != NULL && n <= 64)
+		memcpy(out, fp, n + 1);
+}
+
+/* A stored_json row (columns of STORE__SQLITE_CERT_COLUMNS, then
+ * spki_sha256) handed over without a copy: the JSON columns stay text and
+ * the DER column is never read. Decoding and copying them was most of a
+ * REST API list page's CPU (docs/BENCHMARKS.md, api). */
+static aclm_status text_row(const struct store__sqlite *s, sqlite3_stmt *st, store_cert_cb cb,
+			    void *arg, struct aclm_err *err)
+{
+	struct store_cert_text t = { 0 };
+	struct store_cert c = { .text = &t };
+
+	c.id = sqlite3_column_int64(st, 0);
+	c.tenant_id = sqlite3_column_int64(st, 1);
+	row_fingerprint(st, 2, c.fingerprint);
+	c.not_before = sqlite3_column_int64(st, 4);
+	c.not_after = sqlite3_column_int64(st, 5);
+	c.key_id = (char *)sqlite3_column_text(st, 7);
+	c.source = (char *)sqlite3_column_text(st, 8);
+	c.owner = (char *)sqlite3_column_text(st, 10);
+	c.created_at = sqlite3_column_int64(st, 12);
+	c.updated_at = sqlite3_column_int64(st, 13);
+	row_fingerprint(st, 14, c.issuer_fingerprint);
+	t.spki_sha256 = (const char *)sqlite3_column_text(st, 15);
+	t.facts = row_text(st, 3, &t.facts_len);
+	t.sources = row_text(st, 9, &t.sources_len);
+	t.tags = row_text(st, 11, &t.tags_len);
+	if (t.facts == NULL || t.sources == NULL || t.tags == NULL || c.source == NULL)
+		return aclm_err_set(err, ACLM_ERR_DB, "%s: certificate %lld: a NOT NULL column is NULL",
+				    s->path, (long long)c.id);
+	if (t.facts_len > JSON_TEXT_MAX || t.sources_len > JSON_TEXT_MAX ||
+	    t.tags_len > JSON_TEXT_MAX)
+		return aclm_err_set(err, ACLM_ERR_PARSE, "%s: certificate %lld: JSON over %u bytes",
+				    s->path, (long long)c.id, JSON_TEXT_MAX);
+	return cb(&c, arg);
 }
 
 /* Streams: one row decoded, handed over and freed at a time, so a listing
  * of a million rows holds one row in memory. */
-static aclm_status list_rows(const struct store__sqlite *s, sqlite3_stmt *st, store_cert_cb cb,
-			     void *arg, struct aclm_err *err)
+static aclm_status list_rows(const struct store__sqlite *s, sqlite3_stmt *st,
+			     const struct store_cert_filter *f, store_cert_cb cb, void *arg,
+			     struct aclm_err *err)
 {
 	struct store_cert *c = NULL;
 	aclm_status ret = ACLM_OK;
 	int rc = SQLITE_DONE;
 
 	while (ret == ACLM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (f->stored_json) {
+			ret = text_row(s, st, cb, arg, err);
+			continue;
+		}
 		ret = store__sqlite_cert_row(s, st, &c, err);
 		if (ret == ACLM_OK)
 			ret = cb(c, arg);
@@ -160,7 +230,7 @@ aclm_status store__sqlite_cert_list(void *state, const struct store_cert_filter 
 	if (b.rc != SQLITE_OK)
 		ret = store__sqlite_err(s, b.rc, err, "bind certificate list");
 	else
-		ret = list_rows(s, st, cb, arg, err);
+		ret = list_rows(s, st, f, cb, arg, err);
 out:
 	sqlite3_finalize(st);
 	aclm_buf_free(&sql);

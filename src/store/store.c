@@ -441,6 +441,14 @@ aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err 
 	return CALL_OP(s, audit_verify, err, count);
 }
 
+aclm_status store_audit_list(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			     store_audit_cb cb, void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "audit list", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, audit_list, err, tenant, after_id, limit, cb, arg);
+}
+
 aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *err)
 {
 	if (s->ops->set_durable == NULL)

@@ -19,6 +19,15 @@ struct store;
 
 /* ---- certificates ---- */
 
+/* A row's JSON columns as the store wrote them (compact, keys sorted),
+ * for listings that only print rows (store_cert_filter.stored_json). The
+ * text is borrowed and valid until the row callback returns. */
+struct store_cert_text {
+	const char *facts, *sources, *tags;
+	size_t facts_len, sources_len, tags_len;
+	const char *spki_sha256;   /* facts' spki_sha256, or NULL */
+};
+
 /* One inventory row. Strings and JSON are owned by the struct
  * (store_cert_free) when returned by the store; on insert they are borrowed. */
 struct store_cert {
@@ -36,6 +45,10 @@ struct store_cert {
 	json_t *tags;              /* object string -> string */
 	char issuer_fingerprint[65]; /* "" when the issuer is not in the inventory */
 	int64_t created_at, updated_at;
+	/* Set only in a stored_json listing, whose rows are borrowed (never
+	 * passed to store_cert_free): facts, sources and tags are NULL and the
+	 * DER is not read. */
+	const struct store_cert_text *text;
 };
 
 void store_cert_free(struct store_cert *c);
@@ -52,6 +65,13 @@ struct store_cert_filter {
 	int64_t after_id;          /* cursor: only ids > after_id (ordered by id) */
 	int64_t limit;             /* 0: no limit */
 	bool by_expiry;            /* order by not_after, id instead of id */
+	/* A by_expiry cursor (the REST API's pages): only rows with
+	 * (not_after, id) > (after_not_after, after_id). */
+	bool after_expiry;
+	int64_t after_not_after;
+	/* Rows with c->text instead of parsed JSON and DER (a backend may
+	 * ignore this and send full rows): lists that only print their rows. */
+	bool stored_json;
 };
 
 /* Called once per row; the row is freed after the callback returns. A
@@ -95,6 +115,14 @@ struct store_audit_event {
 	const char *object;        /* id or path the action touched */
 	json_t *detail;            /* borrowed; may be NULL */
 };
+/* One audit row as listed (strings live until the callback returns). */
+struct store_audit_row {
+	int64_t id, at, tenant_id;
+	const char *actor, *action, *object;
+	const char *detail;        /* compact JSON or NULL */
+	const char *hash;
+};
+typedef aclm_status (*store_audit_cb)(const struct store_audit_row *r, void *arg);
 
 /* ---- ACME accounts (client side: accounts aclm holds at ACME servers) ---- */
 struct store_acme_account {
@@ -294,6 +322,8 @@ struct store_ops {
 				    const char *detail_json, const char *prev_hash, const char *hash,
 				    struct aclm_err *err);
 	aclm_status (*audit_verify)(void *state, int64_t *count, struct aclm_err *err);
+	aclm_status (*audit_list)(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				  store_audit_cb cb, void *arg, struct aclm_err *err);
 
 	aclm_status (*backup)(void *state, const char *path, struct aclm_err *err);
 	aclm_status (*set_durable)(void *state, bool durable, struct aclm_err *err);
@@ -428,6 +458,10 @@ aclm_status store_audit_append(struct store *s, const struct store_audit_event *
 			       struct aclm_err *err);
 /* Re-computes the hash chain; ACLM_ERR_VERIFY names the first broken row. */
 aclm_status store_audit_verify(struct store *s, int64_t *count, struct aclm_err *err);
+/* The tenant's audit rows with id > after_id, in id order, at most limit
+ * (0: all); a non-OK return of cb stops the listing and is returned. */
+aclm_status store_audit_list(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			     store_audit_cb cb, void *arg, struct aclm_err *err);
 
 /* From the next transaction on, fsync (or not) at each commit, as
  * store_options.durable; outside a transaction. The CA server turns it on

@@ -333,15 +333,27 @@ expect_not_contains "$(err)" "done" "no progress with never"
 expect_exit 0 scan --sni valid.test --checks cert --format jsonl 127.0.0.1:$P_VALID
 expect_not_contains "$(err)" "done" "no progress with auto when stderr is not a terminal"
 
+note "--rate 10: the 15 connections of one endpoint (all checks) take at least 1.4 s"
+rate_t0=$(date +%s%N)
+expect_exit 0 scan --sni valid.test --rate 10 --format jsonl 127.0.0.1:$P_VALID
+rate_ms=$((($(date +%s%N) - rate_t0) / 1000000))
+cp "$OUT" "$T/rate.json"
+json_check "$T/rate.json" "d['tls_versions'] == ['1.2', '1.3'] and len(d['pqc']['tested']) == 8" "every probe ran under --rate"
+[ "$rate_ms" -ge 1300 ] || fail "--rate 10: 15 connections in $rate_ms ms"
+rate_t0=$(date +%s%N)
+expect_exit 0 scan --sni valid.test --rate 1000 --format jsonl 127.0.0.1:$P_VALID
+rate_ms=$((($(date +%s%N) - rate_t0) / 1000000))
+[ "$rate_ms" -lt 1300 ] || fail "--rate 1000 slowed one endpoint to $rate_ms ms"
+
 note "usage errors"
-for bad in "--starttls smtp" "--save" "--rate 10" "--progress sometimes" \
+for bad in "--starttls gopher" "--rate 0" "--rate x" "--progress sometimes" \
 	"--format xml" "--fail-on severe" "--concurrency 0" "--timeout x" "--checks bogus"; do
 	# shellcheck disable=SC2086 # the option and its value are two words
 	expect_exit 2 aclm scan $bad 127.0.0.1:$P_VALID
 done
 expect_contains "$(err)" "bogus"
-expect_exit 2 aclm scan --starttls smtp 127.0.0.1:$P_VALID
-expect_contains "$(err)" "not supported yet"
+expect_exit 2 aclm scan --rate 0 127.0.0.1:$P_VALID
+expect_contains "$(err)" "--rate 0: expected connections per second"
 expect_exit 2 aclm scan
 expect_exit 2 aclm scan --ports 99999 127.0.0.1
 expect_exit 0 aclm scan --help

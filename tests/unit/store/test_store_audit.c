@@ -165,6 +165,55 @@ static void test_audit_append_joins_the_callers_transaction(void **state)
 	tdb_close(&t);
 }
 
+struct audit_seen {
+	int64_t ids[16];
+	const char *actions[16];
+	size_t n;
+};
+
+static aclm_status audit_seen_cb(const struct store_audit_row *r, void *arg)
+{
+	struct audit_seen *a = arg;
+
+	assert_true(a->n < 16);
+	assert_int_equal(strlen(r->hash), 64);
+	a->ids[a->n] = r->id;
+	a->actions[a->n++] = strcmp(r->action, "cert.import") == 0 ? "cert.import" : "other";
+	return ACLM_OK;
+}
+
+/* The REST API's listing: one tenant's rows, after a cursor, capped. */
+static void test_audit_list_is_per_tenant_and_pages_by_id(void **state)
+{
+	struct tdb t;
+	struct audit_seen all = { 0 }, page = { 0 }, none = { 0 };
+	struct store_audit_event e = { .actor = "cli:root", .action = "cert.import" };
+	int64_t other = 0;
+
+	tdb_open(&t);
+	assert_int_equal(store_tenant_ensure(t.s, "other", &other, &t.err), ACLM_OK);
+	append_three(&t);
+	e.tenant_id = other;
+	assert_int_equal(store_audit_append(t.s, &e, &t.err), ACLM_OK);
+	append(&t, "cert.import", "7", NULL);
+	assert_int_equal(store_audit_list(t.s, t.tenant, 0, 0, audit_seen_cb, &all, &t.err),
+			 ACLM_OK);
+	assert_int_equal(all.n, 4); /* the other tenant's row is not listed */
+	for (size_t i = 1; i < all.n; i++)
+		assert_true(all.ids[i] > all.ids[i - 1]);
+	assert_int_equal(store_audit_list(t.s, t.tenant, all.ids[1], 2, audit_seen_cb, &page,
+					  &t.err),
+			 ACLM_OK);
+	assert_int_equal(page.n, 2);
+	assert_int_equal(page.ids[0], all.ids[2]);
+	assert_int_equal(page.ids[1], all.ids[3]);
+	assert_int_equal(store_audit_list(t.s, other, 0, 0, audit_seen_cb, &none, &t.err), ACLM_OK);
+	assert_int_equal(none.n, 1);
+	assert_int_equal(store_audit_list(t.s, 0, 0, 0, audit_seen_cb, &none, &t.err),
+			 ACLM_ERR_INVALID);
+	tdb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_audit_verify_names_the_tampered_row),
 		cmocka_unit_test(test_audit_append_joins_the_callers_transaction),
 		cmocka_unit_test(test_audit_hash_fields_cannot_shift),
+		cmocka_unit_test(test_audit_list_is_per_tenant_and_pages_by_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

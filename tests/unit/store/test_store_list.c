@@ -134,6 +134,34 @@ static void test_list_limit_cursor_and_expiry_order(void **state)
 	       (int64_t[]){ id[1], id[3], id[0], id[2] });
 }
 
+/* The REST API's expiry-ordered pages: the cursor is (not_after, id), so a
+ * walk resumes after the last row even when several rows share not_after. */
+static void test_list_expiry_cursor_resumes_after_ties(void **state)
+{
+	struct fixture *x = *state;
+	const int64_t *id = x->id;
+	struct tfacts facts = { .cn = "tie", .subject = "CN=tie", .issuer = "CN=ca",
+				.key_type = "ec" };
+	char fp[65];
+	int64_t tie;
+
+	/* Expiry order: id[1] (-5d), id[3] (+5d), id[0] (+10d), tie (+10d), id[2]. */
+	tfp(fp, "44", 1);
+	tie = tinsert(&x->t, x->t.tenant, fp, &facts, NOW + 10 * DAY);
+	expect(x, (struct store_cert_filter){ .by_expiry = true, .limit = 2 }, 2,
+	       (int64_t[]){ id[1], id[3] });
+	expect(x, (struct store_cert_filter){ .by_expiry = true, .limit = 2, .after_expiry = true,
+					      .after_not_after = NOW + 5 * DAY, .after_id = id[3] },
+	       2, (int64_t[]){ id[0], tie });
+	expect(x, (struct store_cert_filter){ .by_expiry = true, .after_expiry = true,
+					      .after_not_after = NOW + 10 * DAY, .after_id = id[0] },
+	       2, (int64_t[]){ tie, id[2] });
+	expect(x, (struct store_cert_filter){ .by_expiry = true, .expiring_within = 30 * DAY,
+					      .after_expiry = true, .after_not_after = NOW + 10 * DAY,
+					      .after_id = tie },
+	       0, NULL);
+}
+
 static void test_list_stops_when_the_callback_fails(void **state)
 {
 	struct fixture *x = *state;
@@ -214,6 +242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_limit_cursor_and_expiry_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_list_stops_when_the_callback_fails, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_expiry_cursor_resumes_after_ties, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_expiring_query_walks_the_not_after_index, setup,
 						teardown),
