@@ -15,6 +15,19 @@
 extern const struct deploy_type_ops deploy_file_ops, deploy_nginx_ops, deploy_apache_ops,
 	deploy_haproxy_ops, deploy_ssh_ops, deploy_webhook_ops;
 
+/* ---- options.c: reading a target's options ---- */
+
+/* A non-empty string; absent -> NULL, or ACLM_ERR_CONFIG when required.
+ * Errors say "TYPE target: option KEY ...". */
+aclm_status deploy__opt_str(const char *type, const json_t *options, const char *key,
+			    bool required, const char **out, struct aclm_err *err);
+/* true/false (JSON or the strings); absent -> false. */
+aclm_status deploy__opt_bool(const char *type, const json_t *options, const char *key, bool *out,
+			     struct aclm_err *err);
+/* An integer (JSON or a decimal string) in min..max; absent -> def. */
+aclm_status deploy__opt_int(const char *type, const json_t *options, const char *key, int64_t def,
+			    int64_t min, int64_t max, int64_t *out, struct aclm_err *err);
+
 /* ---- files.c: the files a target writes ---- */
 
 /* Path options files.c understands, and what goes in each. */

@@ -70,65 +70,24 @@ static void hook_global_init(void)
 static aclm_status opt_str(const json_t *options, const char *key, bool required,
 			   const char **out, struct aclm_err *err)
 {
-	json_t *v = json_object_get(options, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			return aclm_err_set(err, ACLM_ERR_CONFIG, "webhook target: option %s is "
-					    "required", key);
-		return ACLM_OK;
-	}
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return aclm_err_set(err, ACLM_ERR_CONFIG, "webhook target: option %s must be a "
-				    "non-empty string", key);
-	*out = json_string_value(v);
-	return ACLM_OK;
+	return deploy__opt_str("webhook", options, key, required, out, err);
 }
 
 static aclm_status opt_bool(const json_t *options, const char *key, bool *out,
 			    struct aclm_err *err)
 {
-	json_t *v = json_object_get(options, key);
-	const char *s = json_string_value(v);
-
-	*out = false;
-	if (v == NULL || json_is_null(v))
-		return ACLM_OK;
-	if (json_is_boolean(v))
-		*out = json_is_true(v);
-	else if (s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
-		*out = strcmp(s, "true") == 0;
-	else
-		return aclm_err_set(err, ACLM_ERR_CONFIG, "webhook target: option %s must be "
-				    "true or false", key);
-	return ACLM_OK;
+	return deploy__opt_bool("webhook", options, key, out, err);
 }
+
 
 static aclm_status opt_timeout(const json_t *options, long *out, struct aclm_err *err)
 {
-	json_t *v = json_object_get(options, "timeout");
-	const char *s = json_string_value(v);
-	char *end = NULL;
-	long long t = -1;
+	int64_t t = 0;
+	aclm_status st = deploy__opt_int("webhook", options, "timeout", HOOK_TIMEOUT_DEFAULT_S, 1,
+					 HOOK_TIMEOUT_MAX_S, &t, err);
 
-	*out = HOOK_TIMEOUT_DEFAULT_S;
-	if (v == NULL || json_is_null(v))
-		return ACLM_OK;
-	if (json_is_integer(v)) {
-		t = json_integer_value(v);
-	} else if (s != NULL && *s >= '0' && *s <= '9') {
-		errno = 0;
-		t = strtoll(s, &end, 10);
-		if (errno != 0 || *end != '\0')
-			t = -1;
-	}
-	if (t < 1 || t > HOOK_TIMEOUT_MAX_S)
-		return aclm_err_set(err, ACLM_ERR_CONFIG, "webhook target: option timeout must be "
-				    "seconds from 1 to %d", HOOK_TIMEOUT_MAX_S);
 	*out = (long)t;
-	return ACLM_OK;
+	return st;
 }
 
 /* The secret: the file's bytes without trailing line ends and blanks;
