@@ -206,17 +206,7 @@ int cli_help(const char *usage)
 
 bool cli_format_ok(const char *value, const char *allowed)
 {
-	size_t n = strlen(value);
-
-	for (const char *p = allowed; p != NULL;) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
-
-		if (len == n && strncmp(p, value, n) == 0)
-			return true;
-		p = bar != NULL ? bar + 1 : NULL;
-	}
-	return false;
+	return aclm_config_choice(allowed, value);
 }
 
 aclm_status cli_read_secret(const char *path, char **out, struct aclm_err *err)

@@ -130,7 +130,7 @@ static struct config_value *slot(struct aclm_config *cfg, const char *section, l
 	return &grown[cfg->nnamed++].val;
 }
 
-static bool choice_ok(const char *choices, const char *v)
+bool aclm_config_choice(const char *choices, const char *v)
 {
 	size_t n = strlen(v);
 
@@ -156,7 +156,7 @@ static aclm_status value_check(const struct aclm_config_key *k, const char *v, c
 	case ACLM_CFG_STRING:
 		return ACLM_OK;
 	case ACLM_CFG_ENUM:
-		if (choice_ok(k->choices, v))
+		if (aclm_config_choice(k->choices, v))
 			return ACLM_OK;
 		snprintf(why, whylen, "[%s] %s: \"%s\" is not one of %s", k->section, k->key, v,
 			 k->choices);

@@ -66,6 +66,10 @@ const char *aclm_config_instance(const struct aclm_config *cfg, const char *cls,
 void aclm_config_where(const struct aclm_config *cfg, const char *section, const char *key,
 		       char *out, size_t outlen);
 
+/* True when word is one of choices, "a|b|c" (the ENUM format, also used
+ * for --format lists and option tables). */
+bool aclm_config_choice(const char *choices, const char *word);
+
 /* "ACLM_STORE_DB" for ("store", "db"); writes into out. */
 void aclm_config_env_name(const char *section, const char *key, char *out, size_t outlen);
 

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "core/config.h"
 #include "notify/notify_int.h"
 
 #define NOTIFY_HTTP_OPT "secret_file|ca_file|timeout_ms"
@@ -37,23 +38,6 @@ static const struct notify__type *notify_type_find(const char *name)
 		if (strcmp(notify_table[i].name, name) == 0)
 			t = &notify_table[i];
 	return t;
-}
-
-/* True when word is one of the '|'-separated words of list. */
-static bool notify_in_list(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		const char *end = strchr(p, '|');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && strncmp(p, word, n) == 0)
-			return true;
-		p = end != NULL ? end + 1 : NULL;
-	}
-	return false;
 }
 
 static const char *notify_name(const struct notify_channel *ch)
@@ -244,7 +228,7 @@ static aclm_status notify_check_params(const struct notify_channel *ch,
 		goto out;
 	}
 	json_object_foreach((json_t *)ch->params, key, v) {
-		bool known = notify_in_list(t->required, key) || notify_in_list(t->optional, key);
+		bool known = aclm_config_choice(t->required, key) || aclm_config_choice(t->optional, key);
 
 		/* A [notify.NAME] section's "type" may travel in params. */
 		if (strcmp(key, "type") == 0 && json_is_string(v) &&
