@@ -14,7 +14,6 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
-#include "ca/ca_int.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "crypto/cert.h"
@@ -27,62 +26,18 @@
 
 /* ---- the serving certificate ---- */
 
-static json_t *serving_names(const char *listen)
-{
-	char host[256], port[16];
-	struct aclm_err err = { 0 };
-	json_t *ids = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "dns", "value",
-				"localhost", "type", "ip", "value", "127.0.0.1", "type", "ip",
-				"value", "::1");
-
-	if (ids != NULL &&
-	    net_listen_split("api", listen, host, sizeof(host), port, sizeof(port), &err) ==
-		    ACLM_OK &&
-	    host[0] != '\0' && strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 &&
-	    strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0)
-		json_array_append_new(ids, json_pack("{s:s,s:s}", "type", "ip", "value", host));
-	return ids;
-}
-
-/* A leaf from the default tenant's only CA (its first non-SM2
- * intermediate: TLS clients rarely speak SM2). ACLM_ERR_NOTFOUND when
- * there is none to use. */
+/* A leaf from the default tenant's only CA (ca_serving_cert).
+ * ACLM_ERR_NOTFOUND when there is none to use. */
 static aclm_status ca_cert(struct api_server *srv, struct store *store, struct keystore *ks,
 			   X509 **cert, EVP_PKEY **key, X509 **chain, struct aclm_err *err)
 {
 	struct inventory inv = { .store = store, .ks = ks };
-	struct ca_issuer *iss = NULL;
-	const struct ca_issuer *use = NULL;
-	size_t n = 0;
-	char name[CA_NAME_MAX + 1];
-	json_t *ids = serving_names(srv->o.listen);
-	struct ca_leaf_req req = { .identifiers = ids };
 	aclm_status st = store_tenant_find(store, "default", &inv.tenant_id, err);
 
 	if (st == ACLM_OK)
-		st = ca_resolve_name(&inv, NULL, name, err);
+		st = ca_serving_cert(&inv, NULL, srv->o.listen, API_TLS_DAYS, cert, key, chain, err);
 	if (st == ACLM_OK)
-		st = ca_issuers_load(&inv, name, NULL, &iss, &n, err);
-	for (size_t i = 0; st == ACLM_OK && i < n && use == NULL; i++)
-		if (iss[i].key_type != CRYPTO_KEY_SM2)
-			use = &iss[i];
-	if (st == ACLM_OK && use == NULL)
-		st = aclm_err_set(err, ACLM_ERR_NOTFOUND, "CA %s has only SM2 keys", name);
-	if (st == ACLM_OK)
-		st = crypto_key_generate(CRYPTO_KEY_P256, key, err);
-	if (st == ACLM_OK) {
-		req.pub = *key;
-		req.not_before = aclm_time_now() - 300;
-		req.not_after = req.not_before + API_TLS_DAYS * 86400;
-		st = ca_leaf_sign(use, &req, cert, err);
-	}
-	if (st == ACLM_OK) {
-		*chain = use->intermediate;
-		X509_up_ref(*chain);
-		aclm_log_note("api: serving certificate issued by CA %s", name);
-	}
-	ca_issuers_free(iss, n);
-	json_decref(ids);
+		aclm_log_note("api: serving certificate issued by aclm's own CA");
 	return st;
 }
 
@@ -91,7 +46,7 @@ static aclm_status add_san(X509 *x, const char *listen)
 	char san[512];
 	X509V3_CTX ctx;
 	X509_EXTENSION *ext;
-	json_t *ids = serving_names(listen), *v;
+	json_t *ids = ca_serving_names(listen), *v;
 	size_t i, used = 0;
 
 	san[0] = '\0';

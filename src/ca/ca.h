@@ -147,6 +147,18 @@ struct ca_serve_opts {
 	void *ready_arg;
 };
 
+/* The certificate aclm's servers present when given no files (ca/ca_tls.c):
+ * a fresh P-256 key in memory only, SANs from ca_serving_names(listen),
+ * valid `days`, signed by the first non-SM2 intermediate of the CA `name`
+ * (NULL: the tenant's only CA); *chain is that intermediate (the caller
+ * frees cert, key and chain). A CA with SM2 keys only -> ACLM_ERR_NOTFOUND. */
+aclm_status ca_serving_cert(struct inventory *inv, const char *name, const char *listen, int days,
+			    X509 **cert, EVP_PKEY **key, X509 **chain, struct aclm_err *err);
+/* SANs of such a certificate, as ACME identifiers: localhost, 127.0.0.1,
+ * ::1, and the host of listen ("ADDR:PORT") when it is another specific
+ * address. */
+json_t *ca_serving_names(const char *listen);
+
 /* Serves until SIGINT or SIGTERM (blocked in every thread; the calling
  * thread waits for them). Challenges left processing by a previous run are
  * validated again at start. */

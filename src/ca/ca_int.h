@@ -129,6 +129,11 @@ struct ca_leaf_req {
  * EKU, basicConstraints CA:FALSE (critical), AKI/SKI, the issuer's CRL
  * distribution point when set; signed through crypto_cert_sign (SM2 keeps
  * its ID). */
+/* ca_serving_cert (ca.h) from issuers already loaded; *via is the
+ * intermediate that signed (borrowed from issuers). */
+aclm_status ca__serving_cert(const struct ca_issuer *issuers, size_t n, const char *ca_name,
+			     const char *listen, int days, X509 **cert, EVP_PKEY **key,
+			     const struct ca_issuer **via, struct aclm_err *err);
 aclm_status ca_leaf_sign(const struct ca_issuer *iss, const struct ca_leaf_req *r, X509 **out,
 			 struct aclm_err *err);
 

@@ -57,46 +57,6 @@ static aclm_status load_issuers(struct wfe_server *srv, struct store *store, str
 
 /* ---- TLS ---- */
 
-/* Without --tls-cert the CA serves a certificate of its own: a fresh P-256
- * key kept in memory only (never stored), SANs localhost, 127.0.0.1, ::1
- * and the listen host, from the first non-SM2 intermediate (TLS clients
- * rarely speak SM2). */
-static aclm_status self_cert(struct wfe_server *srv, X509 **cert, EVP_PKEY **key,
-			     const struct ca_issuer **via, struct aclm_err *err)
-{
-	const struct ca_issuer *iss = NULL;
-	json_t *ids = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "dns", "value",
-				"localhost", "type", "ip", "value", "127.0.0.1", "type", "ip",
-				"value", "::1");
-	struct ca_leaf_req req = { .identifiers = ids };
-	aclm_status st;
-
-	for (size_t i = 0; i < srv->nissuers && iss == NULL; i++)
-		if (srv->issuers[i].key_type != CRYPTO_KEY_SM2)
-			iss = &srv->issuers[i];
-	if (iss == NULL) {
-		st = aclm_err_set(err, ACLM_ERR_CONFIG,
-				  "CA %s has only SM2 keys: give --tls-cert and --tls-key", srv->ca_name);
-		goto out;
-	}
-	/* Listen addresses are numeric: an IP SAN unless it is one of the above. */
-	if (strcmp(srv->listen_host, "localhost") != 0 && strcmp(srv->listen_host, "127.0.0.1") != 0 &&
-	    strcmp(srv->listen_host, "::1") != 0)
-		json_array_append_new(ids, json_pack("{s:s,s:s}", "type", "ip", "value",
-						     srv->listen_host));
-	st = crypto_key_generate(CRYPTO_KEY_P256, key, err);
-	if (st != ACLM_OK)
-		goto out;
-	req.pub = *key;
-	req.not_before = aclm_time_now() - 300;
-	req.not_after = req.not_before + SERVE_TLS_CERT_DAYS * 86400;
-	st = ca_leaf_sign(iss, &req, cert, err);
-	*via = iss;
-out:
-	json_decref(ids);
-	return st;
-}
-
 static aclm_status tls_setup(struct wfe_server *srv, struct aclm_err *err)
 {
 	const struct ca_serve_opts *o = srv->o;
@@ -120,7 +80,9 @@ static aclm_status tls_setup(struct wfe_server *srv, struct aclm_err *err)
 					    o->tls_cert);
 		return ACLM_OK;
 	}
-	st = self_cert(srv, &cert, &key, &via, err);
+	/* Without --tls-cert: a certificate from the CA itself (ca_tls.c). */
+	st = ca__serving_cert(srv->issuers, srv->nissuers, srv->ca_name, o->listen,
+			      SERVE_TLS_CERT_DAYS, &cert, &key, &via, err);
 	if (st == ACLM_OK &&
 	    (SSL_CTX_use_certificate(srv->tls, cert) != 1 ||
 	     SSL_CTX_use_PrivateKey(srv->tls, key) != 1 ||
