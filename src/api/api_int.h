@@ -178,6 +178,8 @@ void api__on_request(struct evhttp_request *ev, void *arg);
 /* ---- JSON text (json_out.c) ---- */
 /* Appends v as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) would write it. */
 aclm_status api__json_write(struct aclm_buf *out, const json_t *v);
+/* A JSON string of s, escaped as api__json_write escapes strings. */
+aclm_status api__json_write_string(struct aclm_buf *out, const char *s);
 #define API__REPLY_MAX (64u << 20) /* a response body; lists are capped far below */
 
 /* ---- replies (reply.c) ---- */
@@ -247,6 +249,32 @@ void api__h_report_summary(struct api__req *r);
 
 void api__h_endpoint_list(struct api__req *r);
 void api__h_endpoint_get(struct api__req *r);
+void api__h_scan_list(struct api__req *r);
+void api__h_scan_put(struct api__req *r);
+void api__h_scan_get(struct api__req *r);
+void api__h_scan_run(struct api__req *r);
+void api__h_scan_runs(struct api__req *r);
+void api__h_job_list(struct api__req *r);
+void api__h_job_get(struct api__req *r);
+void api__h_acme_account_list(struct api__req *r);
+void api__h_order_list(struct api__req *r);
+void api__h_order_get(struct api__req *r);
+void api__h_order_create(struct api__req *r);
+void api__h_order_renew(struct api__req *r);
+void api__h_order_revoke(struct api__req *r);
+void api__h_channel_list(struct api__req *r);
+void api__h_channel_create(struct api__req *r);
+void api__h_channel_get(struct api__req *r);
+void api__h_channel_update(struct api__req *r);
+void api__h_channel_delete(struct api__req *r);
+void api__h_channel_test(struct api__req *r);
+void api__h_alert_list(struct api__req *r);
+void api__h_target_list(struct api__req *r);
+void api__h_target_create(struct api__req *r);
+void api__h_target_get(struct api__req *r);
+void api__h_target_delete(struct api__req *r);
+void api__h_deploy_create(struct api__req *r);
+void api__h_deploy_list(struct api__req *r);
 
 /* ---- helpers of the resource handlers (resource.c) ---- */
 #define API__NAME_MAX 64
@@ -260,6 +288,15 @@ int api__json_time(json_t *o, const char *key, int64_t t);
 bool api__param_id(struct api__req *r, int i, const char *what, int64_t *id);
 /* 404 "no such WHAT" when err is NOTFOUND, else the problem for err. */
 void api__problem_absent(struct api__req *r, const struct aclm_err *err, const char *what);
+/* 202 {job_id, created, location} with Location: /api/v1/jobs/ID (a job
+ * queued, or the same job already queued or running when !created). */
+void api__reply_job(struct api__req *r, int64_t job_id, bool created);
+/* An option key that carries a secret itself ("password", "secret",
+ * "token", ...) rather than naming its file ("..._file", "..._path"). */
+bool api__secret_inline(const char *key);
+struct store_job;
+/* A job as the API shows it (h_jobs.c). */
+json_t *api__job_json(const struct store_job *j);
 
 /* The OpenAPI document, generated at build time from docs/openapi.json. */
 extern const unsigned char api__openapi_json[];

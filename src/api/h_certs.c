@@ -16,9 +16,13 @@
 
 #define FILTER_TEXT_MAX 256
 
+/* A page is written as text as the rows arrive: the rows' JSON comes from
+ * the store's text (inventory_cert_json_write) without building jansson
+ * values, which cost most of a page's CPU (docs/BENCHMARKS.md, api). */
 struct list_ctx {
 	struct api__req *r;
-	json_t *items;
+	struct aclm_buf body;
+	struct aclm_err err;
 	int64_t limit, n;
 	struct api__cursor last;
 	bool more;
@@ -27,7 +31,7 @@ struct list_ctx {
 static aclm_status list_row(const struct store_cert *c, void *arg)
 {
 	struct list_ctx *l = arg;
-	json_t *o;
+	aclm_status st = ACLM_OK;
 
 	/* The store was asked for one row more than the page: it only says
 	 * whether a next page exists. */
@@ -35,13 +39,31 @@ static aclm_status list_row(const struct store_cert *c, void *arg)
 		l->more = true;
 		return ACLM_OK;
 	}
-	o = inventory_cert_json(&l->r->inv, c, l->r->now);
-	if (o == NULL || json_array_append_new(l->items, o) != 0)
-		return ACLM_ERR_NOMEM;
+	if (l->n > 0)
+		st = aclm_buf_append(&l->body, ",", 1);
+	if (st == ACLM_OK)
+		st = inventory_cert_json_write(&l->r->inv, c, l->r->now, &l->body, &l->err);
+	if (st != ACLM_OK)
+		return l->err.code != ACLM_OK ? st : aclm_err_set(&l->err, st, "list: out of memory");
 	l->n++;
 	l->last.id = c->id;
 	l->last.key = c->not_after;
 	return ACLM_OK;
+}
+
+/* {"items":[...],"next_cursor":"..."|null}, as json_pack("{s:O, s:s?}")
+ * wrote it. */
+static aclm_status list_end(struct list_ctx *l, bool by_expiry)
+{
+	char cursor[API__CURSOR_MAX];
+	aclm_status st = aclm_buf_puts(&l->body, "],\"next_cursor\":");
+
+	l->last.has_key = by_expiry;
+	api__cursor_encode(&l->last, cursor);
+	if (st == ACLM_OK)
+		st = l->more ? api__json_write_string(&l->body, cursor)
+			     : aclm_buf_puts(&l->body, "null");
+	return st == ACLM_OK ? aclm_buf_append(&l->body, "}", 1) : st;
 }
 
 static bool text_param(struct api__req *r, const char *name, const char **out)
@@ -98,28 +120,29 @@ static bool filters(struct api__req *r, struct store_cert_filter *f, struct api_
 
 void api__h_cert_list(struct api__req *r)
 {
-	struct store_cert_filter f = { 0 };
-	struct list_ctx l = { .r = r, .items = json_array() };
+	struct store_cert_filter f = { .stored_json = true };
+	struct list_ctx l = { .r = r };
 	struct aclm_err err = { 0 };
 	struct api__cursor after;
-	char cursor[API__CURSOR_MAX];
 
+	aclm_buf_init(&l.body, API__REPLY_MAX);
 	if (!filters(r, &f, &after))
 		goto out;
 	l.limit = f.limit;
 	f.limit++;
-	if (l.items == NULL || store_cert_list(r->w->store, &f, list_row, &l, &err) != ACLM_OK) {
+	if (aclm_buf_puts(&l.body, "{\"items\":[") != ACLM_OK ||
+	    store_cert_list(r->w->store, &f, list_row, &l, &err) != ACLM_OK ||
+	    list_end(&l, f.by_expiry) != ACLM_OK) {
+		if (l.err.code != ACLM_OK)
+			err = l.err;
 		if (err.code == ACLM_OK)
 			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
 		api__problem_err(r, &err);
 		goto out;
 	}
-	l.last.has_key = f.by_expiry;
-	api__cursor_encode(&l.last, cursor);
-	api__reply_json(r, 200, json_pack("{s:O, s:s?}", "items", l.items, "next_cursor",
-					  l.more ? cursor : NULL));
+	api__reply_raw(r, 200, "application/json", l.body.data, l.body.len);
 out:
-	json_decref(l.items);
+	aclm_buf_free(&l.body);
 }
 
 /* The {id} of the path in the caller's tenant; on failure the answer is

@@ -5,6 +5,7 @@
  * does not store it): none, drift, unknown or known. */
 #include "api/api_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -123,3 +123,8 @@ aclm_status api__json_write(struct aclm_buf *out, const json_t *v)
 {
 	return write_value(out, v, 0);
 }
+
+aclm_status api__json_write_string(struct aclm_buf *out, const char *s)
+{
+	return write_string(out, s, strlen(s));
+}

@@ -28,6 +28,7 @@ static const struct {
 	{ 415, "Unsupported Media Type" },
 	{ 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" },
+	{ 502, "Bad Gateway" },
 	{ 503, "Service Unavailable" },
 };
 

@@ -3,6 +3,7 @@
  * tenant's row from a missing one. */
 #include "api/api_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -58,4 +59,33 @@ void api__problem_absent(struct api__req *r, const struct aclm_err *err, const c
 		api__problem(r, 404, "not-found", "no such %s", what);
 	else
 		api__problem_err(r, err);
+}
+
+void api__reply_job(struct api__req *r, int64_t job_id, bool created)
+{
+	char id[24], loc[64];
+
+	snprintf(id, sizeof(id), "%lld", (long long)job_id);
+	snprintf(loc, sizeof(loc), API__PREFIX "/jobs/%lld", (long long)job_id);
+	api__header(r, "Location", loc);
+	api__reply_json(r, 202, json_pack("{s:s, s:b, s:s}", "job_id", id, "created", created,
+					  "location", loc));
+}
+
+bool api__secret_inline(const char *key)
+{
+	static const char *const words[] = { "password", "passwd", "secret", "token" };
+	static const char *const names[] = { "key", "private_key", "key_pem" };
+	size_t n = strlen(key);
+
+	/* "password_file", "secret_file", "key_path": where the secret is. */
+	if (n > 5 && (strcmp(key + n - 5, "_file") == 0 || strcmp(key + n - 5, "_path") == 0))
+		return false;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(key, words[i]) != NULL)
+			return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(key, names[i]) == 0)
+			return true;
+	return false;
 }

@@ -43,6 +43,40 @@ const struct api__route api__routes[] = {
 
 	{ GET, V1 "/endpoints", AUTH_READ, 0, API__C_ENDPOINTS, api__h_endpoint_list },
 	{ GET, V1 "/endpoints/{id}", AUTH_READ, 0, API__C_ENDPOINTS, api__h_endpoint_get },
+
+	{ GET, V1 "/scans", AUTH_READ, 0, API__C_SCANS, api__h_scan_list },
+	{ POST, V1 "/scans", AUTH_WRITE, 0, API__C_SCANS, api__h_scan_put },
+	{ GET, V1 "/scans/{id}", AUTH_READ, 0, API__C_SCANS, api__h_scan_get },
+	{ POST, V1 "/scans/{id}/run", AUTH_WRITE, 0, API__C_SCANS, api__h_scan_run },
+	{ GET, V1 "/scans/{id}/runs", AUTH_READ, 0, API__C_SCANS, api__h_scan_runs },
+
+	{ GET, V1 "/jobs", AUTH_READ, 0, API__C_JOBS, api__h_job_list },
+	{ GET, V1 "/jobs/{id}", AUTH_READ, 0, API__C_JOBS, api__h_job_get },
+
+	{ GET, V1 "/acme/accounts", AUTH_READ, 0, API__C_ACME, api__h_acme_account_list },
+	{ GET, V1 "/orders", AUTH_READ, 0, API__C_ACME, api__h_order_list },
+	{ POST, V1 "/orders", AUTH_WRITE, 0, API__C_ACME, api__h_order_create },
+	{ GET, V1 "/orders/{lineage}", AUTH_READ, 0, API__C_ACME, api__h_order_get },
+	{ POST, V1 "/orders/{lineage}/renew", AUTH_WRITE, 0, API__C_ACME, api__h_order_renew },
+	{ POST, V1 "/orders/{lineage}/revoke", AUTH_WRITE, 0, API__C_ACME, api__h_order_revoke },
+
+	{ GET, V1 "/channels", AUTH_READ, 0, API__C_CHANNELS, api__h_channel_list },
+	{ POST, V1 "/channels", AUTH_WRITE, 0, API__C_CHANNELS, api__h_channel_create },
+	{ GET, V1 "/channels/{name}", AUTH_READ, 0, API__C_CHANNELS, api__h_channel_get },
+	{ PUT, V1 "/channels/{name}", AUTH_WRITE, 0, API__C_CHANNELS, api__h_channel_update },
+	{ DELETE, V1 "/channels/{name}", AUTH_WRITE, 0, API__C_CHANNELS, api__h_channel_delete },
+	{ POST, V1 "/channels/{name}/test", AUTH_WRITE, 0, API__C_CHANNELS, api__h_channel_test },
+
+	{ GET, V1 "/alerts", AUTH_READ, 0, API__C_ALERTS, api__h_alert_list },
+
+	/* A target names files to write and commands to run on this host:
+	 * only the installation's admins (of the default tenant) define them. */
+	{ GET, V1 "/targets", AUTH_READ, 0, API__C_DEPLOY, api__h_target_list },
+	{ POST, V1 "/targets", AUTH_ADMIN_TENANTS, 0, API__C_DEPLOY, api__h_target_create },
+	{ GET, V1 "/targets/{name}", AUTH_READ, 0, API__C_DEPLOY, api__h_target_get },
+	{ DELETE, V1 "/targets/{name}", AUTH_ADMIN_TENANTS, 0, API__C_DEPLOY, api__h_target_delete },
+	{ GET, V1 "/deployments", AUTH_READ, 0, API__C_DEPLOY, api__h_deploy_list },
+	{ POST, V1 "/deployments", AUTH_WRITE, 0, API__C_DEPLOY, api__h_deploy_create },
 };
 
 const size_t api__routes_n = sizeof(api__routes) / sizeof(api__routes[0]);

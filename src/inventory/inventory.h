@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "core/buf.h"
 #include "core/status.h"
 #include "keystore/keystore.h"
 #include "store/store.h"
@@ -71,6 +72,14 @@ aclm_status inventory_add_cert(struct inventory *inv, X509 *cert,
 			       struct aclm_err *err);
 /* The certificate object of docs/JSON.md; days_left relative to now. */
 json_t *inventory_cert_json(const struct inventory *inv, const struct store_cert *c, int64_t now);
+
+/* The same object as compact JSON text, appended to out: byte for byte
+ * what json_dumps(inventory_cert_json(), JSON_COMPACT) writes. Rows of a
+ * stored_json listing (c->text) copy the store's JSON text when it is in the
+ * form the store writes, without parsing it; other rows are built as
+ * inventory_cert_json builds them. */
+aclm_status inventory_cert_json_write(const struct inventory *inv, const struct store_cert *c,
+				      int64_t now, struct aclm_buf *out, struct aclm_err *err);
 
 /* ID or a fingerprint prefix of >= 8 hex digits (colons allowed) -> id. */
 aclm_status inventory_resolve(struct inventory *inv, const char *ref, int64_t *id,

@@ -10,4 +10,8 @@
 const char *inventory__key_id(const struct inventory *inv, const char *key_id, const char *spki,
 			      char buf[KEYSTORE_ID_MAX]);
 
+/* The row's stored JSON is in the form the store writes, so that
+ * inventory_cert_json_write copies it instead of parsing it. */
+bool inventory__cert_text_spliceable(const struct store_cert_text *t);
+
 #endif

@@ -75,9 +75,10 @@ struct aclm_config;
 aclm_status notify_config_channel(const struct aclm_config *cfg, const char *name,
 				  struct notify_channel *ch, json_t **params, struct aclm_err *err);
 
-/* notify_check on every [notify.*] section, and [alerts] channels naming
- * existing sections; errors start with where the key was set
- * ("aclm.conf:12: notify.ops: url: ..."). For start and reload. */
+/* notify_check on every [notify.*] section; errors start with where the
+ * key was set ("aclm.conf:12: notify.ops: url: ..."). For start and reload
+ * (sched_config_check calls it; [alerts] channels may also name channels
+ * stored through the API, which the scheduler checks). */
 aclm_status notify_config_check(const struct aclm_config *cfg, struct aclm_err *err);
 
 #endif

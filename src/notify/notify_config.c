@@ -69,7 +69,7 @@ aclm_status notify_config_check(const struct aclm_config *cfg, struct aclm_err *
 {
 	struct notify_channel ch;
 	json_t *params = NULL;
-	const char *inst, *list;
+	const char *inst;
 	char section[160], key[64], where[256];
 	aclm_status st = ACLM_OK;
 
@@ -90,31 +90,6 @@ aclm_status notify_config_check(const struct aclm_config *cfg, struct aclm_err *
 			aclm_config_where(cfg, section, "type", where, sizeof(where));
 		if (strcmp(where, "default") != 0)
 			aclm_err_prefix(err, "%s", where);
-	}
-	/* [alerts] channels names sections that must exist. */
-	list = st == ACLM_OK ? aclm_config_get(cfg, "alerts", "channels") : NULL;
-	for (const char *p = list; st == ACLM_OK && p != NULL && *p != '\0';) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		bool found = false;
-
-		while (len > 0 && (*p == ' ' || *p == '\t'))
-			p++, len--;
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		for (size_t i = 0; len > 0 && !found; i++) {
-			inst = aclm_config_instance(cfg, "notify", i);
-			if (inst == NULL)
-				break;
-			found = strlen(inst) == len && strncmp(inst, p, len) == 0;
-		}
-		if (len > 0 && !found) {
-			aclm_config_where(cfg, "alerts", "channels", where, sizeof(where));
-			st = aclm_err_set(err, ACLM_ERR_CONFIG,
-					  "%s: alerts: channels: no section [notify.%.*s]", where,
-					  (int)len, p);
-		}
-		p = comma != NULL ? comma + 1 : NULL;
 	}
 	return st;
 }

@@ -75,6 +75,9 @@ struct scan__endpoint {
 	bool starttls_failed;              /* a preamble failed: no TLS seen through it */
 	bool starttls_missing;             /* ... because the server does not offer it */
 	struct scan__endpoint *prev, *next;
+	/* On the run's pump list: new, or with probes left to start. */
+	bool pumped;
+	struct scan__endpoint *pump_prev, *pump_next;
 };
 
 enum scan__conn_state { SCAN__CONNECTING, SCAN__PRE_SENDING, SCAN__PRE_READING, SCAN__HANDSHAKE,
@@ -126,6 +129,9 @@ struct scan__run {
 	X509_STORE *trust;
 	struct scan__endpoint *eps, *eps_tail;
 	size_t neps;
+	/* The endpoints pump() visits (all of eps would cost a walk over every
+	 * endpoint in flight per finished connection). */
+	struct scan__endpoint *pump_head, *pump_tail;
 	struct scan__conn *conns;
 	unsigned inflight;
 	struct scan__resolve *resolving;
@@ -141,5 +147,10 @@ struct scan__run {
 	EVP_MD *sha256;            /* fetched once (OpenSSL 3 fetches by name per call) */
 	struct scan__chain_slot chains[SCAN__CHAIN_CACHE];
 };
+
+/* scan_trust.c: the trust store of a run from a bundle file (PEM
+ * certificates indexed by subject, each parsed when a chain needs it) or,
+ * for anything else, crypto_trust_load. Free with X509_STORE_free. */
+aclm_status scan__trust_load(const char *path, X509_STORE **out, struct aclm_err *err);
 
 #endif

@@ -119,27 +119,6 @@ aclm_status sched__thresholds_parse(const char *s, int *out, size_t *n, struct a
 	return ACLM_OK;
 }
 
-/* The [notify.NAME] channel as notify_check and notify_send take it:
- * params are every registered notify.* key that has a value. */
-json_t *sched__channel_params(const struct aclm_config *cfg, const char *name)
-{
-	json_t *params = json_object();
-	char section[160];
-
-	snprintf(section, sizeof(section), "notify.%s", name);
-	for (size_t i = 0; params != NULL && aclm_config_keys[i].section != NULL; i++) {
-		const char *v;
-
-		if (strcmp(aclm_config_keys[i].section, "notify.*") != 0 ||
-		    strcmp(aclm_config_keys[i].key, "type") == 0)
-			continue;
-		v = aclm_config_get(cfg, section, aclm_config_keys[i].key);
-		if (v != NULL && v[0] != '\0')
-			json_object_set_new(params, aclm_config_keys[i].key, json_string(v));
-	}
-	return params;
-}
-
 /* True when name is an existing [notify.NAME] section. */
 static bool channel_exists(const struct aclm_config *cfg, const char *name, size_t len)
 {
@@ -149,6 +128,18 @@ static bool channel_exists(const struct aclm_config *cfg, const char *name, size
 		if (strlen(inst) == len && strncmp(inst, name, len) == 0)
 			return true;
 	return false;
+}
+
+/* The spelling of channel names the API accepts (api__name_ok). */
+static bool channel_name_ok(const char *p, size_t len)
+{
+	if (len == 0 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '_' && p[i] != '-' &&
+		    p[i] != '@')
+			return false;
+	return true;
 }
 
 static aclm_status check_alerts(const struct aclm_config *cfg, struct aclm_err *err)
@@ -170,10 +161,14 @@ static aclm_status check_alerts(const struct aclm_config *cfg, struct aclm_err *
 		while (*p == ' ' || *p == ',')
 			p++;
 		len = strcspn(p, ", ");
-		if (len > 0 && !channel_exists(cfg, p, len)) {
+		/* A name without a [notify.NAME] section is a channel stored
+		 * through the API: the store is not at hand here, so only its
+		 * spelling is checked (the notify job says when it is absent). */
+		if (len > 0 && !channel_exists(cfg, p, len) && !channel_name_ok(p, len)) {
 			char why[200];
 
-			snprintf(why, sizeof(why), "no [notify.%.*s] section", (int)len, p);
+			snprintf(why, sizeof(why), "\"%.*s\": neither a [notify.NAME] section nor a "
+				 "channel name (A-Z a-z 0-9 . _ - @)", (int)len, p);
 			return bad(cfg, "alerts", "channels", ch, why, err);
 		}
 		p += len;
@@ -214,17 +209,7 @@ aclm_status sched_config_check(const struct aclm_config *cfg, struct aclm_err *e
 		st = check_alerts(cfg, err);
 	for (size_t i = 0; st == ACLM_OK && (name = aclm_config_instance(cfg, "scan", i)) != NULL; i++)
 		st = check_scan(cfg, name, err);
-	for (size_t i = 0; st == ACLM_OK && (name = aclm_config_instance(cfg, "notify", i)) != NULL;
-	     i++) {
-		char section[160];
-		json_t *params = sched__channel_params(cfg, name);
-		struct notify_channel ch = { .name = name, .params = params };
-
-		snprintf(section, sizeof(section), "notify.%s", name);
-		ch.type = aclm_config_get(cfg, section, "type");
-		st = params != NULL ? notify_check(&ch, err)
-				    : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
-		json_decref(params);
-	}
+	if (st == ACLM_OK)
+		st = notify_config_check(cfg, err);
 	return st;
 }

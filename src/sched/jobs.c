@@ -12,12 +12,14 @@
 #include "core/time.h"
 #include "sched/sched_int.h"
 
-const char *const sched_kind_names[] = { "renew", "notify", "scan", NULL };
+const char *const sched_kind_names[] = { "renew", "notify", "scan", "issue", "deploy", NULL };
 
 static const struct sched__kind kinds[] = {
 	{ "renew", sched__renew_run },
 	{ "notify", sched__notify_run },
 	{ "scan", sched__scan_run },
+	{ "issue", sched__issue_run },
+	{ "deploy", sched__deploy_run },
 };
 
 const struct sched__kind *sched__kind_find(const char *name)

@@ -171,6 +171,55 @@ static aclm_status plan_scan(struct sched__ctx *c, const char *name, int64_t now
 	return st;
 }
 
+/* The API's scan definitions with an interval (any tenant's own). */
+static aclm_status api_scan_row(const struct store_scandef *d, void *arg)
+{
+	json_t *due = arg;
+
+	if (d->interval_s <= 0 || d->origin == NULL || strcmp(d->origin, "api") != 0)
+		return ACLM_OK;
+	return json_array_append_new(due, json_pack("{s:I, s:I}", "id", (json_int_t)d->id,
+						     "every", (json_int_t)d->interval_s)) == 0
+		       ? ACLM_OK
+		       : ACLM_ERR_NOMEM;
+}
+
+/* Each runs, as a [scan.NAME] does, when its last job is interval old;
+ * the job key "api:ID" is the one POST /scans/{id}/run uses. */
+static aclm_status plan_api_scans(struct sched__ctx *c, int64_t now, struct aclm_err *err)
+{
+	json_t *due = json_array(), *v;
+	aclm_status st = due != NULL ? store_scandef_page(c->store, c->inv.tenant_id, 0, 0,
+							  api_scan_row, due, err)
+				     : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	size_t i;
+
+	json_array_foreach(due, i, v) {
+		int64_t id = aclm_json_int(v, "id", 0), every = aclm_json_int(v, "every", 0), job;
+		struct store_job *last = NULL;
+		json_t *payload;
+		bool created;
+		char key[40];
+
+		if (st != ACLM_OK)
+			break;
+		snprintf(key, sizeof(key), "api:%lld", (long long)id);
+		if (store_job_last(c->store, c->inv.tenant_id, "scan", key, &last, NULL) == ACLM_OK &&
+		    last->updated_at + every > now) {
+			store_job_free(last);
+			continue;
+		}
+		store_job_free(last);
+		payload = json_pack("{s:I}", "scan_id", (json_int_t)id);
+		st = payload != NULL ? sched_enqueue(c->store, c->inv.tenant_id, "scan", key, payload,
+						     now, 0, &job, &created, err)
+				     : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+		json_decref(payload);
+	}
+	json_decref(due);
+	return st;
+}
+
 static aclm_status plan_tenant(struct sched__ctx *c, int64_t now, struct aclm_err *err)
 {
 	const char *scan_tenant = aclm_config_get(c->cfg, "core", "tenant");
@@ -184,6 +233,8 @@ static aclm_status plan_tenant(struct sched__ctx *c, int64_t now, struct aclm_er
 		for (size_t i = 0;
 		     st == ACLM_OK && (name = aclm_config_instance(c->cfg, "scan", i)) != NULL; i++)
 			st = plan_scan(c, name, now, err);
+	if (st == ACLM_OK)
+		st = plan_api_scans(c, now, err);
 	return st;
 }
 

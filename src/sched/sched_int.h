@@ -62,6 +62,10 @@ aclm_status sched__notify_run(struct sched__ctx *c, const struct store_job *j, j
 			      struct aclm_err *err);
 aclm_status sched__scan_run(struct sched__ctx *c, const struct store_job *j, json_t **result,
 			    struct aclm_err *err);
+aclm_status sched__issue_run(struct sched__ctx *c, const struct store_job *j, json_t **result,
+			     struct aclm_err *err);
+aclm_status sched__deploy_run(struct sched__ctx *c, const struct store_job *j, json_t **result,
+			      struct aclm_err *err);
 
 /* Delay before retry number `attempts` (attempts >= 1 failed so far):
  * base * 2^(attempts-1), capped at SCHED__BACKOFF_CAP, then scaled by a
@@ -115,10 +119,6 @@ size_t sched__alert_rules(const struct sched__cert_view *v, const int *threshold
 			  int64_t now, struct sched__alert_want out[2]);
 /* "30,14,7,3,1" -> days, descending; ACLM_ERR_CONFIG naming the bad item. */
 aclm_status sched__thresholds_parse(const char *s, int *out, size_t *n, struct aclm_err *err);
-
-/* [notify.NAME]'s parameters (every notify.* key set, except type) as
- * the object notify_check and notify_send take; NULL without memory. */
-json_t *sched__channel_params(const struct aclm_config *cfg, const char *name);
 
 /* Records an alert for c's tenant; when it is new (not a repeat of its
  * dedupe key), enqueues one notify job per [alerts] channels entry. */

@@ -3,6 +3,7 @@
 #include "store/sqlite_int.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,14 @@
 
 /* ---- cert list ---- */
 
+/* A stored_json listing's columns after STORE__SQLITE_CERT_COLUMNS: the
+ * SPKI hash and, for rows without a key id, a key with that public key
+ * (keys_tenant_spki), so that printing a row needs no query of its own. */
+#define TEXT_COLUMNS                                                                        \
+	", c.spki_sha256, CASE WHEN c.key_id IS NULL THEN (SELECT k.id FROM keys k"          \
+	" WHERE k.tenant_id = c.tenant_id AND k.spki_sha256 = c.spki_sha256"                 \
+	" ORDER BY k.id LIMIT 1) END"
+
 /* The fragments are fixed text; every value is a bound parameter, with
  * fixed numbers: ?1 tenant, ?2 now, ?3 now + expiring_within, ?4 issuer
  * pattern, ?5 key type, ?6 search pattern, ?7 after_id, ?8 limit, ?9
@@ -28,7 +37,7 @@
 aclm_status store__sqlite_list_sql(const struct store_cert_filter *f, struct aclm_buf *sql)
 {
 	aclm_status st = aclm_buf_puts(sql, f->stored_json
-						    ? "SELECT " STORE__SQLITE_CERT_COLUMNS ", c.spki_sha256"
+						    ? "SELECT " STORE__SQLITE_CERT_COLUMNS TEXT_COLUMNS
 						      " FROM certificates c WHERE c.tenant_id = ?1"
 						    : "SELECT " STORE__SQLITE_CERT_COLUMNS
 						      " FROM certificates c WHERE c.tenant_id = ?1");
@@ -139,7 +148,7 @@ static void row_fingerprint(sqlite3_stmt *st, int col, char out[65])
 }
 
 /* A stored_json row (columns of STORE__SQLITE_CERT_COLUMNS, then
- * spki_sha256) handed over without a copy: the JSON columns stay text and
+ * TEXT_COLUMNS) handed over without a copy: the JSON columns stay text and
  * the DER column is never read. Decoding and copying them was most of a
  * REST API list page's CPU (docs/BENCHMARKS.md, api). */
 static aclm_status text_row(const struct store__sqlite *s, sqlite3_stmt *st, store_cert_cb cb,
@@ -160,6 +169,8 @@ static aclm_status text_row(const struct store__sqlite *s, sqlite3_stmt *st, sto
 	c.updated_at = sqlite3_column_int64(st, 13);
 	row_fingerprint(st, 14, c.issuer_fingerprint);
 	t.spki_sha256 = (const char *)sqlite3_column_text(st, 15);
+	t.keys_checked = true;
+	t.key_by_spki = (const char *)sqlite3_column_text(st, 16);
 	t.facts = row_text(st, 3, &t.facts_len);
 	t.sources = row_text(st, 9, &t.sources_len);
 	t.tags = row_text(st, 11, &t.tags_len);
@@ -199,41 +210,100 @@ static aclm_status list_rows(const struct store__sqlite *s, sqlite3_stmt *st,
 	return ret;
 }
 
+/* The REST API's pages (stored_json, a limit, no text filters) come in
+ * few shapes: their SQL is built once per process, at a fixed address, so
+ * that SQ_KEYED prepares it once per connection. The bound keeps the
+ * connection's statement cache from filling, whatever the queries. */
+#define SHAPES 24
+static char *_Atomic shape_sql[SHAPES];
+
+static int shape_of(const struct store_cert_filter *f)
+{
+	int cursor = f->after_id <= 0 ? 0 : f->by_expiry && f->after_expiry ? 2 : 1;
+
+	if (!f->stored_json || f->limit <= 0 || f->issuer != NULL || f->key_type != NULL ||
+	    f->search != NULL)
+		return -1;
+	return ((f->expiring_within > 0) * 2 + f->expired) * 6 + cursor * 2 + f->by_expiry;
+}
+
+/* Built by the first caller; a thread that loses the race frees its copy. */
+static const char *shape_text(const struct store_cert_filter *f, int shape)
+{
+	char *sql = atomic_load(&shape_sql[shape]), *mine, *expected = NULL;
+	struct aclm_buf b;
+
+	if (sql != NULL)
+		return sql;
+	aclm_buf_init(&b, SQL_MAX);
+	if (store__sqlite_list_sql(f, &b) != ACLM_OK) {
+		aclm_buf_free(&b);
+		return NULL;
+	}
+	mine = (char *)aclm_buf_take(&b, NULL);
+	if (atomic_compare_exchange_strong(&shape_sql[shape], &expected, mine))
+		return mine;
+	free(mine);
+	return expected;
+}
+
+/* The cached statement of f's shape, or NULL (then *fresh is prepared
+ * here): also when it is in use by a listing this one runs inside. */
+static aclm_status list_stmt(struct store__sqlite *s, const struct store_cert_filter *f,
+			     sqlite3_stmt **cached, sqlite3_stmt **fresh, struct aclm_err *err)
+{
+	int shape = shape_of(f);
+	const char *text = shape >= 0 ? shape_text(f, shape) : NULL;
+	struct aclm_buf sql;
+	aclm_status ret = ACLM_OK;
+	int rc;
+
+	*cached = *fresh = NULL;
+	if (text != NULL && store__sqlite_stmt(s, SQ_KEYED, text, cached, NULL) == ACLM_OK &&
+	    !sqlite3_stmt_busy(*cached))
+		return ACLM_OK;
+	*cached = NULL;
+	aclm_buf_init(&sql, SQL_MAX);
+	if (store__sqlite_list_sql(f, &sql) != ACLM_OK) {
+		ret = aclm_err_set(err, ACLM_ERR_NOMEM, "certificate list: out of memory");
+	} else {
+		rc = sqlite3_prepare_v2(s->db, (const char *)sql.data, (int)sql.len, fresh, NULL);
+		if (rc != SQLITE_OK)
+			ret = store__sqlite_err(s, rc, err, "prepare certificate list");
+	}
+	aclm_buf_free(&sql);
+	return ret;
+}
+
 aclm_status store__sqlite_cert_list(void *state, const struct store_cert_filter *f,
 				    store_cert_cb cb, void *arg, struct aclm_err *err)
 {
 	struct store__sqlite *s = state;
-	struct aclm_buf sql;
 	char *issuer = NULL, *search = NULL;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *cached = NULL, *fresh = NULL;
 	struct store__bind b = { 0 };
 	aclm_status ret = check_filter(f, err);
-	int rc;
 
-	aclm_buf_init(&sql, SQL_MAX);
 	if (ret != ACLM_OK)
 		goto out;
 	issuer = f->issuer != NULL ? like_pattern(f->issuer, false) : NULL;
 	search = f->search != NULL ? like_pattern(f->search, true) : NULL;
-	if (store__sqlite_list_sql(f, &sql) != ACLM_OK || (f->issuer != NULL && issuer == NULL) ||
-	    (f->search != NULL && search == NULL)) {
+	if ((f->issuer != NULL && issuer == NULL) || (f->search != NULL && search == NULL)) {
 		ret = aclm_err_set(err, ACLM_ERR_NOMEM, "certificate list: out of memory");
 		goto out;
 	}
-	rc = sqlite3_prepare_v2(s->db, (const char *)sql.data, (int)sql.len, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = store__sqlite_err(s, rc, err, "prepare certificate list");
+	ret = list_stmt(s, f, &cached, &fresh, err);
+	if (ret != ACLM_OK)
 		goto out;
-	}
-	b.st = st;
+	b.st = cached != NULL ? cached : fresh;
 	list_bind(&b, f, issuer, search);
 	if (b.rc != SQLITE_OK)
 		ret = store__sqlite_err(s, b.rc, err, "bind certificate list");
 	else
-		ret = list_rows(s, st, f, cb, arg, err);
+		ret = list_rows(s, b.st, f, cb, arg, err);
 out:
-	sqlite3_finalize(st);
-	aclm_buf_free(&sql);
+	store__sqlite_done(cached);
+	sqlite3_finalize(fresh);
 	free(issuer);
 	free(search);
 	return ret;

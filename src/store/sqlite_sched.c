@@ -611,6 +611,164 @@ static aclm_status sched_scanrun_list(void *state, int64_t tenant, int64_t scan_
 	return ret;
 }
 
+#define SCANDEF_COLUMNS \
+	"id, tenant_id, name, targets, options, interval_s, origin, created_at, updated_at"
+
+static aclm_status scandef_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+			       struct aclm_err *err)
+{
+	struct store_scandef *d = calloc(1, sizeof(*d));
+	bool ok = true;
+	aclm_status ret;
+
+	(void)s;
+	*(struct store_scandef **)out = NULL;
+	if (d == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	d->id = sqlite3_column_int64(st, 0);
+	d->tenant_id = sqlite3_column_int64(st, 1);
+	d->name = store__sqlite_text_dup(st, 2, &ok);
+	d->interval_s = sqlite3_column_int64(st, 5);
+	d->origin = store__sqlite_text_dup(st, 6, &ok);
+	d->created_at = sqlite3_column_int64(st, 7);
+	d->updated_at = sqlite3_column_int64(st, 8);
+	ret = ok ? json_opt_col(st, 3, "scan targets", &d->targets, err)
+		 : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	if (ret == ACLM_OK)
+		ret = json_opt_col(st, 4, "scan options", &d->options, err);
+	if (ret != ACLM_OK) {
+		store_scandef_free(d);
+		return ret;
+	}
+	*(struct store_scandef **)out = d;
+	return ACLM_OK;
+}
+
+static aclm_status sched_scandef_get(void *state, int64_t tenant, int64_t id, const char *name,
+				     struct store_scandef **out, struct aclm_err *err)
+{
+	static const char by_id[] = "SELECT " SCANDEF_COLUMNS " FROM scans"
+				    " WHERE tenant_id = ?1 AND id = ?2";
+	static const char by_name[] = "SELECT " SCANDEF_COLUMNS " FROM scans"
+				      " WHERE tenant_id = ?1 AND name = ?2";
+	bool found = false;
+	aclm_status ret = store__sqlite_run(
+		state, SQ_KEYED, name != NULL ? by_name : by_id,
+		STORE__ARGS(STORE__INT(tenant), name != NULL ? STORE__TEXT(name) : STORE__INT(id)),
+		scandef_row, out, &found, "get scan definition", err);
+
+	if (ret == ACLM_OK && !found)
+		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND, "scan %s not found",
+				   name != NULL ? name : "definition");
+	return ret;
+}
+
+static aclm_status sched_scandef_page(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				      store_scandef_cb cb, void *arg, struct aclm_err *err)
+{
+	struct store__sqlite *s = state;
+	struct store_scandef *d = NULL;
+	sqlite3_stmt *st = NULL;
+	aclm_status ret;
+	int rc;
+
+	ret = store__sqlite_stmt(s, SQ_KEYED,
+				 "SELECT " SCANDEF_COLUMNS " FROM scans WHERE tenant_id = ?1"
+				 " AND id > ?2 ORDER BY id LIMIT ?3",
+				 &st, err);
+	if (ret != ACLM_OK)
+		return ret;
+	rc = sqlite3_bind_int64(st, 1, tenant);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, after_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = scandef_row(s, st, &d, err);
+		if (ret == ACLM_OK)
+			ret = cb(d, arg);
+		store_scandef_free(d);
+		d = NULL;
+		rc = SQLITE_OK;
+	}
+	if (ret == ACLM_OK && rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "list scan definitions");
+	store__sqlite_done(st);
+	return ret;
+}
+
+static aclm_status sched_job_page(void *state, int64_t tenant, const char *job_state,
+				  int64_t before_id, int64_t limit, store_job_cb cb, void *arg,
+				  struct aclm_err *err)
+{
+	struct store__sqlite *s = state;
+	struct store_job *j = NULL;
+	sqlite3_stmt *st = NULL;
+	aclm_status ret;
+	int rc;
+
+	ret = store__sqlite_stmt(s, SQ_KEYED,
+				 "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant_id = ?1"
+				 " AND (?2 IS NULL OR state = ?2) AND (?3 = 0 OR id < ?3)"
+				 " ORDER BY id DESC LIMIT ?4",
+				 &st, err);
+	if (ret != ACLM_OK)
+		return ret;
+	rc = sqlite3_bind_int64(st, 1, tenant);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, job_state, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, before_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
+	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = job_row(s, st, &j, err);
+		if (ret == ACLM_OK)
+			ret = cb(j, arg);
+		store_job_free(j);
+		j = NULL;
+		rc = SQLITE_OK;
+	}
+	if (ret == ACLM_OK && rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "page jobs");
+	store__sqlite_done(st);
+	return ret;
+}
+
+static aclm_status sched_alert_page(void *state, int64_t tenant, int64_t before_id, int64_t limit,
+				    store_alert_cb cb, void *arg, struct aclm_err *err)
+{
+	struct store__sqlite *s = state;
+	struct store_alert *a = NULL;
+	sqlite3_stmt *st = NULL;
+	aclm_status ret;
+	int rc;
+
+	ret = store__sqlite_stmt(s, SQ_KEYED,
+				 "SELECT " ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1"
+				 " AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+				 &st, err);
+	if (ret != ACLM_OK)
+		return ret;
+	rc = sqlite3_bind_int64(st, 1, tenant);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, before_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = alert_row(s, st, &a, err);
+		if (ret == ACLM_OK)
+			ret = cb(a, arg);
+		store_alert_free(a);
+		a = NULL;
+		rc = SQLITE_OK;
+	}
+	if (ret == ACLM_OK && rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, "page alerts");
+	store__sqlite_done(st);
+	return ret;
+}
+
 const struct store_sched_ops store__sqlite_sched_ops = {
 	.job_enqueue = sched_job_enqueue,
 	.job_claim = sched_job_claim,
@@ -629,4 +787,8 @@ const struct store_sched_ops store__sqlite_sched_ops = {
 	.scanrun_start = sched_scanrun_start,
 	.scanrun_finish = sched_scanrun_finish,
 	.scanrun_list = sched_scanrun_list,
+	.scandef_get = sched_scandef_get,
+	.scandef_page = sched_scandef_page,
+	.job_page = sched_job_page,
+	.alert_page = sched_alert_page,
 };

@@ -26,6 +26,10 @@ struct store_cert_text {
 	const char *facts, *sources, *tags;
 	size_t facts_len, sources_len, tags_len;
 	const char *spki_sha256;   /* facts' spki_sha256, or NULL */
+	/* For a row without key_id, looked up with it (keys_checked): a stored
+	 * key with that public key (the smallest id), or NULL when none. */
+	bool keys_checked;
+	const char *key_by_spki;
 };
 
 /* One inventory row. Strings and JSON are owned by the struct

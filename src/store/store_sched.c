@@ -45,6 +45,17 @@ void store_scanrun_free(struct store_scanrun *r)
 	free(r);
 }
 
+void store_scandef_free(struct store_scandef *d)
+{
+	if (d == NULL)
+		return;
+	free(d->name);
+	json_decref(d->targets);
+	json_decref(d->options);
+	free(d->origin);
+	free(d);
+}
+
 aclm_status store_job_enqueue(struct store *s, const struct store_job *j, int64_t now, int64_t *id,
 			      bool *created, struct aclm_err *err)
 {
@@ -183,4 +194,39 @@ aclm_status store_scanrun_list(struct store *s, int64_t tenant, int64_t scan_id,
 	if (SCHED_OP(s, scanrun_list) == NULL)
 		return store__unsupported(s, "scan runs", err);
 	return SCHED_OP(s, scanrun_list)(store__state(s), tenant, scan_id, limit, cb, arg, err);
+}
+
+aclm_status store_scandef_get(struct store *s, int64_t tenant, int64_t id, const char *name,
+			      struct store_scandef **out, struct aclm_err *err)
+{
+	*out = NULL;
+	if (SCHED_OP(s, scandef_get) == NULL)
+		return store__unsupported(s, "scan definition look-ups", err);
+	return SCHED_OP(s, scandef_get)(store__state(s), tenant, id, name, out, err);
+}
+
+aclm_status store_scandef_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			       store_scandef_cb cb, void *arg, struct aclm_err *err)
+{
+	if (SCHED_OP(s, scandef_page) == NULL)
+		return store__unsupported(s, "scan definition listing", err);
+	return SCHED_OP(s, scandef_page)(store__state(s), tenant, after_id, limit, cb, arg, err);
+}
+
+aclm_status store_job_page(struct store *s, int64_t tenant, const char *job_state,
+			   int64_t before_id, int64_t limit, store_job_cb cb, void *arg,
+			   struct aclm_err *err)
+{
+	if (SCHED_OP(s, job_page) == NULL)
+		return store__unsupported(s, "job pages", err);
+	return SCHED_OP(s, job_page)(store__state(s), tenant, job_state, before_id, limit, cb, arg,
+				     err);
+}
+
+aclm_status store_alert_page(struct store *s, int64_t tenant, int64_t before_id, int64_t limit,
+			     store_alert_cb cb, void *arg, struct aclm_err *err)
+{
+	if (SCHED_OP(s, alert_page) == NULL)
+		return store__unsupported(s, "alert pages", err);
+	return SCHED_OP(s, alert_page)(store__state(s), tenant, before_id, limit, cb, arg, err);
 }

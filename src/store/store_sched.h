@@ -122,6 +122,11 @@ struct store_sched_ops {
 				   struct store_scandef **out, struct aclm_err *err);
 	aclm_status (*scandef_page)(void *state, int64_t tenant, int64_t after_id, int64_t limit,
 				    store_scandef_cb cb, void *arg, struct aclm_err *err);
+	aclm_status (*job_page)(void *state, int64_t tenant, const char *job_state,
+				int64_t before_id, int64_t limit, store_job_cb cb, void *arg,
+				struct aclm_err *err);
+	aclm_status (*alert_page)(void *state, int64_t tenant, int64_t before_id, int64_t limit,
+				  store_alert_cb cb, void *arg, struct aclm_err *err);
 };
 
 /* Inserts j (tenant_id, kind, key, payload, run_at, max_attempts) as
@@ -189,8 +194,15 @@ aclm_status store_scanrun_list(struct store *s, int64_t tenant, int64_t scan_id,
 aclm_status store_scandef_get(struct store *s, int64_t tenant, int64_t id, const char *name,
 			      struct store_scandef **out, struct aclm_err *err);
 /* The tenant's scan definitions in id order: ids above after_id, at most
- * limit (> 0). */
+ * limit (0: no limit). */
 aclm_status store_scandef_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
 			       store_scandef_cb cb, void *arg, struct aclm_err *err);
+/* Pages newest first for the API's cursor lists: ids below before_id (0:
+ * from the newest), at most limit (> 0); job_state NULL: every state. */
+aclm_status store_job_page(struct store *s, int64_t tenant, const char *job_state,
+			   int64_t before_id, int64_t limit, store_job_cb cb, void *arg,
+			   struct aclm_err *err);
+aclm_status store_alert_page(struct store *s, int64_t tenant, int64_t before_id, int64_t limit,
+			     store_alert_cb cb, void *arg, struct aclm_err *err);
 
 #endif

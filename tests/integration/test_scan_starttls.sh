@@ -1,16 +1,23 @@
-# aclm scan --starttls: SMTP against a real SMTP server (python3-aiosmtpd, STARTTLS per RFC 3207),
-# PostgreSQL against a real private cluster (ssl=on / ssl=off) when postgres is installed, and
-# IMAP, POP3, FTP, LDAP and XMPP (and PostgreSQL otherwise) against stand-in servers
-# (starttls_peers.py: no such server is installed here; they speak each protocol's upgrade as its
-# RFC describes, the RFCs being the specification). Per protocol: a server offering the upgrade -> the full
-# handshake and every probe run through the preamble (chain, versions, PQ probes); a server
-# refusing it -> the endpoint's error "PROTO: STARTTLS not offered ..." and the finding
-# starttls_not_offered, and no TLS judgement.
+# aclm scan --starttls against real servers, each started privately on 127.0.0.1 at free ports with
+# a test certificate made here, and stopped here: SMTP with python3-aiosmtpd (RFC 3207), IMAP and
+# POP3 with Dovecot, FTP with vsftpd (AUTH TLS), LDAP with OpenLDAP's slapd (StartTLS extended
+# operation), XMPP with Prosody, PostgreSQL with a private cluster (configs: starttls_servers.sh).
+# No stand-in is left: every server runs here (scripts/deps installs them). Per protocol: a server
+# offering the upgrade -> the full handshake and every probe run through the preamble (chain,
+# versions, PQ probes); the same server configured without TLS -> the endpoint's error
+# "PROTO: STARTTLS not offered ..." and the finding starttls_not_offered, and no TLS judgement.
 . "$ACLM_SRC/tests/integration/lib.sh"
 . "$ACLM_SRC/tests/integration/pebble.sh" # free_port
+. "$ACLM_SRC/tests/integration/starttls_servers.sh"
 
 PY=/usr/bin/python3 # the system Python, which has python3-aiosmtpd
 $PY -c 'import aiosmtpd' 2>/dev/null || fail "python3-aiosmtpd is not installed (scripts/deps)"
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+for f in /usr/sbin/dovecot /usr/lib/dovecot/imap /usr/lib/dovecot/pop3 /usr/sbin/vsftpd \
+	/usr/sbin/slapd /usr/bin/prosody "$PG_BIN/postgres"; do
+	[ -x "$f" ] || fail "$f is not installed (scripts/deps)"
+done
+chmod 711 "$T" # the servers that run as nobody reach their directories
 
 w=$T/certs
 mkdir -p "$w"
@@ -18,6 +25,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w
 	-subj "/CN=mail.test" -addext "subjectAltName=DNS:mail.test" -addext "basicConstraints=critical,CA:FALSE" \
 	-days 30 -out "$w/mail.crt" 2>/dev/null || fail "test certificate"
 FP=$(pem_fp "$w/mail.crt")
+st_cert=$w/mail.crt
+st_key=$w/mail.key
 
 ports_seen=" "
 port() { # a free port not handed out before in this test
@@ -73,9 +82,8 @@ start "$P1" $PY "$ACLM_SRC/tests/integration/smtpd_starttls.py" "$P1" "$w/mail.c
 start "$P2" $PY "$ACLM_SRC/tests/integration/smtpd_starttls.py" "$P2" "$w/mail.crt" "$w/mail.key" --no-tls
 check smtp "$P1" "$P2"
 
-# PostgreSQL: a real private cluster when the server is installed (ssl=on, and ssl=off for the
-# refusal), else the stand-in. The postmaster refuses to run as root: as root it runs as nobody.
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+# PostgreSQL: a private cluster with ssl=on, and ssl=off for the refusal. The postmaster refuses
+# to run as root: as root it runs as nobody.
 PG_AS="" # a command prefix (setpriv execs the server: $! is the postmaster)
 [ "$(id -u)" = 0 ] && PG_AS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 PG_PIDS=""
@@ -99,29 +107,49 @@ pg_start() { # PORT ssl=on|off
 	cat "$pg__dir/server.log" >&2
 	fail "postgres on $1 did not start"
 }
-STANDINS="imap pop3 ftp ldap xmpp"
-if [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ]; then
-	note "postgres: a real PostgreSQL cluster, ssl=on and ssl=off"
-	chmod 711 "$T" # the server's user reaches its directory
-	P1=$(port)
-	P2=$(port)
-	pg_start "$P1" ssl=on
-	pg_start "$P2" ssl=off
-	check postgres "$P1" "$P2"
-	for p in $PG_PIDS; do kill -INT "$p"; done # fast shutdown: the backends go with the postmaster
-	for p in $PG_PIDS; do wait "$p" 2>/dev/null || true; done
-else
-	STANDINS="$STANDINS postgres"
-fi
+note "postgres: a real PostgreSQL cluster, ssl=on and ssl=off"
+P1=$(port)
+P2=$(port)
+pg_start "$P1" ssl=on
+pg_start "$P2" ssl=off
+check postgres "$P1" "$P2"
+for p in $PG_PIDS; do kill -INT "$p"; done # fast shutdown: the backends go with the postmaster
+for p in $PG_PIDS; do wait "$p" 2>/dev/null || true; done
 
-for proto in $STANDINS; do
-	note "$proto: stand-in peer, offering and refusing"
-	P1=$(port)
-	P2=$(port)
-	start "$P1" $PY "$ACLM_SRC/tests/integration/starttls_peers.py" "$proto" "$P1" "$w/mail.crt" "$w/mail.key"
-	start "$P2" $PY "$ACLM_SRC/tests/integration/starttls_peers.py" "$proto" "$P2" "$w/mail.crt" "$w/mail.key" --refuse
-	check "$proto" "$P1" "$P2"
-done
+note "imap, pop3: Dovecot, ssl = yes and ssl = no"
+P1=$(port)
+P2=$(port)
+P3=$(port)
+P4=$(port)
+dovecot_start tls "$P1" "$P2"
+dovecot_start plain "$P3" "$P4"
+check imap "$P1" "$P3"
+check pop3 "$P2" "$P4"
+st_stop
+
+note "ftp: vsftpd, ssl_enable=YES and NO"
+P1=$(port)
+P2=$(port)
+vsftpd_start tls "$P1"
+vsftpd_start plain "$P2"
+check ftp "$P1" "$P2"
+st_stop
+
+note "ldap: slapd with and without a TLS certificate"
+P1=$(port)
+P2=$(port)
+slapd_start tls "$P1"
+slapd_start plain "$P2"
+check ldap "$P1" "$P2"
+st_stop
+
+note "xmpp: Prosody with and without mod_tls"
+P1=$(port)
+P2=$(port)
+prosody_start tls "$P1" mail.test
+prosody_start plain "$P2" mail.test
+check xmpp "$P1" "$P2"
+st_stop
 
 note "--starttls none on an SMTP port: TLS straight away fails, no preamble"
 P1=$(port)

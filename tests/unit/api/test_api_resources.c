@@ -1,7 +1,12 @@
 /* api/: the resources beyond certificates and identities, through a real
  * server in-process: endpoints (pages, last observation, inventory status,
- * drift), ... ; every one checked for tenant isolation (another tenant's
- * row answers byte for byte as an absent one) and roles. */
+ * drift), scans (checked before storing, no @FILE, update by name, runs
+ * queued as jobs), jobs, orders (issue and renew jobs, revoke without a
+ * certificate), channels (no inline secrets, CRUD, failing test send),
+ * targets (the installation's admins only) and deployments (deploy jobs).
+ * Every one is checked for tenant isolation: another tenant's row answers
+ * byte for byte as an absent one. tests/integration/test_api_resources.sh
+ * runs the jobs against real peers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +26,7 @@
 #include "inventory/inventory.h"
 #include "store/store.h"
 #include "store/store_scan.h"
+#include "store/store_sched.h"
 #include "testsupport.h"
 
 #define BODY_MAX (256 * 1024)
@@ -69,6 +75,7 @@ struct env {
 	int port;
 	int64_t tenant_b;
 	char viewer[AUTH_TOKEN_MAX], operator_[AUTH_TOKEN_MAX], other[AUTH_TOKEN_MAX];
+	char admin[AUTH_TOKEN_MAX];
 };
 
 /* METHOD path with token and an optional JSON body; the answer in g. */
@@ -130,6 +137,7 @@ static int setup(void **state)
 	token(e, e->h.tenant, AUTH_ROLE_VIEWER, e->viewer);
 	token(e, e->h.tenant, AUTH_ROLE_OPERATOR, e->operator_);
 	token(e, e->tenant_b, AUTH_ROLE_ADMIN, e->other);
+	token(e, e->h.tenant, AUTH_ROLE_ADMIN, e->admin);
 	e->port = ts_free_port(SOCK_STREAM);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", e->port);
 	o.home = e->h.dir;
@@ -332,11 +340,445 @@ static void test_endpoint_shows_observations_newest_first_with_drift(void **stat
 	got_free(&g);
 }
 
+/* ---- scans and jobs ---- */
+
+static void expect_status(struct env *e, const char *method, const char *path, const char *tok,
+			  const char *body, long status, const char *needle)
+{
+	struct got g;
+
+	call(e, method, path, tok, body, &g);
+	if (g.status != status || (needle != NULL && strstr(g.body, needle) == NULL))
+		fail_msg("%s %s %s: %ld %s (wanted %ld with %s)", method, path,
+			 body != NULL ? body : "", g.status, g.body, status,
+			 needle != NULL ? needle : "-");
+	got_free(&g);
+}
+
+static void test_scan_definitions_are_checked_before_storing(void **state)
+{
+	struct env *e = *state;
+
+	/* A client must not make the server read its files. */
+	expect_status(e, "POST", "/api/v1/scans", e->operator_, "{\"targets\": [\"@/etc/passwd\"]}",
+		      400, "@FILE");
+	expect_status(e, "POST", "/api/v1/scans", e->operator_, "{\"targets\": []}", 400,
+		      "targets");
+	expect_status(e, "POST", "/api/v1/scans", e->operator_,
+		      "{\"targets\": [\"127.0.0.1\"], \"ports\": \"99999\"}", 400, NULL);
+	expect_status(e, "POST", "/api/v1/scans", e->operator_,
+		      "{\"targets\": [\"127.0.0.1\"], \"checks\": \"bogus\"}", 400, "bogus");
+	expect_status(e, "POST", "/api/v1/scans", e->operator_,
+		      "{\"targets\": [\"127.0.0.1\"], \"interval\": 5}", 400, "interval");
+	expect_status(e, "POST", "/api/v1/scans", e->operator_,
+		      "{\"targets\": [\"10.0.0.0/8\"], \"ports\": \"443\"}", 400, "endpoints");
+	expect_status(e, "POST", "/api/v1/scans", e->operator_,
+		      "{\"name\": \"a b\", \"targets\": [\"127.0.0.1\"]}", 400, "name");
+	expect_status(e, "POST", "/api/v1/scans", e->viewer, "{\"targets\": [\"127.0.0.1\"]}", 403,
+		      "forbidden");
+}
+
+static void test_scans_create_update_run_and_stay_in_their_tenant(void **state)
+{
+	struct env *e = *state;
+	struct store_scandef cfg = { .tenant_id = e->h.tenant, .name = "fromconf", .origin = "config" };
+	struct aclm_err err = { 0 };
+	char path[128], other[128], jobpath[128], id[24], job[24];
+	int64_t cfg_id = 0;
+	struct got g;
+
+	call(e, "POST", "/api/v1/scans", e->operator_,
+	     "{\"name\": \"web\", \"targets\": [\"127.0.0.1\", \"localhost:8443\"],"
+	     " \"ports\": 443, \"interval\": \"6h\", \"checks\": \"cert\"}", &g);
+	assert_int_equal(g.status, 201);
+	assert_string_equal(str_at(g.json, "name"), "web");
+	assert_string_equal(str_at(g.json, "ports"), "443");
+	assert_string_equal(str_at(g.json, "origin"), "api");
+	assert_int_equal(json_integer_value(json_object_get(g.json, "interval")), 6 * 3600);
+	snprintf(id, sizeof(id), "%s", str_at(g.json, "id"));
+	got_free(&g);
+	/* The same name updates the same row. */
+	call(e, "POST", "/api/v1/scans", e->operator_,
+	     "{\"name\": \"web\", \"targets\": [\"127.0.0.2\"]}", &g);
+	assert_int_equal(g.status, 200);
+	assert_string_equal(str_at(g.json, "id"), id);
+	assert_string_equal(str_at(g.json, "targets.0"), "127.0.0.2");
+	got_free(&g);
+	/* A [scan.NAME] of the configuration is not the API's to change. */
+	cfg.targets = json_pack("[s]", "127.0.0.1");
+	assert_int_equal(store_scandef_put(e->h.store, &cfg, 1, &cfg_id, &err), ACLM_OK);
+	json_decref(cfg.targets);
+	expect_status(e, "POST", "/api/v1/scans", e->operator_,
+		      "{\"name\": \"fromconf\", \"targets\": [\"127.0.0.1\"]}", 409, "configuration");
+	call(e, "GET", "/api/v1/scans?limit=1", e->viewer, NULL, &g);
+	assert_int_equal(g.status, 200);
+	assert_string_equal(str_at(g.json, "items.0.name"), "web");
+	assert_non_null(str_at(g.json, "next_cursor"));
+	got_free(&g);
+	snprintf(path, sizeof(path), "/api/v1/scans/%s/run", id);
+	call(e, "POST", path, e->operator_, NULL, &g);
+	assert_int_equal(g.status, 202);
+	snprintf(job, sizeof(job), "%s", str_at(g.json, "job_id"));
+	snprintf(jobpath, sizeof(jobpath), "/api/v1/jobs/%s", job);
+	assert_string_equal(g.location, jobpath);
+	assert_true(json_is_true(json_object_get(g.json, "created")));
+	got_free(&g);
+	/* Queued already: the same job, not a second one. */
+	call(e, "POST", path, e->operator_, NULL, &g);
+	assert_int_equal(g.status, 202);
+	assert_string_equal(str_at(g.json, "job_id"), job);
+	assert_true(json_is_false(json_object_get(g.json, "created")));
+	got_free(&g);
+	call(e, "GET", jobpath, e->viewer, NULL, &g);
+	assert_int_equal(g.status, 200);
+	assert_string_equal(str_at(g.json, "kind"), "scan");
+	assert_string_equal(str_at(g.json, "state"), "queued");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(g.json, "payload"),
+							    "scan_id")),
+			 strtoll(id, NULL, 10));
+	got_free(&g);
+	call(e, "GET", "/api/v1/jobs?state=queued", e->viewer, NULL, &g);
+	assert_string_equal(str_at(g.json, "items.0.id"), job);
+	got_free(&g);
+	expect_status(e, "GET", "/api/v1/jobs?state=bogus", e->viewer, NULL, 400, "state");
+	expect_status(e, "POST", path, e->viewer, NULL, 403, "forbidden");
+	/* The other tenant sees none of it. */
+	call(e, "GET", "/api/v1/scans", e->other, NULL, &g);
+	assert_int_equal(json_array_size(json_object_get(g.json, "items")), 0);
+	got_free(&g);
+	call(e, "GET", "/api/v1/jobs", e->other, NULL, &g);
+	assert_int_equal(json_array_size(json_object_get(g.json, "items")), 0);
+	got_free(&g);
+	snprintf(path, sizeof(path), "/api/v1/scans/%s", id);
+	assert_looks_absent(e, "GET", path, "/api/v1/scans/987654", NULL);
+	snprintf(path, sizeof(path), "/api/v1/scans/%s/run", id);
+	assert_looks_absent(e, "POST", path, "/api/v1/scans/987654/run", NULL);
+	snprintf(path, sizeof(path), "/api/v1/scans/%s/runs", id);
+	assert_looks_absent(e, "GET", path, "/api/v1/scans/987654/runs", NULL);
+	snprintf(other, sizeof(other), "/api/v1/scans/%lld", (long long)cfg_id);
+	assert_looks_absent(e, "GET", other, "/api/v1/scans/987654", NULL);
+	assert_looks_absent(e, "GET", jobpath, "/api/v1/jobs/987654", NULL);
+	/* Runs: newest first. */
+	{
+		int64_t run1 = 0, run2 = 0;
+		struct store_scanrun fin = { .tenant_id = e->h.tenant, .state = "done",
+					     .finished_at = 20, .endpoints = 2, .reachable = 1 };
+
+		assert_int_equal(store_scanrun_start(e->h.store, e->h.tenant, strtoll(id, NULL, 10),
+						     10, &run1, &err), ACLM_OK);
+		fin.id = run1;
+		assert_int_equal(store_scanrun_finish(e->h.store, &fin, &err), ACLM_OK);
+		assert_int_equal(store_scanrun_start(e->h.store, e->h.tenant, strtoll(id, NULL, 10),
+						     30, &run2, &err), ACLM_OK);
+		call(e, "GET", path, e->viewer, NULL, &g);
+		assert_int_equal(g.status, 200);
+		assert_int_equal(json_array_size(json_object_get(g.json, "items")), 2);
+		assert_string_equal(str_at(g.json, "items.0.state"), "running");
+		assert_string_equal(str_at(g.json, "items.1.state"), "done");
+		got_free(&g);
+	}
+}
+
+/* ---- orders ---- */
+
+static void test_orders_queue_issue_jobs_and_stay_in_their_tenant(void **state)
+{
+	struct env *e = *state;
+	struct store_lineage l = { .tenant_id = e->h.tenant, .name = "have.test",
+				   .server = "https://acme.test/dir", .key_type = "p256" };
+	struct aclm_err err = { 0 };
+	char jobpath[128];
+	int64_t id = 0;
+	struct got g;
+
+	l.names = json_pack("[s]", "have.test");
+	l.options = json_pack("{s:s}", "challenge", "http-01");
+	assert_int_equal(store_lineage_put(e->h.store, &l, &id, &err), ACLM_OK);
+	json_decref(l.names);
+	json_decref(l.options);
+	/* No [acme] server in this server's configuration: the order must name one. */
+	expect_status(e, "POST", "/api/v1/orders", e->operator_,
+		      "{\"names\": [\"new.test\"]}", 400, "server");
+	expect_status(e, "POST", "/api/v1/orders", e->operator_,
+		      "{\"names\": [\"new.test\"], \"server\": \"http://plain.test/\"}", 400,
+		      "server");
+	expect_status(e, "POST", "/api/v1/orders", e->operator_,
+		      "{\"names\": [\"a b\"], \"server\": \"https://acme.test/dir\"}", 400, NULL);
+	expect_status(e, "POST", "/api/v1/orders", e->operator_,
+		      "{\"names\": [\"x.test\"], \"server\": \"https://acme.test/dir\","
+		      " \"key_type\": \"rsa1\"}", 400, "key_type");
+	expect_status(e, "POST", "/api/v1/orders", e->viewer,
+		      "{\"names\": [\"new.test\"], \"server\": \"https://acme.test/dir\"}", 403,
+		      "forbidden");
+	expect_status(e, "POST", "/api/v1/orders", e->operator_,
+		      "{\"names\": [\"have.test\"], \"server\": \"https://acme.test/dir\"}", 409,
+		      "renew");
+	call(e, "POST", "/api/v1/orders", e->operator_,
+	     "{\"names\": [\"WWW.New.Test\", \"new.test\"], \"server\": \"https://acme.test/dir\","
+	     " \"key_type\": \"p384\", \"challenge\": \"dns-01\"}", &g);
+	assert_int_equal(g.status, 202);
+	snprintf(jobpath, sizeof(jobpath), "/api/v1/jobs/%s", str_at(g.json, "job_id"));
+	got_free(&g);
+	call(e, "GET", jobpath, e->viewer, NULL, &g);
+	assert_string_equal(str_at(g.json, "kind"), "issue");
+	assert_string_equal(str_at(g.json, "key"), "www.new.test");
+	assert_string_equal(str_at(g.json, "payload.names.0"), "www.new.test");
+	assert_string_equal(str_at(g.json, "payload.key_type"), "p384");
+	assert_string_equal(str_at(g.json, "payload.challenge"), "dns-01");
+	got_free(&g);
+	/* The order exists once its job ran; until then a second is the same job. */
+	call(e, "POST", "/api/v1/orders", e->operator_,
+	     "{\"names\": [\"www.new.test\"], \"server\": \"https://acme.test/dir\"}", &g);
+	assert_int_equal(g.status, 202);
+	assert_true(json_is_false(json_object_get(g.json, "created")));
+	got_free(&g);
+	call(e, "GET", "/api/v1/orders/have.test", e->viewer, NULL, &g);
+	assert_int_equal(g.status, 200);
+	assert_true(json_is_null(json_object_get(g.json, "cert_id")));
+	assert_string_equal(str_at(g.json, "renewal.why"), "no certificate yet");
+	got_free(&g);
+	call(e, "POST", "/api/v1/orders/have.test/renew", e->operator_, NULL, &g);
+	assert_int_equal(g.status, 202);
+	snprintf(jobpath, sizeof(jobpath), "/api/v1/jobs/%s", str_at(g.json, "job_id"));
+	got_free(&g);
+	call(e, "GET", jobpath, e->viewer, NULL, &g);
+	assert_string_equal(str_at(g.json, "kind"), "renew");
+	assert_string_equal(str_at(g.json, "payload.lineage"), "have.test");
+	got_free(&g);
+	expect_status(e, "POST", "/api/v1/orders/have.test/revoke", e->operator_, NULL, 409,
+		      "no current certificate");
+	call(e, "GET", "/api/v1/orders", e->other, NULL, &g);
+	assert_int_equal(json_array_size(json_object_get(g.json, "items")), 0);
+	got_free(&g);
+	assert_looks_absent(e, "GET", "/api/v1/orders/have.test", "/api/v1/orders/nope.test", NULL);
+	assert_looks_absent(e, "POST", "/api/v1/orders/have.test/renew",
+			    "/api/v1/orders/nope.test/renew", NULL);
+	assert_looks_absent(e, "POST", "/api/v1/orders/have.test/revoke",
+			    "/api/v1/orders/nope.test/revoke", NULL);
+	assert_looks_absent(e, "GET", jobpath, "/api/v1/jobs/987654", NULL);
+}
+
+/* ---- channels ---- */
+
+static void test_channels_refuse_inline_secrets_and_stay_in_their_tenant(void **state)
+{
+	struct env *e = *state;
+	char body[512];
+	int port = ts_free_port(SOCK_STREAM);
+	struct got g;
+
+	expect_status(e, "POST", "/api/v1/channels", e->operator_,
+		      "{\"name\": \"m\", \"type\": \"email\", \"params\": {\"smtp_url\":"
+		      " \"smtp://127.0.0.1:25\", \"from\": \"a@x.test\", \"to\": \"b@x.test\","
+		      " \"password\": \"hunter2\"}}", 400, "never inline");
+	expect_status(e, "POST", "/api/v1/channels", e->operator_,
+		      "{\"name\": \"w\", \"type\": \"webhook\", \"params\": {\"url\":"
+		      " \"http://127.0.0.1:1/\", \"secret\": \"s3cr3t\"}}", 400, "never inline");
+	expect_status(e, "POST", "/api/v1/channels", e->operator_,
+		      "{\"name\": \"w\", \"type\": \"pager\", \"params\": {}}", 400, NULL);
+	expect_status(e, "POST", "/api/v1/channels", e->operator_,
+		      "{\"name\": \"w\", \"type\": \"webhook\", \"params\": {\"url\": 5}}", 400,
+		      "url");
+	snprintf(body, sizeof(body),
+		 "{\"name\": \"hook\", \"type\": \"webhook\", \"params\": {\"url\":"
+		 " \"http://127.0.0.1:%d/hook\", \"timeout_ms\": \"2000\"}}", port);
+	expect_status(e, "POST", "/api/v1/channels", e->viewer, body, 403, "forbidden");
+	call(e, "POST", "/api/v1/channels", e->operator_, body, &g);
+	assert_int_equal(g.status, 201);
+	assert_string_equal(str_at(g.json, "type"), "webhook");
+	assert_string_equal(str_at(g.json, "origin"), "api");
+	got_free(&g);
+	expect_status(e, "POST", "/api/v1/channels", e->operator_, body, 409, NULL);
+	call(e, "GET", "/api/v1/channels", e->viewer, NULL, &g);
+	assert_int_equal(json_array_size(json_object_get(g.json, "items")), 1);
+	got_free(&g);
+	/* Nobody listens there: the test send reports the failure. */
+	expect_status(e, "POST", "/api/v1/channels/hook/test", e->operator_, NULL, 502, "hook");
+	snprintf(body, sizeof(body),
+		 "{\"type\": \"webhook\", \"params\": {\"url\": \"http://127.0.0.1:%d/v2\"}}",
+		 port);
+	call(e, "PUT", "/api/v1/channels/hook", e->operator_, body, &g);
+	assert_int_equal(g.status, 200);
+	assert_non_null(strstr(str_at(g.json, "params.url"), "/v2"));
+	got_free(&g);
+	expect_status(e, "PUT", "/api/v1/channels/hook", e->operator_,
+		      "{\"type\": \"webhook\", \"params\": {\"url\": \"x\", \"token\": \"t\"}}",
+		      400, "never inline");
+	/* The other tenant: nothing listed, everything absent, even with a bad body. */
+	call(e, "GET", "/api/v1/channels", e->other, NULL, &g);
+	assert_int_equal(json_array_size(json_object_get(g.json, "items")), 0);
+	got_free(&g);
+	assert_looks_absent(e, "GET", "/api/v1/channels/hook", "/api/v1/channels/nope", NULL);
+	assert_looks_absent(e, "PUT", "/api/v1/channels/hook", "/api/v1/channels/nope", body);
+	assert_looks_absent(e, "PUT", "/api/v1/channels/hook", "/api/v1/channels/nope", "{}");
+	assert_looks_absent(e, "DELETE", "/api/v1/channels/hook", "/api/v1/channels/nope", NULL);
+	assert_looks_absent(e, "POST", "/api/v1/channels/hook/test", "/api/v1/channels/nope/test",
+			    NULL);
+	expect_status(e, "GET", "/api/v1/channels/hook", e->viewer, NULL, 200, "/v2");
+	expect_status(e, "DELETE", "/api/v1/channels/hook", e->viewer, NULL, 403, "forbidden");
+	expect_status(e, "DELETE", "/api/v1/channels/hook", e->operator_, NULL, 204, NULL);
+	expect_status(e, "GET", "/api/v1/channels/hook", e->viewer, NULL, 404, "no such channel");
+}
+
+/* ---- targets and deployments ---- */
+
+static void test_targets_are_the_installation_admins_and_deployments_queue_jobs(void **state)
+{
+	struct env *e = *state;
+	char body[512], fp[65], jobpath[128];
+	int64_t cert = add_leaf(e, e->h.tenant, "deploy.test", "import", fp);
+	int64_t cert_b = add_leaf(e, e->tenant_b, "deploy-b.test", "import", fp);
+	struct got g;
+
+	snprintf(body, sizeof(body),
+		 "{\"name\": \"f\", \"type\": \"file\", \"options\": {\"cert_path\":"
+		 " \"%s/cert.pem\"}}", e->h.dir);
+	/* Files and commands on this host: not an operator's, nor another tenant's admin's. */
+	expect_status(e, "POST", "/api/v1/targets", e->operator_, body, 403, "forbidden");
+	expect_status(e, "POST", "/api/v1/targets", e->other, body, 403, "forbidden");
+	expect_status(e, "POST", "/api/v1/targets", e->admin,
+		      "{\"name\": \"r\", \"type\": \"file\", \"options\": {\"cert_path\":"
+		      " \"relative.pem\"}}", 400, NULL);
+	expect_status(e, "POST", "/api/v1/targets", e->admin,
+		      "{\"name\": \"r\", \"type\": \"ftp\", \"options\": {}}", 400, "type");
+	expect_status(e, "POST", "/api/v1/targets", e->admin,
+		      "{\"name\": \"r\", \"type\": \"webhook\", \"options\": {\"url\":"
+		      " \"https://x.test/\", \"secret\": \"s\"}}", 400, "never inline");
+	call(e, "POST", "/api/v1/targets", e->admin, body, &g);
+	if (g.status != 201)
+		fail_msg("target add: %ld %s", g.status, g.body);
+	assert_string_equal(str_at(g.json, "type"), "file");
+	got_free(&g);
+	expect_status(e, "POST", "/api/v1/targets", e->admin, body, 409, NULL);
+	expect_status(e, "GET", "/api/v1/targets/f", e->viewer, NULL, 200, "cert_path");
+	call(e, "GET", "/api/v1/targets", e->other, NULL, &g);
+	assert_int_equal(json_array_size(json_object_get(g.json, "items")), 0);
+	got_free(&g);
+	assert_looks_absent(e, "GET", "/api/v1/targets/f", "/api/v1/targets/nope", NULL);
+	/* Deployments: the certificate and every target must be the caller's. */
+	expect_status(e, "POST", "/api/v1/deployments", e->viewer,
+		      "{\"cert\": \"1\", \"targets\": [\"f\"]}", 403, "forbidden");
+	snprintf(body, sizeof(body), "{\"cert\": \"%lld\", \"targets\": [\"f\", \"nope\"]}",
+		 (long long)cert);
+	expect_status(e, "POST", "/api/v1/deployments", e->operator_, body, 404, "no such target");
+	snprintf(body, sizeof(body), "{\"cert\": \"%lld\", \"targets\": [\"f\"]}",
+		 (long long)cert_b);
+	expect_status(e, "POST", "/api/v1/deployments", e->operator_, body, 404,
+		      "no such certificate");
+	expect_status(e, "POST", "/api/v1/deployments", e->operator_,
+		      "{\"lineage\": \"nope\", \"targets\": [\"f\"]}", 404, "no such lineage");
+	snprintf(body, sizeof(body), "{\"cert\": \"%lld\", \"targets\": [\"f\"]}",
+		 (long long)cert);
+	assert_looks_absent(e, "POST", "/api/v1/deployments",
+			    "/api/v1/deployments", "{\"cert\": \"987654\", \"targets\": [\"f\"]}");
+	call(e, "POST", "/api/v1/deployments", e->other, body, &g);
+	assert_int_equal(g.status, 404);
+	got_free(&g);
+	call(e, "POST", "/api/v1/deployments", e->operator_, body, &g);
+	assert_int_equal(g.status, 202);
+	snprintf(jobpath, sizeof(jobpath), "/api/v1/jobs/%s", str_at(g.json, "job_id"));
+	got_free(&g);
+	call(e, "GET", jobpath, e->viewer, NULL, &g);
+	assert_string_equal(str_at(g.json, "kind"), "deploy");
+	assert_string_equal(str_at(g.json, "payload.targets.0"), "f");
+	got_free(&g);
+	expect_status(e, "GET", "/api/v1/deployments", e->viewer, NULL, 200, "items");
+	expect_status(e, "DELETE", "/api/v1/targets/f", e->operator_, NULL, 403, "forbidden");
+	expect_status(e, "DELETE", "/api/v1/targets/f", e->admin, NULL, 204, NULL);
+	expect_status(e, "GET", "/api/v1/targets/f", e->viewer, NULL, 404, NULL);
+}
+
+/* ---- cursor pages of jobs and alerts ---- */
+
+/* Walks path (a list with ?limit=) page by page: the ids, in order. */
+static size_t walk(struct env *e, const char *path, const char *tok, char ids[][24], size_t max)
+{
+	char url[512], cursor[128] = "";
+	size_t n = 0;
+
+	for (int pages = 0; pages < 100; pages++) {
+		struct got g;
+		json_t *items, *it;
+		size_t i;
+
+		snprintf(url, sizeof(url), "%s%s%s", path, cursor[0] != '\0' ? "&cursor=" : "", cursor);
+		call(e, "GET", url, tok, NULL, &g);
+		assert_int_equal(g.status, 200);
+		items = json_object_get(g.json, "items");
+		json_array_foreach(items, i, it) {
+			json_t *id = json_object_get(it, "id");
+
+			assert_true(n < max);
+			if (json_is_integer(id))
+				snprintf(ids[n++], 24, "%lld", (long long)json_integer_value(id));
+			else
+				snprintf(ids[n++], 24, "%s", json_string_value(id));
+		}
+		if (json_is_null(json_object_get(g.json, "next_cursor"))) {
+			got_free(&g);
+			return n;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", str_at(g.json, "next_cursor"));
+		got_free(&g);
+	}
+	fail_msg("%s: no last page", path);
+	return 0;
+}
+
+static void test_jobs_and_alerts_walk_in_cursor_pages_newest_first(void **state)
+{
+	struct env *e = *state;
+	struct aclm_err err = { 0 };
+	char one[64][24], all[64][24];
+	size_t n1, n2;
+
+	for (int i = 0; i < 5; i++) {
+		char object[32];
+		struct store_alert a = { .tenant_id = e->h.tenant, .kind = "expiry", .object = object,
+					 .dedupe = "30d", .severity = "medium", .message = "m",
+					 .created_at = 100 + i };
+		struct store_alert b = a;
+		bool created;
+
+		snprintf(object, sizeof(object), "cert:%d", i);
+		b.tenant_id = e->tenant_b;
+		assert_int_equal(store_alert_raise(e->h.store, &a, NULL, &created, &err), ACLM_OK);
+		assert_int_equal(store_alert_raise(e->h.store, &b, NULL, &created, &err), ACLM_OK);
+	}
+	n1 = walk(e, "/api/v1/alerts?limit=2", e->viewer, one, 64);
+	n2 = walk(e, "/api/v1/alerts?limit=1000", e->viewer, all, 64);
+	assert_int_equal(n1, 5);
+	assert_int_equal(n2, 5);
+	for (size_t i = 0; i < n1; i++) {
+		assert_string_equal(one[i], all[i]);
+		if (i > 0)
+			assert_true(strtoll(one[i], NULL, 10) < strtoll(one[i - 1], NULL, 10));
+	}
+	/* The jobs the earlier tests queued, one per page, and by state. */
+	n1 = walk(e, "/api/v1/jobs?limit=1", e->viewer, one, 64);
+	n2 = walk(e, "/api/v1/jobs?limit=1000", e->viewer, all, 64);
+	assert_true(n1 >= 4);
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++)
+		assert_string_equal(one[i], all[i]);
+	n1 = walk(e, "/api/v1/jobs?limit=1&state=queued", e->viewer, one, 64);
+	assert_int_equal(n1, n2);
+	n1 = walk(e, "/api/v1/jobs?limit=1&state=done", e->viewer, one, 64);
+	assert_int_equal(n1, 0);
+	expect_status(e, "GET", "/api/v1/jobs?cursor=bogus", e->viewer, NULL, 400, "cursor");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoints_page_with_last_observation_in_own_tenant),
 		cmocka_unit_test(test_endpoint_shows_observations_newest_first_with_drift),
+		cmocka_unit_test(test_scan_definitions_are_checked_before_storing),
+		cmocka_unit_test(test_scans_create_update_run_and_stay_in_their_tenant),
+		cmocka_unit_test(test_orders_queue_issue_jobs_and_stay_in_their_tenant),
+		cmocka_unit_test(test_channels_refuse_inline_secrets_and_stay_in_their_tenant),
+		cmocka_unit_test(test_targets_are_the_installation_admins_and_deployments_queue_jobs),
+		cmocka_unit_test(test_jobs_and_alerts_walk_in_cursor_pages_newest_first),
 	};
 	int rc;
 
