@@ -102,6 +102,11 @@ void httpd_stop(struct httpd *h)
 	for (int i = 0; i < h->n; i++) {
 		if (h->w[i].http != NULL)
 			evhttp_free(h->w[i].http);
+		/* A connection evhttp_free closed mid-way (TLS shutdown under way)
+		 * finishes freeing its bufferevent from deferred callbacks: one
+		 * non-blocking pass runs them before the base goes. */
+		if (h->w[i].loop.base != NULL)
+			event_base_loop(h->w[i].loop.base, EVLOOP_NONBLOCK);
 		net_loop_free(&h->w[i].loop);
 	}
 	if (h->fd >= 0)
