@@ -178,6 +178,35 @@ out:
 	return ret;
 }
 
+aclm_status store__sqlite_each(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			       const char *sql, const struct store__arg *args, size_t nargs,
+			       store__sqlite_each_fn each, void *arg, const char *what,
+			       struct aclm_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct store__bind b = { 0 };
+	aclm_status ret = store__sqlite_stmt(s, id, sql, &st, err);
+	int rc;
+
+	if (ret != ACLM_OK)
+		return ret;
+	b.st = st;
+	for (size_t i = 0; i < nargs; i++)
+		bind_arg(&b, (int)i + 1, &args[i]);
+	rc = b.rc;
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = each(s, st, arg, err);
+		if (ret != ACLM_OK)
+			goto out;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		ret = store__sqlite_err(s, rc, err, what);
+out:
+	store__sqlite_done(st);
+	return ret;
+}
+
 aclm_status store__sqlite_row_id(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
 				 struct aclm_err *err)
 {

@@ -138,6 +138,16 @@ struct store__arg {
 typedef aclm_status (*store__sqlite_row_fn)(const struct store__sqlite *s, sqlite3_stmt *st,
 					    void *out, struct aclm_err *err);
 
+/* Runs statement id (SQ_KEYED: by its SQL) with args bound and hands every
+ * row to each until it returns non-OK (returned as is); SQLite failures
+ * are "PATH: WHAT: ...". The multi-row reads of the store use it. */
+typedef aclm_status (*store__sqlite_each_fn)(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+					     struct aclm_err *err);
+aclm_status store__sqlite_each(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			       const char *sql, const struct store__arg *args, size_t nargs,
+			       store__sqlite_each_fn each, void *arg, const char *what,
+			       struct aclm_err *err);
+
 /* Runs cached statement id with args bound, at most one row read: a row
  * goes to row (when not NULL) and sets *found (when not NULL), no row
  * leaves *found false for the caller to word its own "not found". A

@@ -90,41 +90,31 @@ static aclm_status endpoint_upsert(void *state, const struct store_scan_endpoint
 	return st;
 }
 
-/* Runs a multi-row read and hands each decoded row to cb. */
+/* A multi-row read: each row decoded into row, then handed to cb. */
+struct each_ctx {
+	store__sqlite_row_fn decode;
+	void *row;
+	aclm_status (*cb)(const void *row, void *arg);
+	void *arg;
+};
+
+static aclm_status each_one(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+			    struct aclm_err *err)
+{
+	struct each_ctx *c = arg;
+	aclm_status ret = c->decode(s, st, c->row, err);
+
+	return ret == ACLM_OK ? c->cb(c->row, c->arg) : ret;
+}
+
 static aclm_status each_row(struct store__sqlite *s, const char *sql, const struct store__arg *args,
 			    size_t nargs, store__sqlite_row_fn decode, void *row,
 			    aclm_status (*cb)(const void *row, void *arg), void *arg,
 			    const char *what, struct aclm_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	aclm_status ret = store__sqlite_stmt(s, SQ_KEYED, sql, &st, err);
-	int rc = SQLITE_OK;
+	struct each_ctx c = { .decode = decode, .row = row, .cb = cb, .arg = arg };
 
-	if (ret != ACLM_OK)
-		goto out;
-	for (size_t i = 0; i < nargs && rc == SQLITE_OK; i++) {
-		const struct store__arg *a = &args[i];
-
-		if (a->type == STORE__ARG_INT)
-			rc = sqlite3_bind_int64(st, (int)i + 1, a->v.i);
-		else if (a->type == STORE__ARG_TEXT && a->v.text != NULL)
-			rc = sqlite3_bind_text(st, (int)i + 1, a->v.text, -1, SQLITE_STATIC);
-		else
-			rc = sqlite3_bind_null(st, (int)i + 1);
-	}
-	if (rc != SQLITE_OK) {
-		ret = store__sqlite_err(s, rc, err, what);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = decode(s, st, row, err)) != ACLM_OK || (ret = cb(row, arg)) != ACLM_OK)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, what);
-out:
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(s, SQ_KEYED, sql, args, nargs, each_one, &c, what, err);
 }
 
 struct typed_cb {

@@ -90,6 +90,25 @@ static aclm_status job_row(const struct store__sqlite *s, sqlite3_stmt *st, void
 	return ACLM_OK;
 }
 
+/* store__sqlite_each: one job row decoded, handed to the caller, freed. */
+struct job_each {
+	store_job_cb cb;
+	void *arg;
+};
+
+static aclm_status job_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				struct aclm_err *err)
+{
+	struct job_each *c = arg;
+	struct store_job *row = NULL;
+	aclm_status ret = job_row(s, st, &row, err);
+
+	if (ret == ACLM_OK)
+		ret = c->cb(row, c->arg);
+	store_job_free(row);
+	return ret;
+}
+
 static aclm_status sched_job_enqueue(void *state, const struct store_job *j, int64_t now,
 				     int64_t *id, bool *created, struct aclm_err *err)
 {
@@ -293,35 +312,14 @@ static aclm_status sched_job_list(void *state, int64_t tenant, const char *job_s
 				  int64_t limit, store_job_cb cb, void *arg,
 				  struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	struct store_job *j = NULL;
-	sqlite3_stmt *st = NULL;
-	aclm_status ret;
-	int rc;
+	struct job_each c = { cb, arg };
 
-	ret = store__sqlite_stmt(s, SQ_KEYED,
-				 "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant_id = ?1"
-				 " AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
-				 &st, err);
-	if (ret != ACLM_OK)
-		return ret;
-	rc = sqlite3_bind_int64(st, 1, tenant);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, job_state, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
-	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = job_row(s, st, &j, err);
-		if (ret == ACLM_OK)
-			ret = cb(j, arg);
-		store_job_free(j);
-		j = NULL;
-		rc = SQLITE_OK;
-	}
-	if (ret == ACLM_OK && rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "list jobs");
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant_id = ?1"
+				  " AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__TEXT(job_state),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  job_each_row, &c, "list jobs", err);
 }
 
 static aclm_status sched_job_counts(void *state, int64_t tenant, store_job_count_cb cb, void *arg,
@@ -379,6 +377,25 @@ static aclm_status alert_row(const struct store__sqlite *s, sqlite3_stmt *st, vo
 	return ACLM_OK;
 }
 
+/* store__sqlite_each: one alert row decoded, handed to the caller, freed. */
+struct alert_each {
+	store_alert_cb cb;
+	void *arg;
+};
+
+static aclm_status alert_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				struct aclm_err *err)
+{
+	struct alert_each *c = arg;
+	struct store_alert *row = NULL;
+	aclm_status ret = alert_row(s, st, &row, err);
+
+	if (ret == ACLM_OK)
+		ret = c->cb(row, c->arg);
+	store_alert_free(row);
+	return ret;
+}
+
 static aclm_status sched_alert_raise(void *state, const struct store_alert *a, int64_t *id,
 				     bool *created, struct aclm_err *err)
 {
@@ -433,33 +450,13 @@ static aclm_status sched_alert_get(void *state, int64_t tenant, int64_t id,
 static aclm_status sched_alert_list(void *state, int64_t tenant, int64_t limit, store_alert_cb cb,
 				    void *arg, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	struct store_alert *a = NULL;
-	sqlite3_stmt *st = NULL;
-	aclm_status ret;
-	int rc;
+	struct alert_each c = { cb, arg };
 
-	ret = store__sqlite_stmt(s, SQ_KEYED,
-				 "SELECT " ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1"
-				 " ORDER BY id DESC LIMIT ?2",
-				 &st, err);
-	if (ret != ACLM_OK)
-		return ret;
-	rc = sqlite3_bind_int64(st, 1, tenant);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = alert_row(s, st, &a, err);
-		if (ret == ACLM_OK)
-			ret = cb(a, arg);
-		store_alert_free(a);
-		a = NULL;
-		rc = SQLITE_OK;
-	}
-	if (ret == ACLM_OK && rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "list alerts");
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1"
+				  " ORDER BY id DESC LIMIT ?2",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(limit > 0 ? limit : -1)),
+				  alert_each_row, &c, "list alerts", err);
 }
 
 /* ---- scan definitions and runs ---- */
@@ -575,40 +572,38 @@ static aclm_status scanrun_row(const struct store__sqlite *s, sqlite3_stmt *st, 
 	return ACLM_OK;
 }
 
+/* store__sqlite_each: one scanrun row decoded, handed to the caller, freed. */
+struct scanrun_each {
+	store_scanrun_cb cb;
+	void *arg;
+};
+
+static aclm_status scanrun_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				struct aclm_err *err)
+{
+	struct scanrun_each *c = arg;
+	struct store_scanrun *row = NULL;
+	aclm_status ret = scanrun_row(s, st, &row, err);
+
+	if (ret == ACLM_OK)
+		ret = c->cb(row, c->arg);
+	store_scanrun_free(row);
+	return ret;
+}
+
 static aclm_status sched_scanrun_list(void *state, int64_t tenant, int64_t scan_id, int64_t limit,
 				      store_scanrun_cb cb, void *arg, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	struct store_scanrun *r = NULL;
-	sqlite3_stmt *st = NULL;
-	aclm_status ret;
-	int rc;
+	struct scanrun_each c = { cb, arg };
 
-	ret = store__sqlite_stmt(s, SQ_KEYED,
-				 "SELECT id, tenant_id, scan_id, state, started_at, finished_at,"
-				 " endpoints, reachable, findings, summary, error FROM scan_runs"
-				 " WHERE tenant_id = ?1 AND (?2 = 0 OR scan_id = ?2)"
-				 " ORDER BY id DESC LIMIT ?3",
-				 &st, err);
-	if (ret != ACLM_OK)
-		return ret;
-	rc = sqlite3_bind_int64(st, 1, tenant);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, scan_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
-	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = scanrun_row(s, st, &r, err);
-		if (ret == ACLM_OK)
-			ret = cb(r, arg);
-		store_scanrun_free(r);
-		r = NULL;
-		rc = SQLITE_OK;
-	}
-	if (ret == ACLM_OK && rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "list scan runs");
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT id, tenant_id, scan_id, state, started_at, finished_at,"
+				  " endpoints, reachable, findings, summary, error FROM scan_runs"
+				  " WHERE tenant_id = ?1 AND (?2 = 0 OR scan_id = ?2)"
+				  " ORDER BY id DESC LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(scan_id),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  scanrun_each_row, &c, "list scan runs", err);
 }
 
 #define SCANDEF_COLUMNS \
@@ -644,6 +639,25 @@ static aclm_status scandef_row(const struct store__sqlite *s, sqlite3_stmt *st, 
 	return ACLM_OK;
 }
 
+/* store__sqlite_each: one scandef row decoded, handed to the caller, freed. */
+struct scandef_each {
+	store_scandef_cb cb;
+	void *arg;
+};
+
+static aclm_status scandef_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				struct aclm_err *err)
+{
+	struct scandef_each *c = arg;
+	struct store_scandef *row = NULL;
+	aclm_status ret = scandef_row(s, st, &row, err);
+
+	if (ret == ACLM_OK)
+		ret = c->cb(row, c->arg);
+	store_scandef_free(row);
+	return ret;
+}
+
 static aclm_status sched_scandef_get(void *state, int64_t tenant, int64_t id, const char *name,
 				     struct store_scandef **out, struct aclm_err *err)
 {
@@ -666,107 +680,42 @@ static aclm_status sched_scandef_get(void *state, int64_t tenant, int64_t id, co
 static aclm_status sched_scandef_page(void *state, int64_t tenant, int64_t after_id, int64_t limit,
 				      store_scandef_cb cb, void *arg, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	struct store_scandef *d = NULL;
-	sqlite3_stmt *st = NULL;
-	aclm_status ret;
-	int rc;
+	struct scandef_each c = { cb, arg };
 
-	ret = store__sqlite_stmt(s, SQ_KEYED,
-				 "SELECT " SCANDEF_COLUMNS " FROM scans WHERE tenant_id = ?1"
-				 " AND id > ?2 ORDER BY id LIMIT ?3",
-				 &st, err);
-	if (ret != ACLM_OK)
-		return ret;
-	rc = sqlite3_bind_int64(st, 1, tenant);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, after_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
-	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = scandef_row(s, st, &d, err);
-		if (ret == ACLM_OK)
-			ret = cb(d, arg);
-		store_scandef_free(d);
-		d = NULL;
-		rc = SQLITE_OK;
-	}
-	if (ret == ACLM_OK && rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "list scan definitions");
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " SCANDEF_COLUMNS " FROM scans WHERE tenant_id = ?1"
+				  " AND id > ?2 ORDER BY id LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(after_id),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  scandef_each_row, &c, "list scan definitions", err);
 }
 
 static aclm_status sched_job_page(void *state, int64_t tenant, const char *job_state,
 				  int64_t before_id, int64_t limit, store_job_cb cb, void *arg,
 				  struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	struct store_job *j = NULL;
-	sqlite3_stmt *st = NULL;
-	aclm_status ret;
-	int rc;
+	struct job_each c = { cb, arg };
 
-	ret = store__sqlite_stmt(s, SQ_KEYED,
-				 "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant_id = ?1"
-				 " AND (?2 IS NULL OR state = ?2) AND (?3 = 0 OR id < ?3)"
-				 " ORDER BY id DESC LIMIT ?4",
-				 &st, err);
-	if (ret != ACLM_OK)
-		return ret;
-	rc = sqlite3_bind_int64(st, 1, tenant);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, job_state, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, before_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
-	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = job_row(s, st, &j, err);
-		if (ret == ACLM_OK)
-			ret = cb(j, arg);
-		store_job_free(j);
-		j = NULL;
-		rc = SQLITE_OK;
-	}
-	if (ret == ACLM_OK && rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "page jobs");
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant_id = ?1"
+				  " AND (?2 IS NULL OR state = ?2) AND (?3 = 0 OR id < ?3)"
+				  " ORDER BY id DESC LIMIT ?4",
+				  STORE__ARGS(STORE__INT(tenant), STORE__TEXT(job_state),
+					      STORE__INT(before_id), STORE__INT(limit > 0 ? limit : -1)),
+				  job_each_row, &c, "page jobs", err);
 }
 
 static aclm_status sched_alert_page(void *state, int64_t tenant, int64_t before_id, int64_t limit,
 				    store_alert_cb cb, void *arg, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	struct store_alert *a = NULL;
-	sqlite3_stmt *st = NULL;
-	aclm_status ret;
-	int rc;
+	struct alert_each c = { cb, arg };
 
-	ret = store__sqlite_stmt(s, SQ_KEYED,
-				 "SELECT " ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1"
-				 " AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
-				 &st, err);
-	if (ret != ACLM_OK)
-		return ret;
-	rc = sqlite3_bind_int64(st, 1, tenant);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, before_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
-	while (ret == ACLM_OK && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = alert_row(s, st, &a, err);
-		if (ret == ACLM_OK)
-			ret = cb(a, arg);
-		store_alert_free(a);
-		a = NULL;
-		rc = SQLITE_OK;
-	}
-	if (ret == ACLM_OK && rc != SQLITE_DONE)
-		ret = store__sqlite_err(s, rc, err, "page alerts");
-	store__sqlite_done(st);
-	return ret;
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " ALERT_COLUMNS " FROM alerts WHERE tenant_id = ?1"
+				  " AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(before_id),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  alert_each_row, &c, "page alerts", err);
 }
 
 const struct store_sched_ops store__sqlite_sched_ops = {
