@@ -175,11 +175,7 @@ const char *api__method_name(int method);
 /* The entry point of every request (dispatch.c). */
 void api__on_request(struct evhttp_request *ev, void *arg);
 
-/* ---- JSON text (json_out.c) ---- */
-/* Appends v as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) would write it. */
-aclm_status api__json_write(struct aclm_buf *out, const json_t *v);
-/* A JSON string of s, escaped as api__json_write escapes strings. */
-aclm_status api__json_write_string(struct aclm_buf *out, const char *s);
+/* JSON text: aclm_json_write (core/json.h). */
 #define API__REPLY_MAX (64u << 20) /* a response body; lists are capped far below */
 
 /* ---- replies (reply.c) ---- */

@@ -61,7 +61,7 @@ static aclm_status list_end(struct list_ctx *l, bool by_expiry)
 	l->last.has_key = by_expiry;
 	api__cursor_encode(&l->last, cursor);
 	if (st == ACLM_OK)
-		st = l->more ? api__json_write_string(&l->body, cursor)
+		st = l->more ? aclm_json_write_string(&l->body, cursor)
 			     : aclm_buf_puts(&l->body, "null");
 	return st == ACLM_OK ? aclm_buf_append(&l->body, "}", 1) : st;
 }

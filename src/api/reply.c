@@ -86,7 +86,7 @@ static void reply_json_typed(struct api__req *r, int status, const char *type, j
 	struct aclm_buf text;
 
 	aclm_buf_init(&text, API__REPLY_MAX);
-	if (body == NULL || api__json_write(&text, body) != ACLM_OK) {
+	if (body == NULL || aclm_json_write(&text, body) != ACLM_OK) {
 		static const char oom[] = "{\"type\":\"urn:aclm:problem:internal\",\"title\":"
 					  "\"Internal Server Error\",\"status\":500,\"detail\":\"\"}";
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+
 int aclm_json_set_str(json_t *obj, const char *key, const char *s)
 {
 	return json_object_set_new(obj, key, s != NULL ? json_string(s) : json_null());
@@ -56,20 +58,36 @@ aclm_status aclm_json_parse(const char *text, size_t len, size_t max, const char
 	return ACLM_OK;
 }
 
-/* Rendered whole, then one fwrite: json_dumpf writes token by token, a
- * locked stdio call each (measurable when a scan prints thousands). */
+/* jansson streams to the FILE, token by token. */
+static aclm_status print_streamed(FILE *f, const json_t *v, size_t flags)
+{
+	if (json_dumpf(v, f, flags | JSON_ENCODE_ANY) != 0 || fputc('\n', f) == EOF)
+		return ACLM_ERR_IO;
+	return ACLM_OK;
+}
+
+/* Compact lines (the scanner prints one per endpoint) are rendered by
+ * aclm_json_write and written at once: json_dumpf makes a locked stdio
+ * call per token. Pretty text, and values too deep or too large for the
+ * buffer, stream through jansson. */
+#define JSON_PRINT_MAX (64u << 20)
+
 aclm_status aclm_json_print(FILE *f, const json_t *v, bool pretty)
 {
-	size_t flags = JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
-	char *s = json_dumps(v, flags);
-	size_t len = s != NULL ? strlen(s) : 0;
-	aclm_status st = ACLM_OK;
+	struct aclm_buf b;
+	aclm_status st;
 
-	if (s == NULL)
-		return ACLM_ERR_NOMEM;
-	if (fwrite(s, 1, len, f) != len || fputc('\n', f) == EOF)
-		st = ACLM_ERR_IO;
-	free(s);
+	if (pretty)
+		return print_streamed(f, v, JSON_INDENT(2));
+	aclm_buf_init(&b, JSON_PRINT_MAX);
+	st = aclm_json_write(&b, v);
+	if (st == ACLM_OK)
+		st = aclm_buf_append(&b, "\n", 1);
+	if (st == ACLM_OK)
+		st = fwrite(b.data, 1, b.len, f) == b.len ? ACLM_OK : ACLM_ERR_IO;
+	else
+		st = print_streamed(f, v, JSON_COMPACT);
+	aclm_buf_free(&b);
 	return st;
 }
 

@@ -29,6 +29,14 @@ aclm_status aclm_json_parse(const char *text, size_t len, size_t max, const char
 /* Writes v to f, indented (pretty) or compact, followed by a newline. */
 aclm_status aclm_json_print(FILE *f, const json_t *v, bool pretty);
 
+/* Appends v as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) would write it,
+ * byte for byte, only faster (core/json_write.c); nesting deeper than 64
+ * -> ACLM_ERR_INVALID. */
+struct aclm_buf;
+aclm_status aclm_json_write(struct aclm_buf *out, const json_t *v);
+/* A JSON string of s, escaped as aclm_json_write escapes strings. */
+aclm_status aclm_json_write_string(struct aclm_buf *out, const char *s);
+
 /* Compact, key-sorted serialisation (stable for storage); caller frees. */
 char *aclm_json_dump_compact(const json_t *v);
 

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "acme/acme.h"
+#include "core/json.h"
 #include "api/api_int.h"
 
 static void h_dummy(struct api__req *r)
@@ -224,7 +225,7 @@ static void same_as_jansson(json_t *v)
 	char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
 	aclm_buf_init(&b, 1 << 20);
-	assert_int_equal(api__json_write(&b, v), ACLM_OK);
+	assert_int_equal(aclm_json_write(&b, v), ACLM_OK);
 	assert_non_null(want);
 	assert_int_equal(b.len, strlen(want));
 	assert_string_equal((const char *)b.data, want);
@@ -233,7 +234,7 @@ static void same_as_jansson(json_t *v)
 	json_decref(v);
 }
 
-/* Replies are written by api__json_write: exactly jansson's compact text. */
+/* Replies are written by aclm_json_write: exactly jansson's compact text. */
 static void test_json_writer_matches_jansson(void **state)
 {
 	char ctl[40];
