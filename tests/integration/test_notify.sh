@@ -13,16 +13,20 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$PY_SMTP" ] || fail "python3-aiosmtpd is not installed (scripts/deps)"
 
-# serve DIR CMD...: starts a server that writes its port to DIR/port; prints the port.
+# serve VAR DIR CMD...: starts a server that writes its port to DIR/port and sets VAR to that
+# port. Not in a command substitution: bg_track must run in this shell, or the cleanup would
+# never see the server (it kept running after the test).
 serve() {
-	serve__dir=$1
-	shift
+	serve__var=$1
+	serve__dir=$2
+	shift 2
 	mkdir -p "$serve__dir"
 	"$@" >"$serve__dir/log" 2>&1 &
 	bg_track $!
 	for _ in $(seq 1 100); do
 		if [ -s "$serve__dir/port" ]; then
-			cat "$serve__dir/port"
+			serve__port=$(cat "$serve__dir/port") # no newline: not `read`
+			eval "$serve__var=\$serve__port"
 			return 0
 		fi
 		sleep 0.1
@@ -51,12 +55,12 @@ printf 'not-the-secret\n' >"$T/hook.badsecret"
 chmod 600 "$T"/smtp.pw "$T"/smtp.badpw "$T"/hook.secret "$T"/hook.badsecret
 
 note "servers"
-SMTP_PLAIN=$(serve "$T/smtp-plain" "$PY_SMTP" "$LIB_DIR/notify_smtpd.py" "$T/smtp-plain")
-SMTP_TLS=$(serve "$T/smtp-tls" "$PY_SMTP" "$LIB_DIR/notify_smtpd.py" "$T/smtp-tls" \
-	--starttls "$w/srv.pem" "$w/srv.key" --auth alerts "$T/smtp.pw")
-SMTPS=$(serve "$T/smtps" "$PY_SMTP" "$LIB_DIR/notify_smtpd.py" "$T/smtps" \
-	--smtps "$w/srv.pem" "$w/srv.key" --auth alerts "$T/smtp.pw")
-HTTP=$(serve "$T/http" python3 "$LIB_DIR/notify_http.py" "$T/http" "$T/hook.secret")
+serve SMTP_PLAIN "$T/smtp-plain" "$PY_SMTP" "$LIB_DIR/notify_smtpd.py" "$T/smtp-plain"
+serve SMTP_TLS "$T/smtp-tls" "$PY_SMTP" "$LIB_DIR/notify_smtpd.py" "$T/smtp-tls" \
+	--starttls "$w/srv.pem" "$w/srv.key" --auth alerts "$T/smtp.pw"
+serve SMTPS "$T/smtps" "$PY_SMTP" "$LIB_DIR/notify_smtpd.py" "$T/smtps" \
+	--smtps "$w/srv.pem" "$w/srv.key" --auth alerts "$T/smtp.pw"
+serve HTTP "$T/http" python3 "$LIB_DIR/notify_http.py" "$T/http" "$T/hook.secret"
 # A port nothing listens on: taken from the kernel, then released.
 CLOSED=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
