@@ -54,6 +54,10 @@ void client_renew_due(struct inventory *inv, const struct store_lineage *l, bool
 			ari_error = err.msg;
 		else
 			store_lineage_get(inv->store, inv->tenant_id, l->name, &fresh, NULL);
+		/* The CA's window was computed at its clock, after ours was read:
+		 * decide at the time of its answer (a revoked certificate's window
+		 * ends at that very second). */
+		now = aclm_time_now();
 	}
 	client_renewal_decide(fresh != NULL ? fresh : l, c->not_before, c->not_after, now, ari_error,
 			      out);
