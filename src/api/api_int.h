@@ -206,6 +206,26 @@ bool api__cookie(struct api__req *r, const char *name, char *out, size_t outlen)
 const char *api__query(struct api__req *r, const char *name);
 /* limit and cursor of a list: false when invalid (problem sent). */
 bool api__page(struct api__req *r, int64_t *limit, struct api__cursor *after);
+
+/* A list walked by id (jobs, alerts, scans, endpoints): the store is asked
+ * for limit + 1 rows; the extra one only sets `more`; the cursor is the
+ * last id shown. */
+struct api__idpage {
+	json_t *items;
+	int64_t limit, n, last_id, after_id;
+	bool more;
+};
+/* limit and cursor (one with a key is refused); false: problem sent and
+ * nothing to free. Then api__idpage_reply answers and frees the items. */
+bool api__idpage_begin(struct api__req *r, struct api__idpage *pg);
+/* True (and `more` set) once the page holds limit rows: skip the row. */
+bool api__idpage_full(struct api__idpage *pg);
+/* Appends o (taken; NULL: out of memory) as the row with this id. */
+aclm_status api__idpage_add(struct api__idpage *pg, int64_t id, json_t *o);
+/* {"items", "next_cursor"}, or the problem of a failed listing (st not
+ * ACLM_OK; err may be empty: out of memory); frees the items. */
+void api__idpage_reply(struct api__req *r, struct api__idpage *pg, aclm_status st,
+		       struct aclm_err *err);
 /* Audits an action of the request's principal (actor, tenant); detail
  * borrowed. */
 aclm_status api__audit(struct api__req *r, const char *action, const char *object,

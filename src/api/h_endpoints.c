@@ -14,12 +14,6 @@
 
 #define OBSERVATIONS_MAX 100
 
-struct ep_page {
-	json_t *items;
-	int64_t limit, n, last_id;
-	bool more;
-};
-
 static json_t *endpoint_json(const struct store_scan_endpoint *e)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s?, s:i, s:s?}", "id", "", "host", e->host, "ip",
@@ -117,60 +111,44 @@ static aclm_status last_observation(struct api__req *r, int64_t endpoint_id, jso
 
 static aclm_status page_row(const struct store_scan_endpoint *e, void *arg)
 {
-	struct ep_page *pg = arg;
-	json_t *o;
+	struct api__idpage *pg = arg;
 
-	if (pg->n == pg->limit) {
-		pg->more = true;
-		return ACLM_OK;
+	return api__idpage_full(pg) ? ACLM_OK : api__idpage_add(pg, e->id, endpoint_json(e));
+}
+
+/* Each endpoint with its last observation, read after the page (one
+ * statement at a time). */
+static aclm_status add_observations(struct api__req *r, json_t *items, struct aclm_err *err)
+{
+	aclm_status st = ACLM_OK;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(items, i, e) {
+		json_t *last = NULL;
+		int64_t id = strtoll(aclm_json_str(e, "id"), NULL, 10);
+
+		st = last_observation(r, id, &last, err);
+		if (st != ACLM_OK)
+			break;
+		json_object_set_new(e, "last_observation", last);
 	}
-	o = endpoint_json(e);
-	if (o == NULL || json_array_append_new(pg->items, o) != 0)
-		return ACLM_ERR_NOMEM;
-	pg->n++;
-	pg->last_id = e->id;
-	return ACLM_OK;
+	return st;
 }
 
 void api__h_endpoint_list(struct api__req *r)
 {
-	struct ep_page pg = { .items = json_array() };
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	struct api__cursor after, next = { 0 };
-	char cursor[API__CURSOR_MAX];
-	size_t i;
-	json_t *e;
+	aclm_status st;
 
-	if (!api__page(r, &pg.limit, &after))
-		goto out;
-	if (after.has_key) {
-		api__problem(r, 400, "invalid-parameter", "cursor: not a cursor of this list");
-		goto out;
-	}
-	if (pg.items == NULL || store_scan_endpoint_page(r->w->store, r->p.tenant_id, after.id,
-							 pg.limit + 1, page_row, &pg,
-							 &err) != ACLM_OK)
-		goto fail;
-	/* The observations are read after the page: one statement at a time. */
-	json_array_foreach(pg.items, i, e) {
-		json_t *last = NULL;
-		int64_t id = strtoll(aclm_json_str(e, "id"), NULL, 10);
-
-		if (last_observation(r, id, &last, &err) != ACLM_OK)
-			goto fail;
-		json_object_set_new(e, "last_observation", last);
-	}
-	next.id = pg.last_id;
-	api__cursor_encode(&next, cursor);
-	api__reply_json(r, 200, json_pack("{s:O, s:s?}", "items", pg.items, "next_cursor",
-					  pg.more ? cursor : NULL));
-	goto out;
-fail:
-	if (err.code == ACLM_OK)
-		aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-	api__problem_err(r, &err);
-out:
-	json_decref(pg.items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_scan_endpoint_page(r->w->store, r->p.tenant_id, pg.after_id, pg.limit + 1,
+				      page_row, &pg, &err);
+	if (st == ACLM_OK && pg.items != NULL)
+		st = add_observations(r, pg.items, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }
 
 struct obs_list {

@@ -35,27 +35,11 @@ json_t *api__job_json(const struct store_job *j)
 	return o;
 }
 
-struct job_page {
-	json_t *items;
-	int64_t limit, n, last_id;
-	bool more;
-};
-
 static aclm_status list_row(const struct store_job *j, void *arg)
 {
-	struct job_page *pg = arg;
-	json_t *o;
+	struct api__idpage *pg = arg;
 
-	if (pg->n == pg->limit) {
-		pg->more = true;
-		return ACLM_OK;
-	}
-	o = api__job_json(j);
-	if (o == NULL || json_array_append_new(pg->items, o) != 0)
-		return ACLM_ERR_NOMEM;
-	pg->n++;
-	pg->last_id = j->id;
-	return ACLM_OK;
+	return api__idpage_full(pg) ? ACLM_OK : api__idpage_add(pg, j->id, api__job_json(j));
 }
 
 /* Newest first; the cursor is the last id shown, the next page older. */
@@ -63,37 +47,22 @@ void api__h_job_list(struct api__req *r)
 {
 	static const char *const states[] = { "queued", "running", "done", "dead" };
 	const char *state = api__query(r, "state");
-	struct job_page pg = { .items = json_array() };
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	struct api__cursor after, next = { 0 };
-	char cursor[API__CURSOR_MAX];
 	bool known = state == NULL;
+	aclm_status st;
 
 	for (size_t i = 0; !known && i < sizeof(states) / sizeof(states[0]); i++)
 		known = strcmp(state, states[i]) == 0;
 	if (!known) {
 		api__problem(r, 400, "invalid-parameter", "state: queued, running, done or dead");
-		goto out;
+		return;
 	}
-	if (!api__page(r, &pg.limit, &after))
-		goto out;
-	if (after.has_key) {
-		api__problem(r, 400, "invalid-parameter", "cursor: not a cursor of this list");
-		goto out;
-	}
-	if (pg.items == NULL || store_job_page(r->w->store, r->p.tenant_id, state, after.id,
-					       pg.limit + 1, list_row, &pg, &err) != ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-		goto out;
-	}
-	next.id = pg.last_id;
-	api__cursor_encode(&next, cursor);
-	api__reply_json(r, 200, json_pack("{s:O, s:s?}", "items", pg.items, "next_cursor",
-					  pg.more ? cursor : NULL));
-out:
-	json_decref(pg.items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_job_page(r->w->store, r->p.tenant_id, state, pg.after_id, pg.limit + 1,
+			    list_row, &pg, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }
 
 void api__h_job_get(struct api__req *r)

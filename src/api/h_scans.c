@@ -276,55 +276,24 @@ out:
 	store_scandef_free(now);
 }
 
-struct page {
-	json_t *items;
-	int64_t limit, n, last_id;
-	bool more;
-};
-
 static aclm_status page_row(const struct store_scandef *d, void *arg)
 {
-	struct page *pg = arg;
-	json_t *o;
+	struct api__idpage *pg = arg;
 
-	if (pg->n == pg->limit) {
-		pg->more = true;
-		return ACLM_OK;
-	}
-	o = scan_json(d);
-	if (o == NULL || json_array_append_new(pg->items, o) != 0)
-		return ACLM_ERR_NOMEM;
-	pg->n++;
-	pg->last_id = d->id;
-	return ACLM_OK;
+	return api__idpage_full(pg) ? ACLM_OK : api__idpage_add(pg, d->id, scan_json(d));
 }
 
 void api__h_scan_list(struct api__req *r)
 {
-	struct page pg = { .items = json_array() };
-	struct api__cursor after, next = { 0 };
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	char cursor[API__CURSOR_MAX];
+	aclm_status st;
 
-	if (!api__page(r, &pg.limit, &after))
-		goto out;
-	if (after.has_key) {
-		api__problem(r, 400, "invalid-parameter", "cursor: not a cursor of this list");
-		goto out;
-	}
-	if (pg.items == NULL || store_scandef_page(r->w->store, r->p.tenant_id, after.id,
-						   pg.limit + 1, page_row, &pg, &err) != ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-		goto out;
-	}
-	next.id = pg.last_id;
-	api__cursor_encode(&next, cursor);
-	api__reply_json(r, 200, json_pack("{s:O, s:s?}", "items", pg.items, "next_cursor",
-					  pg.more ? cursor : NULL));
-out:
-	json_decref(pg.items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_scandef_page(r->w->store, r->p.tenant_id, pg.after_id, pg.limit + 1, page_row,
+				&pg, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }
 
 /* The path's scan of the caller's tenant; on failure the answer is sent. */

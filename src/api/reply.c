@@ -262,6 +262,59 @@ bool api__page(struct api__req *r, int64_t *limit, struct api__cursor *after)
 	return true;
 }
 
+bool api__idpage_begin(struct api__req *r, struct api__idpage *pg)
+{
+	struct api__cursor after;
+
+	memset(pg, 0, sizeof(*pg));
+	if (!api__page(r, &pg->limit, &after))
+		return false;
+	if (after.has_key) {
+		api__problem(r, 400, "invalid-parameter", "cursor: not a cursor of this list");
+		return false;
+	}
+	pg->after_id = after.id;
+	pg->items = json_array(); /* NULL: api__idpage_reply says out of memory */
+	return true;
+}
+
+bool api__idpage_full(struct api__idpage *pg)
+{
+	if (pg->n == pg->limit)
+		pg->more = true;
+	return pg->more;
+}
+
+aclm_status api__idpage_add(struct api__idpage *pg, int64_t id, json_t *o)
+{
+	if (o == NULL || pg->items == NULL || json_array_append_new(pg->items, o) != 0)
+		return ACLM_ERR_NOMEM;
+	pg->n++;
+	pg->last_id = id;
+	return ACLM_OK;
+}
+
+void api__idpage_reply(struct api__req *r, struct api__idpage *pg, aclm_status st,
+		       struct aclm_err *err)
+{
+	struct api__cursor next = { .id = pg->last_id };
+	char cursor[API__CURSOR_MAX];
+
+	if (st == ACLM_OK && pg->items == NULL)
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+	if (st != ACLM_OK) {
+		if (err->code == ACLM_OK)
+			aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
+		api__problem_err(r, err);
+	} else {
+		api__cursor_encode(&next, cursor);
+		api__reply_json(r, 200, json_pack("{s:O, s:s?}", "items", pg->items, "next_cursor",
+						  pg->more ? cursor : NULL));
+	}
+	json_decref(pg->items);
+	pg->items = NULL;
+}
+
 aclm_status api__audit(struct api__req *r, const char *action, const char *object,
 		       json_t *detail, struct aclm_err *err)
 {

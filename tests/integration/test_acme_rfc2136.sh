@@ -70,10 +70,10 @@ txt_at() { # NAME: the TXT records BIND holds for NAME, one a line
 	dig @127.0.0.1 -p "$BIND_PORT" +norec +short TXT "$1"
 }
 
-# log_count PATTERN N: lines of named.log matching PATTERN, once there are N or after ~3 s (named
-# writes its log behind the updates it has already answered).
+# log_count PATTERN N: lines of named.log matching PATTERN, once there are N or after ~10 s (named
+# writes its log behind the updates it has already answered; 3 s was once too short under load).
 log_count() {
-	for _ in $(seq 1 30); do
+	for _ in $(seq 1 100); do
 		[ "$(grep -c "$1" "$B/named.log")" -ge "$2" ] && break
 		sleep 0.1
 	done
