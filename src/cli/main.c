@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
+#ifdef ACLM_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "cli/cli.h"
 #include "core/log.h"
@@ -117,6 +121,20 @@ static int run_help(struct cli_ctx *ctx, int argc, char **argv)
 	return c->run(ctx, 2, sub);
 }
 
+/* The version, then what it runs on (for bug reports and benchmarks). */
+static int print_version(void)
+{
+	printf("aclm %s\n", ACLM_VERSION);
+	printf("%s", OpenSSL_version(OPENSSL_VERSION));
+#ifdef ACLM_MIMALLOC
+	printf(", mimalloc %d.%d.%d", mi_version() / 100, mi_version() / 10 % 10, mi_version() % 10);
+#else
+	printf(", glibc malloc");
+#endif
+	printf("\n");
+	return CLI_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -133,8 +151,7 @@ int main(int argc, char **argv)
 	/* "+": stop at the command word; the command parses what follows. */
 	while ((c = getopt_long(argc, argv, "+" CLI_GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'V') {
-			printf("aclm %s\n", ACLM_VERSION);
-			return CLI_EXIT_OK;
+			return print_version();
 		}
 		rc = cli_common_opt(&ctx, c, usage_main);
 		if (rc >= 0)
@@ -148,8 +165,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "help") == 0)
 		return run_help(&ctx, argc, argv);
 	if (strcmp(argv[0], "version") == 0) {
-		printf("aclm %s\n", ACLM_VERSION);
-		return CLI_EXIT_OK;
+		return print_version();
 	}
 	cmd = find_command(argv[0]);
 	if (cmd == NULL)

@@ -659,6 +659,23 @@ static void capture_cert(struct scan__endpoint *ep, SSL *ssl)
 	ERR_clear_error();
 }
 
+/* The scan's event loop: one thread owns it (no locks, even inside
+ * `aclm serve`, where libevent's threading is on), and epoll changes are
+ * batched per turn: a connection going from "writable" to "readable", or
+ * closed, costs one epoll_ctl or none instead of two. */
+static struct event_base *loop_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base = NULL;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 /* ---- connections ---- */
 
 static void conn_free(struct scan__conn *c)
@@ -1429,7 +1446,13 @@ static int skip_openssl_verify(X509_STORE_CTX *ctx, void *arg)
 
 static aclm_status ssl_ctx_new(SSL_CTX **out, struct aclm_err *err)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	/* Its certificates decode in the lean context (crypto/lean.c). */
+	OSSL_LIB_CTX *lean = crypto_lean_libctx(err);
+	SSL_CTX *ctx;
+
+	if (lean == NULL)
+		return err->code;
+	ctx = SSL_CTX_new_ex(lean, NULL, TLS_client_method());
 
 	/* See what is served, not what OpenSSL's defaults accept: level 0,
 	 * TLS 1.0 and up, every cipher; verification is aclm's, afterwards.
@@ -1546,7 +1569,7 @@ aclm_status scan_run(const struct scan_run_opts *o, struct scan_targets *t, scan
 	}
 	raise_fd_limit(o->concurrency);
 	event_set_log_callback(libevent_log);
-	run.base = event_base_new();
+	run.base = loop_new();
 	if (run.base == NULL) {
 		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "scan: cannot create the event loop");
 		goto out;
