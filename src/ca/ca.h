@@ -62,7 +62,8 @@ aclm_status ca_init(struct inventory *inv, const struct ca_init_opts *o, struct 
 
 /* The tenant's CAs as a JSON array of {name, key_type, root_cert_id,
  * root_fingerprint, root_key_id, intermediate_cert_id,
- * intermediate_fingerprint, intermediate_key_id, offline_root, created_at};
+ * intermediate_fingerprint, intermediate_key_id, offline_root, created_at,
+ * cross_cert_ids (inventory ids of cross-signed copies, ca cross-sign)};
  * name NULL lists all. */
 aclm_status ca_list_json(struct inventory *inv, const char *name, json_t **out,
 			 struct aclm_err *err);
@@ -77,6 +78,27 @@ aclm_status ca_resolve_name(struct inventory *inv, const char *name, char out[CA
  * an unknown name -> ACLM_ERR_NOTFOUND. */
 aclm_status ca_roots_pem(struct inventory *inv, const char *name, struct aclm_buf *out,
 			 struct aclm_err *err);
+
+/* ---- cross-signed intermediates (ca_cross.c) ---- */
+
+#define CA_CROSS_MAX 4             /* alternate chains served per intermediate */
+
+struct ca_cross_opts {
+	const char *name;          /* CA whose intermediate is copied; NULL: the only CA */
+	const char *key_type;      /* which of its intermediates; NULL: its only key type */
+	const char *by;            /* the CA whose root signs */
+	const char *by_key_type;   /* that root's key type; NULL: its only key type */
+	const char *root_key_file; /* PEM key of that root when it is offline */
+	long days;                 /* 0: until the intermediate or the root ends */
+};
+/* Cross-signs: a certificate with the intermediate's subject, key and
+ * subject key identifier, issued and signed by the other root (the same
+ * CA's root of another key type, or another CA's). It enters the
+ * inventory (source "ca") and the CA's cross list in one transaction,
+ * audited; the ACME server then offers it as an alternate chain (RFC 8555
+ * §7.4.2). An offline root needs root_key_file, checked against the root. */
+aclm_status ca_cross_sign(struct inventory *inv, const struct ca_cross_opts *o, int64_t *cert_id,
+			  struct aclm_err *err);
 
 /* ---- administration of the ACME server's state (ca_admin.c) ---- */
 #define CA_EAB_HMAC_BYTES 32

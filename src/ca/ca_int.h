@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/status.h"
+#include "ca/ca.h"
 #include "crypto/key.h"
 
 /* ---- validation authority (ca_va.c, ca_caa.c) ---- */
@@ -92,6 +93,8 @@ struct ca_issuer {
 	X509 *root;
 	EVP_PKEY *key;             /* the intermediate's key (keystore_pkey) */
 	char crl_url[384];         /* CRL distribution point for its leaves, or "" */
+	X509 *cross[CA_CROSS_MAX]; /* cross-signed copies (alternate chains), oldest first */
+	size_t ncross;
 };
 
 /* Picks the issuer of the CSR key's family among n: SM2 key -> the SM2
@@ -163,6 +166,9 @@ aclm_status ca__add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
 			struct aclm_err *err);
 
 /* ---- the CA's intermediates, loaded (ca_issuers.c) ---- */
+
+/* Inventory certificate id of the tenant, parsed. */
+aclm_status ca__load_cert(struct inventory *inv, int64_t id, X509 **out, struct aclm_err *err);
 struct inventory;
 struct store;
 /* The intermediates of CA ca_name (certificates, roots and keys from the

@@ -21,7 +21,7 @@ struct load_ctx {
 	struct aclm_err *err;
 };
 
-static aclm_status load_cert(struct inventory *inv, int64_t id, X509 **out, struct aclm_err *err)
+aclm_status ca__load_cert(struct inventory *inv, int64_t id, X509 **out, struct aclm_err *err)
 {
 	struct store_cert *c = NULL;
 	aclm_status st = store_cert_get(inv->store, inv->tenant_id, id, &c, err);
@@ -29,6 +29,23 @@ static aclm_status load_cert(struct inventory *inv, int64_t id, X509 **out, stru
 	if (st == ACLM_OK)
 		st = crypto_cert_from_der(c->der, c->der_len, out, err);
 	store_cert_free(c);
+	return st;
+}
+
+/* The intermediate's cross-signed copies (ca cross-sign). */
+static aclm_status load_cross(struct inventory *inv, int64_t ca_id, struct ca_issuer *iss,
+			      struct aclm_err *err)
+{
+	int64_t ids[CA_CROSS_MAX];
+	size_t n = 0;
+	aclm_status st = store_ca_cross_list(inv->store, inv->tenant_id, ca_id, ids, CA_CROSS_MAX,
+					     &n, err);
+
+	for (size_t i = 0; st == ACLM_OK && i < n; i++) {
+		st = ca__load_cert(inv, ids[i], &iss->cross[i], err);
+		if (st == ACLM_OK)
+			iss->ncross++;
+	}
 	return st;
 }
 
@@ -49,9 +66,11 @@ static aclm_status load_cb(const struct store_ca *ca, void *arg)
 	iss = &l->iss[l->n++];
 	memset(iss, 0, sizeof(*iss));
 	iss->key_type = (enum crypto_key_type)t;
-	st = load_cert(l->inv, ca->intermediate_cert_id, &iss->intermediate, l->err);
+	st = ca__load_cert(l->inv, ca->intermediate_cert_id, &iss->intermediate, l->err);
 	if (st == ACLM_OK)
-		st = load_cert(l->inv, ca->root_cert_id, &iss->root, l->err);
+		st = ca__load_cert(l->inv, ca->root_cert_id, &iss->root, l->err);
+	if (st == ACLM_OK)
+		st = load_cross(l->inv, ca->id, iss, l->err);
 	if (st == ACLM_OK)
 		st = keystore_pkey(l->inv->ks, ca->tenant_id, ca->intermediate_key_id, &iss->key,
 				   l->err);
@@ -85,6 +104,8 @@ void ca_issuers_free(struct ca_issuer *iss, size_t n)
 		X509_free(iss[i].intermediate);
 		X509_free(iss[i].root);
 		EVP_PKEY_free(iss[i].key);
+		for (size_t k = 0; k < iss[i].ncross; k++)
+			X509_free(iss[i].cross[k]);
 	}
 	free(iss);
 }

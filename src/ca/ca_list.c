@@ -26,7 +26,29 @@ static json_t *fingerprint_of(struct inventory *inv, int64_t id)
 struct list_ctx {
 	struct inventory *inv;
 	json_t *arr;
+	struct aclm_err *err;
 };
+
+/* "cross_cert_ids": the inventory ids of the intermediate's cross-signed
+ * copies (ca cross-sign). */
+static aclm_status cross_ids(struct list_ctx *l, const struct store_ca *ca, json_t *o)
+{
+	int64_t ids[CA_CROSS_MAX];
+	size_t n = 0;
+	json_t *arr = json_array();
+	aclm_status st;
+
+	if (arr == NULL || json_object_set_new(o, "cross_cert_ids", arr) != 0)
+		return ACLM_ERR_NOMEM;
+	st = store_ca_cross_list(l->inv->store, l->inv->tenant_id, ca->id, ids, CA_CROSS_MAX, &n,
+				 l->err);
+	if (st != ACLM_OK)
+		return st;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, json_integer(ids[i])) != 0)
+			return ACLM_ERR_NOMEM;
+	return ACLM_OK;
+}
 
 static aclm_status list_cb(const struct store_ca *ca, void *arg)
 {
@@ -44,13 +66,13 @@ static aclm_status list_cb(const struct store_ca *ca, void *arg)
 		      ca->intermediate_key_id, "offline_root", ca->offline_root, "created_at", ts);
 	if (o == NULL || json_array_append_new(l->arr, o) != 0)
 		return ACLM_ERR_NOMEM;
-	return ACLM_OK;
+	return cross_ids(l, ca, o);
 }
 
 aclm_status ca_list_json(struct inventory *inv, const char *name, json_t **out,
 			 struct aclm_err *err)
 {
-	struct list_ctx l = { .inv = inv, .arr = json_array() };
+	struct list_ctx l = { .inv = inv, .arr = json_array(), .err = err };
 	aclm_status st;
 
 	*out = NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/rand.h>
@@ -50,6 +51,8 @@ static const struct wfe_route wfe_routes[] = {
 
 /* ---- responses ---- */
 
+#define WFE_ONE_RECORD_MAX 16384 /* TLS's largest record payload (RFC 8446 §5.1) */
+
 static const char *reason_phrase(int status)
 {
 	switch (status) {
@@ -80,13 +83,54 @@ static void common_headers(struct wfe_req *r)
 	evhttp_add_header(h, "Link", link);
 }
 
+static aclm_status store_sync_cb(void *arg, struct aclm_err *err)
+{
+	return store_sync(arg, err);
+}
+
+static void reply_problem_status(struct wfe_req *r, const char *name, int status,
+				 const char *detail);
+
+/* No answer before the durable commits it reveals are synced (wfe_sync);
+ * if the sync fails, a serverInternal problem instead of the answer. */
+static bool reply_synced(struct wfe_req *r)
+{
+	struct aclm_err err = { 0 };
+	uint64_t target = r->sync_target;
+
+	r->sync_target = 0;
+	if (target == 0 ||
+	    wfe_sync_wait(&r->srv->sync, target, store_sync_cb, r->w->store, &err) == ACLM_OK)
+		return true;
+	aclm_log(ACLM_LOG_ERROR, "ca: %s: %s", evhttp_request_get_uri(r->ev), err.msg);
+	evhttp_clear_headers(evhttp_request_get_output_headers(r->ev));
+	reply_problem_status(r, "serverInternal", 500, "the server could not store the result");
+	return false;
+}
+
+/* evhttp queues the head and the body as separate chains of the
+ * connection's output; bufferevent_openssl writes each chain with its own
+ * SSL_write, i.e. its own TLS record and write(2) (and loopback segment).
+ * The write happens later, from the loop, so joining the chains here makes
+ * the whole response one record and one write. The copy is a few KB. */
+static void one_record(struct evhttp_connection *c)
+{
+	struct bufferevent *bev = c != NULL ? evhttp_connection_get_bufferevent(c) : NULL;
+	struct evbuffer *out = bev != NULL ? bufferevent_get_output(bev) : NULL;
+
+	if (out != NULL && evbuffer_get_length(out) <= WFE_ONE_RECORD_MAX)
+		(void)evbuffer_pullup(out, -1);
+}
+
 void wfe_reply_raw(struct wfe_req *r, int status, const char *content_type,
 		   const unsigned char *body, size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
+	struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+	struct evbuffer *b = NULL;
 
-	if (r->answered)
+	if (r->answered || !reply_synced(r))
 		return;
+	b = evbuffer_new();
 	r->answered = true;
 	common_headers(r);
 	if (content_type != NULL)
@@ -95,6 +139,7 @@ void wfe_reply_raw(struct wfe_req *r, int status, const char *content_type,
 	if (b != NULL && body != NULL && len > 0)
 		evbuffer_add(b, body, len);
 	evhttp_send_reply(r->ev, status, reason_phrase(status), b);
+	one_record(c);
 	if (b != NULL)
 		evbuffer_free(b);
 }
@@ -217,14 +262,14 @@ void wfe_new_id(char out[STORE_CA_ID_MAX])
 
 static void wfe_write_end(struct wfe_req *r);
 
+/* The connection stays synchronous=NORMAL: no PRAGMA per transaction; a
+ * durable one is made so by wfe_sync after its commit. */
 aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err)
 {
 	aclm_status st;
 
 	pthread_mutex_lock(&r->srv->write_lock);
-	st = r->durable_tx ? store_set_durable(r->w->store, true, err) : ACLM_OK;
-	if (st == ACLM_OK)
-		st = store_begin(r->w->store, err);
+	st = store_begin(r->w->store, err);
 	if (st != ACLM_OK)
 		wfe_write_end(r);
 	return st;
@@ -233,26 +278,38 @@ aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err)
 aclm_status wfe_write_begin_durable(struct wfe_req *r, struct aclm_err *err)
 {
 	r->durable_tx = true;
+	r->ndurable_keys = 0;
 	return wfe_write_begin(r, err);
 }
 
-/* Back to the cheap default, then let the next writer in. */
+void wfe_write_durable_key(struct wfe_req *r, const char *key)
+{
+	if (r->durable_tx && key != NULL && r->ndurable_keys < WFE_DURABLE_KEYS)
+		r->durable_keys[r->ndurable_keys++] = key;
+}
+
 static void wfe_write_end(struct wfe_req *r)
 {
-	struct aclm_err ignored = { 0 };
-
-	if (r->durable_tx && store_set_durable(r->w->store, false, &ignored) != ACLM_OK)
-		aclm_log(ACLM_LOG_WARN, "ca: %s", ignored.msg);
 	r->durable_tx = false;
+	r->ndurable_keys = 0;
 	pthread_mutex_unlock(&r->srv->write_lock);
 }
 
+/* A durable commit takes its number before COMMIT and ends it after, both
+ * under the write lock; the sync comes with the answer (wfe_reply_raw),
+ * after the lock is released, so the next writer does not queue behind it. */
 aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err)
 {
+	struct wfe_sync *sync = &r->srv->sync;
+	uint64_t seq = r->durable_tx ? wfe_sync_begin(sync, r->durable_keys, r->ndurable_keys) : 0;
 	aclm_status st = store_commit(r->w->store, err);
 
 	if (st != ACLM_OK)
 		store_rollback(r->w->store);
+	if (seq > 0)
+		wfe_sync_end(sync, seq);
+	if (st == ACLM_OK && seq > r->sync_target)
+		r->sync_target = seq;
 	wfe_write_end(r);
 	return st;
 }
@@ -261,6 +318,14 @@ void wfe_write_abort(struct wfe_req *r)
 {
 	store_rollback(r->w->store);
 	wfe_write_end(r);
+}
+
+void wfe_sync_saw(struct wfe_req *r, const char *key)
+{
+	uint64_t seen = wfe_sync_seen(&r->srv->sync, key);
+
+	if (seen > r->sync_target)
+		r->sync_target = seen;
 }
 
 /* ---- directory and nonces ---- */
@@ -466,6 +531,8 @@ static bool post_account(struct wfe_req *r)
 		return false;
 	}
 	st = account_get(r->w, id, &r->acct, &err);
+	/* Whatever follows reveals the row (its status, its key). */
+	wfe_sync_saw(r, id);
 	if (st == ACLM_ERR_NOTFOUND) {
 		wfe_reply_problem(r, "accountDoesNotExist", "no account %s", id);
 		return false;

@@ -84,6 +84,45 @@ struct wfe_va_queue {
 	int nthreads;
 };
 
+/* ---- group commit (wfe_sync.c) ----
+ * A durable transaction (an issued or revoked certificate, an account)
+ * commits under synchronous=NORMAL, so its frames are in the WAL but not on
+ * disk, and lets the next writer in; its answer waits until a store_sync
+ * that began after the commit ended. Concurrent commits share that sync.
+ * Commits are numbered (wfe_sync_begin, before COMMIT, under the write lock;
+ * wfe_sync_end after it); "synced" is the highest number a finished sync
+ * covers. A request that read rows a durable commit wrote (the order, the
+ * certificate, the account) may have seen that commit before its sync, on
+ * another connection: it waits for the number marked on those rows' key
+ * (loaded after its read) before it answers, so no answer reveals a state a
+ * power loss could undo. */
+#define WFE_SYNC_MARKS 4096
+struct wfe_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t reserved;         /* atomic: numbers handed out (from 1) */
+	uint64_t committed;        /* under lock: COMMIT returned for 1..committed */
+	uint64_t synced;           /* atomic, written under lock: 1..synced are on disk */
+	bool syncing;              /* under lock: a waiter runs the sync */
+	uint64_t syncs;            /* under lock: syncs done (tests, logs) */
+	uint64_t marks[WFE_SYNC_MARKS]; /* atomic: by key hash, the last number that wrote it */
+};
+typedef aclm_status (*wfe_sync_fn)(void *arg, struct aclm_err *err);
+void wfe_sync_init(struct wfe_sync *s);
+void wfe_sync_destroy(struct wfe_sync *s);
+/* Under the write lock, before COMMIT: the commit's number; marks the keys
+ * (ids of the rows it writes) with it. */
+uint64_t wfe_sync_begin(struct wfe_sync *s, const char *const *keys, size_t n);
+/* Under the write lock, after COMMIT returned (committed or not). */
+void wfe_sync_end(struct wfe_sync *s, uint64_t seq);
+/* After reading key's rows: the number to wait for (key NULL: every commit
+ * begun so far, for answers that summarise many rows). */
+uint64_t wfe_sync_seen(struct wfe_sync *s, const char *key);
+/* Returns once commits 1..target are synced; runs fn (store_sync) itself
+ * when no other waiter does. Not under the write lock. */
+aclm_status wfe_sync_wait(struct wfe_sync *s, uint64_t target, wfe_sync_fn fn, void *arg,
+			  struct aclm_err *err);
+
 /* ---- the server ---- */
 struct wfe_server {
 	const struct ca_serve_opts *o;
@@ -104,6 +143,7 @@ struct wfe_server {
 	struct wfe_limits limits;
 	struct wfe_va_queue vaq;
 	pthread_mutex_t write_lock; /* one writer at a time: no SQLite busy sleeps */
+	struct wfe_sync sync;      /* group commit of the durable transactions */
 	uint64_t acct_gen;         /* bumped (atomically) after every account write */
 };
 
@@ -150,6 +190,7 @@ void wfe_key_cache_clear(struct wfe_worker *w);
  * key change): every worker reads accounts from the store again. */
 void wfe_accounts_changed(struct wfe_server *srv);
 
+#define WFE_DURABLE_KEYS 4
 /* One request while its handler runs. */
 struct wfe_req {
 	struct wfe_worker *w;
@@ -163,6 +204,9 @@ struct wfe_req {
 	EVP_PKEY *key;             /* the key that signed the request */
 	bool answered;
 	bool durable_tx;           /* the open write transaction is durable */
+	const char *durable_keys[WFE_DURABLE_KEYS]; /* ids it writes (wfe_sync_begin) */
+	size_t ndurable_keys;
+	uint64_t sync_target;      /* the answer waits until this commit is synced */
 };
 
 /* Opens a store connection and keystore for one thread (workers and VA). */
@@ -190,13 +234,21 @@ void wfe_url(const struct wfe_req *r, const char *kind, const char *id, char *ou
 void wfe_new_id(char out[STORE_CA_ID_MAX]);
 
 /* Write transactions: the server-wide lock, then store_begin. The durable
- * variant fsyncs at commit (issued and revoked certificates, accounts);
- * the others survive a crash of the process, not a power loss (orders and
- * validations, which a client can redo). */
+ * variant (issued and revoked certificates, accounts) survives a power
+ * loss: its commit is group-synced (wfe_sync above) before the request's
+ * answer goes out; the others survive a crash of the process, not a power
+ * loss (orders and validations, which a client can redo). */
 aclm_status wfe_write_begin(struct wfe_req *r, struct aclm_err *err);
 aclm_status wfe_write_begin_durable(struct wfe_req *r, struct aclm_err *err);
+/* In a durable transaction: an id of a row it writes (order id, serial,
+ * account id), for readers of that row (wfe_sync_saw); key must live until
+ * the commit. At most WFE_DURABLE_KEYS; more are ignored. */
+void wfe_write_durable_key(struct wfe_req *r, const char *key);
 aclm_status wfe_write_commit(struct wfe_req *r, struct aclm_err *err);
 void wfe_write_abort(struct wfe_req *r);
+/* After reading rows by key (NULL: many rows): the answer waits until the
+ * durable commits that may have written them are synced. */
+void wfe_sync_saw(struct wfe_req *r, const char *key);
 
 /* ---- handlers (wfe_account.c, wfe_order.c, wfe_cert.c) ---- */
 void wfe_new_account(struct wfe_req *r);

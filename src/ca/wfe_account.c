@@ -123,6 +123,7 @@ static aclm_status account_store(struct wfe_req *r, struct store_ca_account *a,
 
 	if (st != ACLM_OK)
 		return st;
+	wfe_write_durable_key(r, a->id);
 	st = store_ca_account_put(r->w->store, a, err);
 	if (st == ACLM_OK && e != NULL)
 		st = store_ca_eab_bind(r->w->store, r->srv->tenant, r->srv->ca_name, e->kid, a->id,
@@ -159,6 +160,7 @@ void wfe_new_account(struct wfe_req *r)
 	st = store_ca_account_find(r->w->store, r->srv->tenant, r->srv->ca_name, a.thumbprint,
 				   &found, &err);
 	if (st == ACLM_OK) {
+		wfe_sync_saw(r, found->id);
 		/* §7.3.1: the key has an account: return it, create nothing;
 		 * §7.3.6: unless it is deactivated (as Boulder and Pebble). */
 		if (strcmp(found->status, "valid") != 0)
@@ -317,6 +319,7 @@ void wfe_key_change(struct wfe_req *r)
 	st = store_ca_account_find(r->w->store, r->srv->tenant, r->srv->ca_name, new_tp, &other,
 				   &err);
 	if (st == ACLM_OK) {
+		wfe_sync_saw(r, other->id);
 		char loc[WFE_BASE_MAX + 64];
 
 		wfe_url(r, "acct", other->id, loc, sizeof(loc));

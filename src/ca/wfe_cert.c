@@ -2,6 +2,7 @@
  * (§7.6), renewal information (RFC 9773 §4) and the CRLs (RFC 5280). */
 #include "ca/wfe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ static struct store_ca_issued *issued_load(struct wfe_req *r, const char *serial
 	if (strlen(serial) < 41)
 		st = store_ca_issued_get(r->w->store, r->srv->tenant, r->srv->ca_name, serial, &c,
 					 &err);
+	wfe_sync_saw(r, serial);
 	if (st == ACLM_ERR_NOTFOUND)
 		wfe_reply_problem_status(r, "malformed", 404, "no certificate %.64s", serial);
 	else if (st != ACLM_OK)
@@ -30,26 +32,71 @@ static struct store_ca_issued *issued_load(struct wfe_req *r, const char *serial
 	return st == ACLM_OK ? c : NULL;
 }
 
-/* The leaf and its intermediate (not the root), as PEM. */
+/* Link rel="alternate" to every other chain of the certificate: the
+ * default one ("cert/SERIAL") and one per cross-signed copy of its
+ * intermediate ("cert/SERIAL/K"), RFC 8555 §7.4.2. */
+static void link_alternates(struct wfe_req *r, const char *serial, const struct ca_issuer *iss,
+			    size_t shown)
+{
+	char id[96], url[512], link[600];
+
+	for (size_t k = 0; iss != NULL && k <= iss->ncross; k++) {
+		if (k == shown)
+			continue;
+		if (k == 0)
+			snprintf(id, sizeof(id), "%.48s", serial);
+		else
+			snprintf(id, sizeof(id), "%.48s/%zu", serial, k);
+		wfe_url(r, "cert", id, url, sizeof(url));
+		snprintf(link, sizeof(link), "<%s>;rel=\"alternate\"", url);
+		wfe_add_header(r, "Link", link);
+	}
+}
+
+/* "SERIAL": the leaf and its intermediate (not the root), as PEM;
+ * "SERIAL/K": the leaf and the K-th cross-signed copy of the intermediate. */
 void wfe_cert(struct wfe_req *r)
 {
-	struct store_ca_issued *c = issued_load(r, r->rest);
+	char serial[48];
+	const char *slash = strchr(r->rest, '/');
+	size_t len = slash != NULL ? (size_t)(slash - r->rest) : strlen(r->rest);
+	unsigned long alt = 0;
+	char *end = NULL;
+	struct store_ca_issued *c;
 	const struct ca_issuer *iss;
 	struct aclm_buf pem;
 	struct aclm_err err = { 0 };
 	aclm_status st;
 
-	aclm_buf_init(&pem, 1024 * 1024);
+	if (slash != NULL)
+		alt = strtoul(slash + 1, &end, 10);
+	if (len >= sizeof(serial) ||
+	    (slash != NULL && (alt == 0 || alt > CA_CROSS_MAX || *end != '\0'))) {
+		wfe_reply_problem_status(r, "malformed", 404, "no certificate %.64s", r->rest);
+		return;
+	}
+	memcpy(serial, r->rest, len);
+	serial[len] = '\0';
+	c = issued_load(r, serial);
 	if (c == NULL)
 		return;
 	iss = ca_issuer_by_type(r->srv->issuers, r->srv->nissuers, c->key_type);
+	if (alt > 0 && (iss == NULL || alt > iss->ncross)) {
+		wfe_reply_problem_status(r, "malformed", 404,
+					 "certificate %s has no alternate chain %lu", serial, alt);
+		store_ca_issued_free(c);
+		return;
+	}
+	aclm_buf_init(&pem, 1024 * 1024);
 	st = crypto_cert_der_to_pem(c->der, c->der_len, &pem, &err);
 	if (st == ACLM_OK && iss != NULL)
-		st = crypto_cert_to_pem(iss->intermediate, &pem, &err);
-	if (st != ACLM_OK)
+		st = crypto_cert_to_pem(alt == 0 ? iss->intermediate : iss->cross[alt - 1], &pem, &err);
+	if (st != ACLM_OK) {
 		wfe_reply_err(r, NULL, &err);
-	else
+	} else {
+		link_alternates(r, serial, iss, (size_t)alt);
 		wfe_reply_raw(r, 200, "application/pem-certificate-chain", pem.data, pem.len);
+	}
 	aclm_buf_free(&pem);
 	store_ca_issued_free(c);
 }
@@ -135,6 +182,7 @@ void wfe_revoke(struct wfe_req *r)
 	}
 	st = wfe_write_begin_durable(r, &err);
 	if (st == ACLM_OK) {
+		wfe_write_durable_key(r, serial);
 		st = store_ca_issued_revoke(r->w->store, r->srv->tenant, r->srv->ca_name, serial,
 					    reason, aclm_time_now(), &err);
 		ev.object = serial;
@@ -220,7 +268,9 @@ void wfe_crl(struct wfe_req *r)
 		wfe_reply_problem_status(r, "malformed", 404, "no such CRL");
 		return;
 	}
+	/* The CRL shows every revocation: wait for all of them. */
 	if (ca_crl_current(r->w->store, r->srv->tenant, r->srv->ca_name, iss, &crl, &err) == ACLM_OK &&
+	    (wfe_sync_saw(r, NULL), true) &&
 	    (len = i2d_X509_CRL(crl, &der)) > 0)
 		wfe_reply_raw(r, 200, "application/pkix-crl", der, (size_t)len);
 	else

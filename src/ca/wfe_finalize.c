@@ -89,6 +89,8 @@ static aclm_status finalize_store(struct wfe_req *r, struct store_ca_order *o, X
 		st = wfe_write_begin_durable(r, err);
 	if (st != ACLM_OK)
 		goto out;
+	wfe_write_durable_key(r, o->id);
+	wfe_write_durable_key(r, serial);
 	st = inventory_add_cert(&inv, leaf, &io, &c.cert_id, err);
 	if (st == ACLM_OK)
 		st = store_ca_issued_put(r->w->store, &c, err);

@@ -451,6 +451,8 @@ static struct store_ca_order *order_load(struct wfe_req *r, const char *id, bool
 	struct aclm_err err = { 0 };
 	aclm_status st = store_ca_order_get(r->w->store, r->srv->tenant, r->srv->ca_name, id, &o, &err);
 
+	/* A valid order shows its certificate: wait for finalize's sync. */
+	wfe_sync_saw(r, id);
 	if (st == ACLM_ERR_NOTFOUND || (st == ACLM_OK && strcmp(o->account_id, r->acct->id) != 0)) {
 		wfe_reply_problem_status(r, "malformed", 404, "no order %.64s", id);
 		store_ca_order_free(o);
@@ -555,8 +557,10 @@ static aclm_status order_replaces(struct wfe_req *r, const char *certid, const c
 	aclm_status st = acme_ari_cert_id_parse(certid, serial, aki, sizeof(aki), &aki_len, err);
 
 	*problem = "malformed";
-	if (st == ACLM_OK)
+	if (st == ACLM_OK) {
 		st = store_ca_issued_get(r->w->store, r->srv->tenant, r->srv->ca_name, serial, &c, err);
+		wfe_sync_saw(r, serial);
+	}
 	if (st == ACLM_ERR_NOTFOUND)
 		aclm_err_set(err, st, "replaces: no certificate %s from this CA", certid);
 	if (st == ACLM_OK && (c->account_id == NULL || strcmp(c->account_id, r->acct->id) != 0))

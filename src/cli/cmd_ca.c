@@ -14,7 +14,7 @@ static const char usage_ca[] =
 	"       aclm ca roots [--ca NAME] [--out FILE]\n"
 	"       aclm ca list [--format text|json]\n"
 	"       aclm ca serve --listen ADDR:PORT [...]   (aclm ca serve --help)\n"
-	"       aclm ca eab create | certs | revoke SERIAL | crl   (aclm ca certs --help)\n"
+	"       aclm ca eab create | certs | revoke SERIAL | crl | cross-sign   (aclm ca certs --help)\n"
 	"\n"
 	"aclm's own certificate authority.\n"
 	"\n"
@@ -27,6 +27,7 @@ static const char usage_ca[] =
 	"  list    the CAs with their certificates and keys\n"
 	"  serve   an ACME server (RFC 8555) issuing from the CA's intermediates\n"
 	"  eab create, certs, revoke, crl: EAB keys, issued certificates, revocation, CRLs\n"
+	"  cross-sign  another root signs a copy of the intermediate: alternate chains\n"
 	"\n"
 	"Example:\n"
 	"  aclm ca init --name Corp --key-type p256 --key-type sm2\n";
@@ -203,11 +204,13 @@ int cli_cmd_ca(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return cli_cmd_ca_serve(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "eab") == 0 || strcmp(argv[1], "certs") == 0 ||
-			  strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "crl") == 0))
+			  strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "crl") == 0 ||
+			  strcmp(argv[1], "cross-sign") == 0))
 		return cli_cmd_ca_admin(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return cli_help(usage_ca);
 	if (argc < 2)
-		return cli_usage_error(usage_ca, "ca: give a subcommand (init, roots, list, serve, eab, certs, revoke, crl)");
+		return cli_usage_error(usage_ca, "ca: give a subcommand (init, roots, list, serve, eab, certs, revoke, crl, "
+					     "cross-sign)");
 	return cli_usage_error(usage_ca, "ca: unknown subcommand '%s'", argv[1]);
 }

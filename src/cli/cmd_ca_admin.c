@@ -1,5 +1,6 @@
-/* aclm ca eab create, ca certs, ca revoke, ca crl: the ACME server's state
- * from the command line (ca/ca_admin.c does the work). */
+/* aclm ca eab create, ca certs, ca revoke, ca crl, ca cross-sign: the ACME
+ * server's state from the command line (ca/ca_admin.c and ca/ca_cross.c do
+ * the work). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@ static const char usage_admin[] =
 	"       aclm ca certs [--ca NAME] [--format text|json]\n"
 	"       aclm ca revoke SERIAL [--ca NAME] [--reason REASON]\n"
 	"       aclm ca crl [--ca NAME] [--key-type TYPE] [--out FILE]\n"
+	"       aclm ca cross-sign [--ca NAME] [--key-type TYPE] --by CA [--by-key-type TYPE]\n"
+	"                          [--root-key FILE] [--days N] [--format text|json]\n"
 	"\n"
 	"  eab create  an External Account Binding key (RFC 8555 §7.3.4) for `ca serve\n"
 	"              --eab-required`: prints the key id; the HMAC key (base64url) goes to\n"
@@ -33,12 +36,22 @@ static const char usage_admin[] =
 	"              cessationOfOperation (default unspecified)\n"
 	"  crl         the current CRL of one intermediate, PEM (--key-type when the CA has\n"
 	"              several: p256, p384, rsa3072, rsa4096, sm2)\n"
+	"  cross-sign  the root of CA --by (key type --by-key-type) signs a copy of this CA's\n"
+	"              intermediate (same subject and key): its leaves then also chain to that\n"
+	"              root. `ca serve` offers it as an alternate chain (Link rel=\"alternate\",\n"
+	"              RFC 8555 §7.4.2; clients pick with --preferred-chain). For a move to a\n"
+	"              new root that relying parties do not trust yet, or one key family's\n"
+	"              leaves under another family's root. An offline root signs with\n"
+	"              --root-key FILE (the file `ca init --offline-root` wrote). Valid until\n"
+	"              the intermediate or the signing root ends, or --days N. Restart `ca\n"
+	"              serve` to offer it.\n"
 	"\n"
-	"Example:\n"
-	"  aclm ca eab create --allow '*.corp.example' --hmac-out team-a.key\n";
+	"Examples:\n"
+	"  aclm ca eab create --allow '*.corp.example' --hmac-out team-a.key\n"
+	"  aclm ca cross-sign --ca NewCorp --by OldCorp\n";
 
 enum { OPT_CA = CLI_OPT_FIRST_COMMAND_OPT, OPT_FOR_TENANT, OPT_ALLOW, OPT_HMAC_OUT, OPT_FORMAT,
-       OPT_REASON, OPT_KEY_TYPE, OPT_OUT };
+       OPT_REASON, OPT_KEY_TYPE, OPT_OUT, OPT_BY, OPT_BY_KEY_TYPE, OPT_ROOT_KEY, OPT_DAYS };
 
 static const struct option admin_opts[] = {
 	{ "ca", required_argument, NULL, OPT_CA },
@@ -49,11 +62,16 @@ static const struct option admin_opts[] = {
 	{ "reason", required_argument, NULL, OPT_REASON },
 	{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "by-key-type", required_argument, NULL, OPT_BY_KEY_TYPE },
+	{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
+	{ "days", required_argument, NULL, OPT_DAYS },
 	CLI_GLOBAL_LONGOPTS
 };
 
 struct admin_args {
 	const char *ca, *for_tenant, *hmac_out, *format, *reason, *key_type, *out;
+	const char *by, *by_key_type, *root_key, *days;
 	json_t *allow;
 	const char *positional;
 };
@@ -83,6 +101,10 @@ static int admin_parse(struct cli_ctx *ctx, int argc, char **argv, const char *s
 		case OPT_REASON: a->reason = optarg; break;
 		case OPT_KEY_TYPE: a->key_type = optarg; break;
 		case OPT_OUT: a->out = optarg; break;
+		case OPT_BY: a->by = optarg; break;
+		case OPT_BY_KEY_TYPE: a->by_key_type = optarg; break;
+		case OPT_ROOT_KEY: a->root_key = optarg; break;
+		case OPT_DAYS: a->days = optarg; break;
 		default:
 			if ((rc = cli_common_opt(ctx, c, usage_admin)) >= 0)
 				return rc;
@@ -260,6 +282,44 @@ static int crl_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+static int cross_sign_cmd(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct admin_args a = { .allow = json_array() };
+	struct aclm_err err = { 0 };
+	struct ca_cross_opts o = { 0 };
+	int64_t id = 0;
+	char *end = NULL;
+	int rc = admin_parse(ctx, argc, argv, "cross-sign",
+			     "ca key-type by by-key-type root-key days format", false, &a);
+
+	json_decref(a.allow);
+	if (rc >= 0)
+		return rc;
+	if (a.by == NULL)
+		return cli_usage_error(usage_admin, "ca cross-sign: give the signing CA with --by");
+	if (a.days != NULL && ((o.days = strtol(a.days, &end, 10)) <= 0 || *end != '\0' ||
+			       o.days > CA_ROOT_DAYS))
+		return cli_usage_error(usage_admin, "--days %s: expected 1 to %d", a.days,
+				       CA_ROOT_DAYS);
+	o.name = a.ca;
+	o.key_type = a.key_type;
+	o.by = a.by;
+	o.by_key_type = a.by_key_type;
+	o.root_key_file = a.root_key;
+	if (cli_open(ctx, &err) != ACLM_OK || ca_cross_sign(&ctx->inv, &o, &id, &err) != ACLM_OK)
+		return cli_fail(&err);
+	if (strcmp(a.format, "json") == 0) {
+		json_t *j = json_pack("{s:I}", "cert_id", (json_int_t)id);
+
+		aclm_json_print(stdout, j, false);
+		json_decref(j);
+	} else {
+		printf("cross-signed intermediate: certificate %lld (aclm cert show %lld)\n",
+		       (long long)id, (long long)id);
+	}
+	return CLI_EXIT_OK;
+}
+
 int cli_cmd_ca_admin(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (strcmp(argv[0], "eab") == 0) {
@@ -271,5 +331,7 @@ int cli_cmd_ca_admin(struct cli_ctx *ctx, int argc, char **argv)
 		return certs_cmd(ctx, argc, argv);
 	if (strcmp(argv[0], "revoke") == 0)
 		return revoke_cmd(ctx, argc, argv);
+	if (strcmp(argv[0], "cross-sign") == 0)
+		return cross_sign_cmd(ctx, argc, argv);
 	return crl_cmd(ctx, argc, argv);
 }

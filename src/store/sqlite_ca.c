@@ -115,3 +115,65 @@ aclm_status store__sqlite_ca_list(void *state, int64_t tenant, const char *name,
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* ---- cross-signed intermediates ---- */
+
+static const char sql_ca_cross_put[] =
+	"INSERT INTO ca_cross(tenant_id, ca_id, cert_id, created_at)"
+	" SELECT ?1, ?2, ?3, ?4"
+	" WHERE EXISTS(SELECT 1 FROM cas WHERE tenant_id = ?1 AND id = ?2)"
+	" AND EXISTS(SELECT 1 FROM certificates WHERE tenant_id = ?1 AND id = ?3)"
+	" RETURNING ca_id";
+
+aclm_status store__sqlite_ca_cross_put(void *state, int64_t tenant, int64_t ca_id,
+				       int64_t cert_id, struct aclm_err *err)
+{
+	int64_t got = 0;
+	bool stored = false;
+	aclm_status ret = store__sqlite_run(
+		state, SQ_CA_CROSS_PUT, sql_ca_cross_put,
+		STORE__ARGS(STORE__INT(tenant), STORE__INT(ca_id), STORE__INT(cert_id),
+			    STORE__INT(aclm_time_now())),
+		store__sqlite_row_id, &got, &stored, "store cross-signed intermediate", err);
+
+	if (ret == ACLM_ERR_EXISTS)
+		ret = aclm_err_set(err, ACLM_ERR_EXISTS,
+				   "certificate %lld is already a cross-signed copy of CA row %lld",
+				   (long long)cert_id, (long long)ca_id);
+	else if (ret == ACLM_OK && !stored)
+		ret = aclm_err_set(err, ACLM_ERR_INVALID,
+				   "CA row %lld or certificate %lld is not in this tenant",
+				   (long long)ca_id, (long long)cert_id);
+	return ret;
+}
+
+struct cross_ids {
+	int64_t *ids;
+	size_t max, *n;
+};
+
+static aclm_status cross_id_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				struct aclm_err *err)
+{
+	struct cross_ids *c = arg;
+
+	(void)s;
+	(void)err;
+	if (*c->n < c->max)
+		c->ids[(*c->n)++] = sqlite3_column_int64(st, 0);
+	return ACLM_OK;
+}
+
+aclm_status store__sqlite_ca_cross_list(void *state, int64_t tenant, int64_t ca_id,
+					int64_t *cert_ids, size_t max, size_t *n,
+					struct aclm_err *err)
+{
+	struct cross_ids c = { .ids = cert_ids, .max = max, .n = n };
+
+	*n = 0;
+	return store__sqlite_each(state, SQ_CA_CROSS_LIST,
+				  "SELECT cert_id FROM ca_cross WHERE tenant_id = ?1 AND ca_id = ?2"
+				  " ORDER BY rowid",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(ca_id)), cross_id_row, &c,
+				  "list cross-signed intermediates", err);
+}

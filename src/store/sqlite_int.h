@@ -36,6 +36,8 @@ enum store__sqlite_stmt_id {
 	SQ_LINEAGE_HOLDER,
 	SQ_LINEAGE_UNLOCK,
 	SQ_CA_PUT,
+	SQ_CA_CROSS_PUT,
+	SQ_CA_CROSS_LIST,
 	SQ_CA_ACCOUNT_PUT,
 	SQ_CA_ACCOUNT_GET,
 	SQ_CA_ACCOUNT_FIND,
@@ -230,6 +232,11 @@ aclm_status store__sqlite_ca_put(void *state, const struct store_ca *ca, int64_t
 				 struct aclm_err *err);
 aclm_status store__sqlite_ca_list(void *state, int64_t tenant, const char *name, store_ca_cb cb,
 				  void *arg, struct aclm_err *err);
+aclm_status store__sqlite_ca_cross_put(void *state, int64_t tenant, int64_t ca_id,
+				       int64_t cert_id, struct aclm_err *err);
+aclm_status store__sqlite_ca_cross_list(void *state, int64_t tenant, int64_t ca_id,
+					int64_t *cert_ids, size_t max, size_t *n,
+					struct aclm_err *err);
 aclm_status store__sqlite_ca_account_put(void *state, const struct store_ca_account *a,
 					 struct aclm_err *err);
 aclm_status store__sqlite_ca_account_get(void *state, int64_t tenant, const char *ca_name,

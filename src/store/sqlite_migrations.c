@@ -408,6 +408,16 @@ static const char *const migrations[] = {
 	 * migrations on a newer database keep these. */
 	"CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, id);"
 	"CREATE INDEX IF NOT EXISTS certificates_tenant_cn ON certificates(tenant_id, common_name);",
+
+	/* 7: cross-signed copies of a CA's intermediates (ca cross-sign): the
+	 * certificates live in the inventory, this says whose copy each is. */
+	"CREATE TABLE ca_cross("
+	"  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+	"  ca_id INTEGER NOT NULL REFERENCES cas(id),"
+	"  cert_id INTEGER NOT NULL REFERENCES certificates(id),"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE(ca_id, cert_id));"
+	"CREATE INDEX ca_cross_cert ON ca_cross(cert_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -275,6 +275,23 @@ aclm_status store_ca_list(struct store *s, int64_t tenant, const char *name, sto
 	return st != ACLM_OK ? st : CALL_OP(s, ca_list, err, tenant, name, cb, arg);
 }
 
+aclm_status store_ca_cross_put(struct store *s, int64_t tenant, int64_t ca_id, int64_t cert_id,
+			       struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA cross-sign", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, ca_cross_put, err, tenant, ca_id, cert_id);
+}
+
+aclm_status store_ca_cross_list(struct store *s, int64_t tenant, int64_t ca_id, int64_t *cert_ids,
+				size_t max, size_t *n, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "CA cross list", err);
+
+	*n = 0;
+	return st != ACLM_OK ? st : CALL_OP(s, ca_cross_list, err, tenant, ca_id, cert_ids, max, n);
+}
+
 /* ---- the CA's ACME server ---- */
 
 aclm_status store_ca_account_put(struct store *s, const struct store_ca_account *a,
@@ -454,6 +471,13 @@ aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *er
 	if (s->ops->set_durable == NULL)
 		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "this store cannot change durability");
 	return s->ops->set_durable(s->state, durable, err);
+}
+
+aclm_status store_sync(struct store *s, struct aclm_err *err)
+{
+	if (s->ops->sync == NULL)
+		return unsupported(s, "sync", err);
+	return s->ops->sync(s->state, err);
 }
 
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err)

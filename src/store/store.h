@@ -286,7 +286,7 @@ struct store_options {
 	const char *home;          /* state directory; relative sqlite paths live here */
 	long busy_timeout_ms;
 	long cache_kib;            /* page cache per connection; 0 = 16 MiB */
-	bool durable;              /* fsync every commit (SQLite synchronous=FULL): the CA server */
+	bool durable;              /* fsync every commit (SQLite synchronous=FULL) */
 };
 
 struct store_ops {
@@ -331,6 +331,7 @@ struct store_ops {
 
 	aclm_status (*backup)(void *state, const char *path, struct aclm_err *err);
 	aclm_status (*set_durable)(void *state, bool durable, struct aclm_err *err);
+	aclm_status (*sync)(void *state, struct aclm_err *err);
 
 	aclm_status (*acme_account_put)(void *state, const struct store_acme_account *a, int64_t *id,
 					struct aclm_err *err);
@@ -356,6 +357,10 @@ struct store_ops {
 			      struct aclm_err *err);
 	aclm_status (*ca_list)(void *state, int64_t tenant, const char *name, store_ca_cb cb,
 			       void *arg, struct aclm_err *err);
+	aclm_status (*ca_cross_put)(void *state, int64_t tenant, int64_t ca_id, int64_t cert_id,
+				    struct aclm_err *err);
+	aclm_status (*ca_cross_list)(void *state, int64_t tenant, int64_t ca_id, int64_t *cert_ids,
+				     size_t max, size_t *n, struct aclm_err *err);
 
 	aclm_status (*ca_account_put)(void *state, const struct store_ca_account *a,
 				      struct aclm_err *err);
@@ -468,11 +473,17 @@ aclm_status store_audit_list(struct store *s, int64_t tenant, int64_t after_id, 
 			     store_audit_cb cb, void *arg, struct aclm_err *err);
 
 /* From the next transaction on, fsync (or not) at each commit, as
- * store_options.durable; outside a transaction. The CA server turns it on
- * for the commits that must survive a power loss (an issued or revoked
- * certificate, an account) and leaves order and validation steps to the
- * cheaper default, which still survives a crash of the process. */
+ * store_options.durable; outside a transaction. (The CA server used it per
+ * transaction; it now group-commits with store_sync instead.) */
 aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *err);
+
+/* Makes every transaction committed so far, on any connection of this
+ * store, survive a power loss: what synchronous=FULL does at each commit,
+ * done once for any number of commits (group commit). Call it outside a
+ * transaction, after the commits it must cover returned. The CA server
+ * commits without a sync, lets the next writer in, then calls this before it
+ * answers (ca/wfe_sync.c). SQLite: fdatasync of the -wal file (sqlite.c). */
+aclm_status store_sync(struct store *s, struct aclm_err *err);
 
 /* Consistent online copy to path (SQLite backup API). */
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err);
@@ -512,6 +523,16 @@ aclm_status store_ca_put(struct store *s, const struct store_ca *ca, int64_t *id
 /* The tenant's CA rows ordered by name, then id; name NULL lists every CA. */
 aclm_status store_ca_list(struct store *s, int64_t tenant, const char *name, store_ca_cb cb,
 			  void *arg, struct aclm_err *err);
+/* Records inventory certificate cert_id as a cross-signed copy of CA row
+ * ca_id's intermediate (same subject and key, another issuer: the
+ * alternate chains of RFC 8555 §7.4.2). Both rows must be the tenant's;
+ * recording the same pair twice is ACLM_ERR_EXISTS. */
+aclm_status store_ca_cross_put(struct store *s, int64_t tenant, int64_t ca_id, int64_t cert_id,
+			       struct aclm_err *err);
+/* The inventory ids of CA row ca_id's cross-signed intermediates, oldest
+ * first, at most max of them in cert_ids; *n how many. */
+aclm_status store_ca_cross_list(struct store *s, int64_t tenant, int64_t ca_id, int64_t *cert_ids,
+				size_t max, size_t *n, struct aclm_err *err);
 
 /* ---- the CA's ACME server state (see struct store_ca_account & co) ----
  * Every call takes the CA's tenant and CA name; rows of another tenant or

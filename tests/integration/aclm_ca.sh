@@ -53,6 +53,13 @@ restart_aclm_ca() {
 	fail "ca serve did not become ready"
 }
 
+# ca_issue ARGS...: `aclm issue` against the CA, trusting its roots, with the http-01 listener on
+# the port its VA connects to.
+ca_issue() {
+	aclm issue --server "$CA_DIR" --ca-bundle "$CA_ROOTS" --agree-tos \
+		--http-listen "127.0.0.1:$CA_HTTP_PORT" "$@"
+}
+
 stop_aclm_ca() { # [SIGNAL]
 	kill "-${1:-TERM}" "$CA_PID" 2>/dev/null || true
 	wait "$CA_PID" 2>/dev/null || true

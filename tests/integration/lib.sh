@@ -181,6 +181,17 @@ id_of_fp() {
 	esac
 }
 
+# cn_of subject|issuer FILE: the CN of the first certificate's subject or issuer.
+cn_of() {
+	openssl x509 -in "$2" -noout -"$1" -nameopt multiline | sed -n 's/^ *commonName *= *//p'
+}
+
+# live_verifies ROOTS DIR: the status of verifying DIR/cert.pem through DIR/chain.pem against ROOTS
+# (a live/LINEAGE folder).
+live_verifies() {
+	openssl verify -CAfile "$1" -untrusted "$2/chain.pem" "$2/cert.pem" >/dev/null 2>&1
+}
+
 # pem_fp FILE [DER]: SHA-256 fingerprint of the first certificate in FILE, lowercase, no colons.
 pem_fp() {
 	openssl x509 -in "$1" -inform "${2:-PEM}" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' |

@@ -11,9 +11,6 @@ pebble_get /roots/1 >"$T/root1.pem"
 pebble_get /intermediates/1 >"$T/int1.pem"
 [ "$(cat "$T/root0.pem")" != "$(cat "$T/root1.pem")" ] || fail "Pebble offers one root only"
 
-cn_of() { # subject|issuer FILE -> the CN
-	openssl x509 -in "$2" -noout -"$1" -nameopt multiline | sed -n 's/^ *commonName *= *//p'
-}
 # The top of chain 1 is intermediate 1: the CN to prefer is its issuer's, root 1's subject.
 ROOT1_CN=$(cn_of issuer "$T/int1.pem")
 expect_eq "$ROOT1_CN" "$(cn_of subject "$T/root1.pem")" "issuer of intermediate 1"
@@ -24,38 +21,35 @@ issue() {
 		--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT" "$@"
 }
 
-verifies() { # ROOTFILE DIR -> status of openssl verify
-	openssl verify -CAfile "$1" -untrusted "$2/chain.pem" "$2/cert.pem" >/dev/null 2>&1
-}
 
 note "no --preferred-chain: the default chain, to root 0"
 expect_exit 0 issue -d default.example.test
-verifies "$T/root0.pem" "$ACLM_HOME/live/default.example.test" || fail "default chain does not verify against root 0"
-verifies "$T/root1.pem" "$ACLM_HOME/live/default.example.test" && fail "default chain verifies against root 1"
+live_verifies "$T/root0.pem" "$ACLM_HOME/live/default.example.test" || fail "default chain does not verify against root 0"
+live_verifies "$T/root1.pem" "$ACLM_HOME/live/default.example.test" && fail "default chain verifies against root 1"
 
 note "--preferred-chain 'CN of root 1': the alternate chain"
 expect_exit 0 issue -d alt.example.test --preferred-chain "$ROOT1_CN" -v
 expect_contains "$(err)" "using the alternate chain"
-verifies "$T/root1.pem" "$ACLM_HOME/live/alt.example.test" || fail "preferred chain does not verify against root 1"
-verifies "$T/root0.pem" "$ACLM_HOME/live/alt.example.test" && fail "preferred chain verifies against root 0"
+live_verifies "$T/root1.pem" "$ACLM_HOME/live/alt.example.test" || fail "preferred chain does not verify against root 1"
+live_verifies "$T/root0.pem" "$ACLM_HOME/live/alt.example.test" && fail "preferred chain verifies against root 0"
 expect_eq "$(cn_of issuer "$ACLM_HOME/live/alt.example.test/chain.pem")" "$ROOT1_CN" "top issuer of chain.pem"
 
 note "--preferred-chain naming the default's own root: no alternate is fetched"
 ROOT0_CN=$(cn_of subject "$T/root0.pem")
 expect_exit 0 issue -d zero.example.test --preferred-chain "$ROOT0_CN" -v
 expect_not_contains "$(err)" "alternate"
-verifies "$T/root0.pem" "$ACLM_HOME/live/zero.example.test" || fail "chain does not verify against root 0"
+live_verifies "$T/root0.pem" "$ACLM_HOME/live/zero.example.test" || fail "chain does not verify against root 0"
 
 note "--preferred-chain matching nothing: the default chain, said at info level"
 expect_exit 0 issue -d none.example.test --preferred-chain "No Such Root" -v
 expect_contains "$(err)" "keeping the default"
-verifies "$T/root0.pem" "$ACLM_HOME/live/none.example.test" || fail "fallback chain does not verify against root 0"
+live_verifies "$T/root0.pem" "$ACLM_HOME/live/none.example.test" || fail "fallback chain does not verify against root 0"
 
 note "renew replays the stored --preferred-chain"
 old=$(openssl x509 -in "$ACLM_HOME/live/alt.example.test/cert.pem" -noout -serial)
 ok renew --force alt.example.test
 expect_contains "$(out)" "renewed  alt.example.test"
 expect_ne "$(openssl x509 -in "$ACLM_HOME/live/alt.example.test/cert.pem" -noout -serial)" "$old" "serial after renewal"
-verifies "$T/root1.pem" "$ACLM_HOME/live/alt.example.test" || fail "renewed chain does not verify against root 1"
-verifies "$T/root0.pem" "$ACLM_HOME/live/alt.example.test" && fail "renewed chain verifies against root 0"
+live_verifies "$T/root1.pem" "$ACLM_HOME/live/alt.example.test" || fail "renewed chain does not verify against root 1"
+live_verifies "$T/root0.pem" "$ACLM_HOME/live/alt.example.test" && fail "renewed chain verifies against root 0"
 true

@@ -9,10 +9,7 @@
 . "$ACLM_SRC/tests/integration/aclm_ca.sh"
 
 start_aclm_ca p256 sm2
-issue() {
-	aclm issue --server "$CA_DIR" --ca-bundle "$CA_ROOTS" --agree-tos \
-		--http-listen "127.0.0.1:$CA_HTTP_PORT" "$@"
-}
+issue() { ca_issue "$@"; }
 live=$ACLM_HOME/live
 
 # lifetime_h FILE: notAfter - notBefore of the certificate, in hours.

@@ -8,10 +8,7 @@
 . "$ACLM_SRC/tests/integration/aclm_ca.sh"
 
 start_aclm_ca p256
-issue() {
-	aclm issue --server "$CA_DIR" --ca-bundle "$CA_ROOTS" --agree-tos \
-		--http-listen "127.0.0.1:$CA_HTTP_PORT" "$@"
-}
+issue() { ca_issue "$@"; }
 live=$ACLM_HOME/live
 # The webhook receiver: writes its port to DIR/port, each request to DIR/req-N.json.
 mkdir -p "$T/http"

@@ -1,6 +1,7 @@
 /* store/: CA rows (migration 3) are tenant-scoped, unique per (tenant, name,
  * key type), point only at certificates of their tenant; key_delete removes
- * one key of one tenant. */
+ * one key of one tenant; cross-signed copies (migration 7) belong to a CA row
+ * and a certificate of the same tenant, once each, listed oldest first. */
 #include "store_test.h"
 
 #include "store/sqlite_int.h"
@@ -63,6 +64,51 @@ static void test_ca_rows_scoped_and_unique(void **state)
 	/* A CA's certificate cannot be deleted from under it. */
 	assert_int_not_equal(store_cert_delete(t.s, t.tenant, r, &t.err), ACLM_OK);
 	json_decref(names);
+	tdb_close(&t);
+}
+
+static void test_ca_cross_rows(void **state)
+{
+	struct tdb t;
+	struct tfacts f = { .cn = "r", .subject = "CN=r", .issuer = "CN=r", .is_ca = true };
+	char fp[65];
+	int64_t other = 0, r, x1, x2, x3, xo, ca_id = 0, ids[2] = { 0, 0 };
+	size_t n = 99;
+
+	(void)state;
+	tdb_open(&t);
+	assert_int_equal(store_tenant_ensure(t.s, "other", &other, &t.err), ACLM_OK);
+	tfp(fp, "cc", 1);
+	r = tinsert(&t, t.tenant, fp, &f, NOW);
+	tfp(fp, "cc", 2);
+	x1 = tinsert(&t, t.tenant, fp, &f, NOW);
+	tfp(fp, "cc", 3);
+	x2 = tinsert(&t, t.tenant, fp, &f, NOW);
+	tfp(fp, "cc", 4);
+	x3 = tinsert(&t, t.tenant, fp, &f, NOW);
+	tfp(fp, "cc", 5);
+	xo = tinsert(&t, other, fp, &f, NOW);
+	struct store_ca ca = { .tenant_id = t.tenant, .name = "Corp", .key_type = "p256",
+			       .root_cert_id = r, .root_key_id = "kroot",
+			       .intermediate_cert_id = r, .intermediate_key_id = "kint" };
+
+	assert_int_equal(store_ca_put(t.s, &ca, &ca_id, &t.err), ACLM_OK);
+	assert_int_equal(store_ca_cross_list(t.s, t.tenant, ca_id, ids, 2, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_ca_cross_put(t.s, t.tenant, ca_id, x2, &t.err), ACLM_OK);
+	assert_int_equal(store_ca_cross_put(t.s, t.tenant, ca_id, x1, &t.err), ACLM_OK);
+	assert_int_equal(store_ca_cross_put(t.s, t.tenant, ca_id, x1, &t.err), ACLM_ERR_EXISTS);
+	/* another tenant's certificate, or the CA row seen from another tenant */
+	assert_int_equal(store_ca_cross_put(t.s, t.tenant, ca_id, xo, &t.err), ACLM_ERR_INVALID);
+	assert_int_equal(store_ca_cross_put(t.s, other, ca_id, xo, &t.err), ACLM_ERR_INVALID);
+	assert_int_equal(store_ca_cross_put(t.s, t.tenant, ca_id, x3, &t.err), ACLM_OK);
+	/* in the order they were recorded, at most max */
+	assert_int_equal(store_ca_cross_list(t.s, t.tenant, ca_id, ids, 2, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 2);
+	assert_true(ids[0] == x2 && ids[1] == x1);
+	assert_int_equal(store_ca_cross_list(t.s, other, ca_id, ids, 2, &n, &t.err), ACLM_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_ca_cross_list(t.s, 0, ca_id, ids, 2, &n, &t.err), ACLM_ERR_INVALID);
 	tdb_close(&t);
 }
 
@@ -138,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ca_rows_scoped_and_unique),
 		cmocka_unit_test(test_key_delete_one_tenant),
+		cmocka_unit_test(test_ca_cross_rows),
 		cmocka_unit_test(test_migration_3_upgrades_a_version_2_database),
 	};
 
