@@ -33,13 +33,14 @@ long long dns_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-aclm_status dns_channel_new(const char *server, long try_ms, int tries, ares_channel *out,
-			    struct aclm_err *err)
+/* flags: ARES_FLAG_* added to the defaults. */
+static aclm_status channel_open(const char *server, long try_ms, int tries, int flags,
+				ares_channel *out, struct aclm_err *err)
 {
 	/* A chosen server's SERVFAIL, REFUSED or NOTIMP is its answer, reported
 	 * as such; among the system's servers c-ares tries the next one. */
 	struct ares_options o = { .timeout = (int)try_ms, .tries = tries,
-				  .flags = server != NULL ? ARES_FLAG_NOCHECKRESP : 0 };
+				  .flags = flags | (server != NULL ? ARES_FLAG_NOCHECKRESP : 0) };
 	int rc;
 
 	*out = NULL;
@@ -61,6 +62,12 @@ aclm_status dns_channel_new(const char *server, long try_ms, int tries, ares_cha
 				    "HOST:PORT)", server, ares_strerror(rc));
 	}
 	return ACLM_OK;
+}
+
+aclm_status dns_channel_new(const char *server, long try_ms, int tries, ares_channel *out,
+			    struct aclm_err *err)
+{
+	return channel_open(server, try_ms, tries, 0, out, err);
 }
 
 void dns_channel_run(ares_channel ch, const bool *done, long long deadline)
@@ -212,7 +219,9 @@ static aclm_status dns_channel_get(const char *server, long try_ms, ares_channel
 		*ch = dns_tc.ch;
 		return ACLM_OK;
 	}
-	st = dns_channel_new(server, try_ms, DNS_TRIES, ch, err);
+	/* A kept channel keeps its UDP socket between lookups (STAYOPEN):
+	 * without it c-ares opens, connects and closes one per lookup. */
+	st = channel_open(server, try_ms, DNS_TRIES, *kept ? ARES_FLAG_STAYOPEN : 0, ch, err);
 	if (st != ACLM_OK || !*kept)
 		return st;
 	if (dns_tc.ch != NULL)
