@@ -15,11 +15,11 @@
 const char *const sched_kind_names[] = { "renew", "notify", "scan", "issue", "deploy", NULL };
 
 static const struct sched__kind kinds[] = {
-	{ "renew", sched__renew_run },
-	{ "notify", sched__notify_run },
-	{ "scan", sched__scan_run },
-	{ "issue", sched__issue_run },
-	{ "deploy", sched__deploy_run },
+	{ "renew", sched__renew_run, false },
+	{ "notify", sched__notify_run, true },
+	{ "scan", sched__scan_run, false },
+	{ "issue", sched__issue_run, false },
+	{ "deploy", sched__deploy_run, false },
 };
 
 const struct sched__kind *sched__kind_find(const char *name)
@@ -98,25 +98,29 @@ static void job_dead(struct sched__ctx *c, const struct store_job *j, const char
 		char msg[512];
 		bool created;
 
-		snprintf(msg, sizeof(msg), "notify job %lld gave up after %d attempts: %s",
-			 (long long)j->id, j->attempts, why);
+		snprintf(msg, sizeof(msg), "notify job %lld gave up after %d attempt%s: %s",
+			 (long long)j->id, j->attempts, j->attempts == 1 ? "" : "s", why);
 		a.message = msg;
 		if (store_alert_raise(c->store, &a, NULL, &created, &err) != ACLM_OK)
 			log_error("job %lld: %s", (long long)j->id, err.msg);
 	} else if (sched__alert(c, "job_dead", object, dedupe, "high", detail, &err,
-				"%s job %lld (%s) gave up after %d attempts: %s", j->kind,
+				"%s job %lld (%s) gave up after %d attempt%s: %s", j->kind,
 				(long long)j->id, j->key != NULL ? j->key : "-", j->attempts,
-				why) != ACLM_OK) {
+				j->attempts == 1 ? "" : "s", why) != ACLM_OK) {
 		log_error("job %lld: %s", (long long)j->id, err.msg);
 	}
 	json_decref(detail);
 }
 
-/* Records a failed attempt: retry later, or dead after max_attempts. */
+/* Records a failed attempt: retry later, or dead after max_attempts. A
+ * permanent failure is dead at once: ACLM_ERR_CONFIG from a kind whose
+ * configuration errors are final (a notify job: a channel that does not
+ * exist, a recipient the mail server refused with a 5xx, a webhook's 4xx),
+ * which no retry can change. */
 static aclm_status job_failed(struct sched__ctx *c, const struct store_job *j, const char *why,
-			      int64_t now, struct aclm_err *err)
+			      bool permanent, int64_t now, struct aclm_err *err)
 {
-	bool dead = j->attempts >= j->max_attempts;
+	bool dead = permanent || j->attempts >= j->max_attempts;
 	int64_t retry_at = dead ? -1 : now + sched__backoff(j->attempts, c->backoff_s, random64());
 	aclm_status st = store_job_fail(c->store, j->tenant_id, j->id, c->owner, now, why, retry_at,
 					err);
@@ -124,8 +128,9 @@ static aclm_status job_failed(struct sched__ctx *c, const struct store_job *j, c
 	if (st != ACLM_OK)
 		return st;
 	if (dead) {
-		log_error("job %lld (%s %s): dead after %d attempts: %s", (long long)j->id, j->kind,
-			  j->key != NULL ? j->key : "-", j->attempts, why);
+		log_error("job %lld (%s %s): dead after %d attempt%s%s: %s", (long long)j->id,
+			  j->kind, j->key != NULL ? j->key : "-", j->attempts,
+			  j->attempts == 1 ? "" : "s", permanent ? " (permanent failure)" : "", why);
 		job_dead(c, j, why, now);
 	} else {
 		log_warn("job %lld (%s %s): attempt %d failed, retry in %llds: %s", (long long)j->id,
@@ -146,10 +151,10 @@ static aclm_status job_run(struct sched__ctx *c, const struct store_job *j, stru
 	/* A job claimed more often than allowed crashed its workers (each
 	 * expired lease is one attempt): stop before running it again. */
 	if (j->attempts > j->max_attempts)
-		return job_failed(c, j, "its lease expired on every attempt (the worker died)",
+		return job_failed(c, j, "its lease expired on every attempt (the worker died)", false,
 				  aclm_time_now(), err);
 	if (k == NULL)
-		return job_failed(c, j, "unknown job kind", aclm_time_now(), err);
+		return job_failed(c, j, "unknown job kind", false, aclm_time_now(), err);
 	log_info("job %lld: %s %s (attempt %d of %d)", (long long)j->id, j->kind,
 		 j->key != NULL ? j->key : "-", j->attempts, j->max_attempts);
 	if (c->hb != NULL)
@@ -160,7 +165,8 @@ static aclm_status job_run(struct sched__ctx *c, const struct store_job *j, stru
 	if (st != ACLM_OK) {
 		json_decref(result);
 		return job_failed(c, j, jerr.msg[0] != '\0' ? jerr.msg : aclm_status_name(st),
-				  aclm_time_now(), err);
+				  st == ACLM_ERR_CONFIG && k->config_error_is_final, aclm_time_now(),
+				  err);
 	}
 	if (result != NULL)
 		text = aclm_json_dump_compact(result);

@@ -54,6 +54,11 @@ typedef aclm_status (*sched__handler)(struct sched__ctx *c, const struct store_j
 struct sched__kind {
 	const char *name;
 	sched__handler run;
+	/* ACLM_ERR_CONFIG from run is final: the job dies without retries.
+	 * Only for kinds nothing re-queues on its own (a notify job is queued
+	 * once per alert and channel; a renew job the planner would queue again
+	 * at once, and then again). */
+	bool config_error_is_final;
 };
 const struct sched__kind *sched__kind_find(const char *name);
 aclm_status sched__renew_run(struct sched__ctx *c, const struct store_job *j, json_t **result,

@@ -426,6 +426,42 @@ static void test_renew_job_skips_a_lineage_renewed_since_planned(void **state)
 	env_close(&e);
 }
 
+/* A notify job whose channel does not exist fails permanently: dead after
+ * its first attempt (max_attempts 5), one job_dead alert, no retry queued. */
+static void test_notify_to_a_missing_channel_dies_at_once(void **state)
+{
+	struct env e;
+	struct store_job *j = NULL;
+	int64_t now = aclm_time_now();
+	bool ran = false;
+	sqlite3 *db;
+
+	(void)state;
+	env_open(&e, "[alerts]\nchannels = nope\n");
+	assert_int_equal(sched__alert(&e.c, "renew_failed", "lineage:x", "cert:1", "high", NULL,
+				      &e.t.err, "renewal of %s failed", "x"),
+			 ACLM_OK);
+	assert_int_equal(sched__run_one(&e.c, e.t.tenant, "default", now, &ran, &e.t.err), ACLM_OK);
+	assert_true(ran);
+	db = raw_open(e.t.path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM jobs"), 1);
+	assert_int_equal(raw_int(db, "SELECT max_attempts FROM jobs"), 5);
+	assert_int_equal(store_job_get(e.t.s, e.t.tenant, raw_int(db, "SELECT id FROM jobs"), &j,
+				       &e.t.err),
+			 ACLM_OK);
+	assert_string_equal(j->state, "dead");
+	assert_int_equal(j->attempts, 1);
+	assert_non_null(strstr(j->last_error, "no such channel"));
+	store_job_free(j);
+	assert_int_equal(count(&e, "kind = 'job_dead' AND message LIKE '%after 1 attempt:%'"), 1);
+	/* nothing left to run later */
+	assert_int_equal(sched__run_one(&e.c, e.t.tenant, "default", now + 86400, &ran, &e.t.err),
+			 ACLM_OK);
+	assert_false(ran);
+	sqlite3_close(db);
+	env_close(&e);
+}
+
 /* A job_dead alert of another kind goes to each [alerts] channel. */
 static void test_alert_enqueues_one_notify_job_per_channel(void **state)
 {
@@ -464,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_overdue_alert_without_successor_only),
 		cmocka_unit_test(test_failing_job_backs_off_then_dies_with_an_alert),
 		cmocka_unit_test(test_job_run_too_often_by_crashes_is_dead),
+		cmocka_unit_test(test_notify_to_a_missing_channel_dies_at_once),
 		cmocka_unit_test(test_alert_enqueues_one_notify_job_per_channel),
 		cmocka_unit_test(test_renew_job_skips_a_lineage_renewed_since_planned),
 	};
