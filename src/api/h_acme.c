@@ -24,34 +24,34 @@
 
 static aclm_status account_row(const struct store_acme_account *a, void *arg)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s?, s:O, s:s}", "id", (json_int_t)a->id, "server",
-			      a->server, "url", a->url, "contact",
-			      a->contact != NULL ? a->contact : json_null(), "status", a->status);
+	struct api__idpage *pg = arg;
+	json_t *o;
 
-	if (o == NULL || api__json_time(o, "created_at", a->created_at) != 0 ||
-	    api__json_time(o, "updated_at", a->updated_at) != 0 ||
-	    json_array_append_new(arg, o) != 0) {
+	if (api__idpage_full(pg))
+		return ACLM_OK;
+	o = json_pack("{s:I, s:s, s:s?, s:O, s:s}", "id", (json_int_t)a->id, "server", a->server,
+		      "url", a->url, "contact", a->contact != NULL ? a->contact : json_null(),
+		      "status", a->status);
+	if (o != NULL && (api__json_time(o, "created_at", a->created_at) != 0 ||
+			  api__json_time(o, "updated_at", a->updated_at) != 0)) {
 		json_decref(o);
-		return ACLM_ERR_NOMEM;
+		o = NULL;
 	}
-	return ACLM_OK;
+	return api__idpage_add(pg, a->id, o);
 }
 
+/* In id order; the cursor is the last id shown. */
 void api__h_acme_account_list(struct api__req *r)
 {
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	json_t *items = json_array();
+	aclm_status st;
 
-	if (items == NULL ||
-	    store_acme_account_list(r->w->store, r->p.tenant_id, account_row, items, &err) !=
-		    ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-	} else {
-		api__reply_json(r, 200, json_pack("{s:O, s:n}", "items", items, "next_cursor"));
-	}
-	json_decref(items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_acme_account_page(r->w->store, r->p.tenant_id, pg.after_id, pg.limit + 1,
+				     account_row, &pg, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }
 
 /* ---- orders (lineages) ---- */
@@ -93,8 +93,9 @@ static json_t *order_json(struct api__req *r, const struct store_lineage *l)
 }
 
 struct order_list {
-	struct api__req *r;
-	json_t *items;
+	json_t *names;              /* the page's lineage names, in id order */
+	int64_t limit, last_id;
+	bool more;
 };
 
 static aclm_status order_row(const struct store_lineage *l, void *arg)
@@ -102,42 +103,53 @@ static aclm_status order_row(const struct store_lineage *l, void *arg)
 	struct order_list *ol = arg;
 
 	/* Certificates are read after the list: one statement at a time. */
-	return json_array_append_new(ol->items, json_pack("{s:s}", "lineage", l->name)) == 0
-		       ? ACLM_OK
-		       : ACLM_ERR_NOMEM;
+	if ((int64_t)json_array_size(ol->names) == ol->limit) {
+		ol->more = true;
+		return ACLM_OK;
+	}
+	if (json_array_append_new(ol->names, json_string(l->name)) != 0)
+		return ACLM_ERR_NOMEM;
+	ol->last_id = l->id;
+	return ACLM_OK;
 }
 
+/* In id order; the cursor is the last lineage's id. Each row is read again
+ * by name with its certificate: a lineage removed in between is left out. */
 void api__h_order_list(struct api__req *r)
 {
-	struct order_list ol = { .r = r, .items = json_array() };
+	struct api__idpage pg;
+	struct order_list ol = { .names = json_array() };
 	struct aclm_err err = { 0 };
-	json_t *out = json_array(), *v;
+	aclm_status st;
+	json_t *v;
 	size_t i;
 
-	if (ol.items == NULL || out == NULL ||
-	    store_lineage_list(r->w->store, r->p.tenant_id, order_row, &ol, &err) != ACLM_OK)
-		goto fail;
-	json_array_foreach(ol.items, i, v) {
+	if (!api__idpage_begin(r, &pg))
+		goto out;
+	ol.limit = pg.limit;
+	st = ol.names == NULL ? ACLM_ERR_NOMEM
+			      : store_lineage_page(r->w->store, r->p.tenant_id, pg.after_id,
+						   pg.limit + 1, order_row, &ol, &err);
+	json_array_foreach(ol.names, i, v) {
 		struct store_lineage *l = NULL;
-		json_t *o;
 
-		if (store_lineage_get(r->w->store, r->p.tenant_id, aclm_json_str(v, "lineage"), &l,
-				      &err) != ACLM_OK)
-			goto fail;
-		o = order_json(r, l);
+		if (st != ACLM_OK)
+			break;
+		st = store_lineage_get(r->w->store, r->p.tenant_id, json_string_value(v), &l, &err);
+		if (st == ACLM_ERR_NOTFOUND) {
+			err = (struct aclm_err){ 0 };
+			st = ACLM_OK;
+		} else if (st == ACLM_OK) {
+			st = api__idpage_add(&pg, l->id, order_json(r, l));
+		}
 		store_lineage_free(l);
-		if (o == NULL || json_array_append_new(out, o) != 0)
-			goto fail;
 	}
-	api__reply_json(r, 200, json_pack("{s:O, s:n}", "items", out, "next_cursor"));
-	goto out;
-fail:
-	if (err.code == ACLM_OK)
-		aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-	api__problem_err(r, &err);
+	/* The cursor follows the store's rows, also past a removed last one. */
+	pg.last_id = ol.last_id;
+	pg.more = ol.more;
+	api__idpage_reply(r, &pg, st, &err);
 out:
-	json_decref(ol.items);
-	json_decref(out);
+	json_decref(ol.names);
 }
 
 /* The path's lineage of the caller's tenant; on failure the answer is sent. */

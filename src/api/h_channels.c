@@ -85,27 +85,23 @@ static bool channel_body(struct api__req *r, json_t *body, const char *name,
 
 static aclm_status list_row(const struct store_notify_channel *c, void *arg)
 {
-	json_t *o = channel_json(c);
+	struct api__idpage *pg = arg;
 
-	if (o == NULL || json_array_append_new(arg, o) != 0)
-		return ACLM_ERR_NOMEM;
-	return ACLM_OK;
+	return api__idpage_full(pg) ? ACLM_OK : api__idpage_add(pg, c->id, channel_json(c));
 }
 
+/* In id order; the cursor is the last channel's id (rows show no id). */
 void api__h_channel_list(struct api__req *r)
 {
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	json_t *items = json_array();
+	aclm_status st;
 
-	if (items == NULL || store_notify_channel_list(r->w->store, r->p.tenant_id, NULL, list_row,
-						       items, &err) != ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-	} else {
-		api__reply_json(r, 200, json_pack("{s:O, s:n}", "items", items, "next_cursor"));
-	}
-	json_decref(items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_notify_channel_page(r->w->store, r->p.tenant_id, pg.after_id, pg.limit + 1,
+				       list_row, &pg, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }
 
 /* The stored row again, as answered after a write. */

@@ -32,27 +32,23 @@ static json_t *target_json(const struct store_target *t)
 
 static aclm_status target_row(const struct store_target *t, void *arg)
 {
-	json_t *o = target_json(t);
+	struct api__idpage *pg = arg;
 
-	if (o == NULL || json_array_append_new(arg, o) != 0)
-		return ACLM_ERR_NOMEM;
-	return ACLM_OK;
+	return api__idpage_full(pg) ? ACLM_OK : api__idpage_add(pg, t->id, target_json(t));
 }
 
+/* In id order; the cursor is the last target's id (rows show no id). */
 void api__h_target_list(struct api__req *r)
 {
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	json_t *items = json_array();
+	aclm_status st;
 
-	if (items == NULL ||
-	    store_target_list(r->w->store, r->p.tenant_id, target_row, items, &err) != ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-	} else {
-		api__reply_json(r, 200, json_pack("{s:O, s:n}", "items", items, "next_cursor"));
-	}
-	json_decref(items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_target_page(r->w->store, r->p.tenant_id, pg.after_id, pg.limit + 1, target_row,
+			       &pg, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }
 
 /* type, options and verify, checked by the type as `aclm target add` does. */
@@ -246,42 +242,41 @@ out:
 
 static aclm_status deployment_row(const struct store_deployment *d, void *arg)
 {
+	struct api__idpage *pg = arg;
 	char id[24];
 	json_t *o;
 
+	if (api__idpage_full(pg))
+		return ACLM_OK;
 	snprintf(id, sizeof(id), "%lld", (long long)d->cert_id);
 	o = json_pack("{s:s?, s:s?, s:s?, s:s, s:s, s:s?, s:s?, s:O}", "target", d->target_name,
 		      "cert_id", d->cert_id != 0 ? id : NULL, "lineage", d->lineage, "fingerprint",
 		      d->fingerprint, "state", d->state, "served_fingerprint", d->served_fingerprint,
 		      "error", d->error, "detail", d->detail != NULL ? d->detail : json_null());
-	if (o == NULL || api__json_time(o, "started_at", d->started_at) != 0 ||
-	    api__json_time(o, "finished_at", d->finished_at) != 0 ||
-	    json_array_append_new(arg, o) != 0) {
+	if (o != NULL && (api__json_time(o, "started_at", d->started_at) != 0 ||
+			  api__json_time(o, "finished_at", d->finished_at) != 0)) {
 		json_decref(o);
-		return ACLM_ERR_NOMEM;
+		o = NULL;
 	}
-	return ACLM_OK;
+	return api__idpage_add(pg, d->target_id, o);
 }
 
-/* The last deployment per target (of ?lineage= when given). */
+/* The last deployment per target (of ?lineage= when given), in target id
+ * order; the cursor is the last target's id. */
 void api__h_deploy_list(struct api__req *r)
 {
 	const char *lineage = api__query(r, "lineage");
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	json_t *items = json_array();
+	aclm_status st;
 
 	if (lineage != NULL && strlen(lineage) > 200) {
 		api__problem(r, 400, "invalid-parameter", "lineage: at most 200 characters");
-		goto out;
+		return;
 	}
-	if (items == NULL || store_deployment_latest(r->w->store, r->p.tenant_id, lineage,
-						     deployment_row, items, &err) != ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-		goto out;
-	}
-	api__reply_json(r, 200, json_pack("{s:O, s:n}", "items", items, "next_cursor"));
-out:
-	json_decref(items);
+	if (!api__idpage_begin(r, &pg))
+		return;
+	st = store_deployment_latest_page(r->w->store, r->p.tenant_id, lineage, pg.after_id,
+					  pg.limit + 1, deployment_row, &pg, &err);
+	api__idpage_reply(r, &pg, st, &err);
 }

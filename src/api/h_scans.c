@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "scan/scan.h"
 #include "sched/sched.h"
+#include "store/store_scan.h"
 #include "store/store_sched.h"
 
 #define TARGETS_MAX 256            /* words, as the scan job reads them */
@@ -22,7 +23,6 @@
 #define OPTION_MAX 1024
 #define INTERVAL_MIN 60
 #define INTERVAL_MAX (366 * 86400)
-#define RUNS_MAX 100
 
 static json_t *scan_json(const struct store_scandef *d)
 {
@@ -347,28 +347,28 @@ out:
 	store_scandef_free(d);
 }
 
-/* Newest first, at most limit (default and cap 100); next_cursor null. */
+static aclm_status runs_page_row(const struct store_scanrun *run, void *arg)
+{
+	struct api__idpage *pg = arg;
+
+	return api__idpage_full(pg) ? ACLM_OK : api__idpage_add(pg, run->id, run_json(run));
+}
+
+/* Newest first; the cursor is the last id shown, the next page older. */
 void api__h_scan_runs(struct api__req *r)
 {
 	struct store_scandef *d = NULL;
+	struct api__idpage pg;
 	struct aclm_err err = { 0 };
-	struct api__cursor after;
-	json_t *runs = json_array();
-	int64_t limit;
+	aclm_status st;
 
-	if (!api__page(r, &limit, &after) || !scan_of_path(r, &d))
-		goto out;
-	if (runs == NULL || store_scanrun_list(r->w->store, r->p.tenant_id, d->id,
-					       limit < RUNS_MAX ? limit : RUNS_MAX, runs_row, runs,
-					       &err) != ACLM_OK) {
-		if (err.code == ACLM_OK)
-			aclm_err_set(&err, ACLM_ERR_NOMEM, "out of memory");
-		api__problem_err(r, &err);
-		goto out;
+	if (!scan_of_path(r, &d))
+		return;
+	if (api__idpage_begin(r, &pg)) {
+		st = store_scan_run_page(r->w->store, r->p.tenant_id, d->id, pg.after_id,
+					 pg.limit + 1, runs_page_row, &pg, &err);
+		api__idpage_reply(r, &pg, st, &err);
 	}
-	api__reply_json(r, 200, json_pack("{s:O, s:n}", "items", runs, "next_cursor"));
-out:
-	json_decref(runs);
 	store_scandef_free(d);
 }
 

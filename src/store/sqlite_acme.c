@@ -217,6 +217,39 @@ aclm_status store__sqlite_acme_account_list(void *state, int64_t tenant,
 	return ret;
 }
 
+/* One page in id order. */
+struct account_each {
+	store_acme_account_cb cb;
+	void *arg;
+};
+
+static aclm_status account_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				    struct aclm_err *err)
+{
+	const struct account_each *c = arg;
+	struct store_acme_account *a = NULL;
+	aclm_status ret = account_row(s, st, &a, err);
+
+	if (ret == ACLM_OK)
+		ret = c->cb(a, c->arg);
+	store_acme_account_free(a);
+	return ret;
+}
+
+aclm_status store__sqlite_acme_account_page(void *state, int64_t tenant, int64_t after_id,
+					    int64_t limit, store_acme_account_cb cb, void *arg,
+					    struct aclm_err *err)
+{
+	struct account_each c = { cb, arg };
+
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " ACCOUNT_COLUMNS " FROM acme_accounts"
+				  " WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(after_id),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  account_each_row, &c, "page ACME accounts", err);
+}
+
 /* ---- lineages ---- */
 
 static aclm_status lineage_check(const struct store_lineage *l, struct aclm_err *err)
@@ -405,6 +438,39 @@ aclm_status store__sqlite_lineage_list(void *state, int64_t tenant, store_lineag
 		ret = store__sqlite_err(s, rc, err, "list lineages");
 	sqlite3_finalize(st);
 	return ret;
+}
+
+/* One page in id order (a name order would need a text cursor). */
+struct lineage_each {
+	store_lineage_cb cb;
+	void *arg;
+};
+
+static aclm_status lineage_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				    struct aclm_err *err)
+{
+	const struct lineage_each *c = arg;
+	struct store_lineage *l = NULL;
+	aclm_status ret = lineage_row(s, st, &l, err);
+
+	if (ret == ACLM_OK)
+		ret = c->cb(l, c->arg);
+	store_lineage_free(l);
+	return ret;
+}
+
+aclm_status store__sqlite_lineage_page(void *state, int64_t tenant, int64_t after_id,
+				       int64_t limit, store_lineage_cb cb, void *arg,
+				       struct aclm_err *err)
+{
+	struct lineage_each c = { cb, arg };
+
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " LINEAGE_COLUMNS " FROM lineages"
+				  " WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(after_id),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  lineage_each_row, &c, "page lineages", err);
 }
 
 /* ---- the lineage lease ---- */

@@ -336,6 +336,67 @@ static aclm_status deployment_last_cert(void *state, int64_t tenant, int64_t tar
 		NULL, "last deployed certificate", err);
 }
 
+static aclm_status target_page(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+			       store_target_cb cb, void *arg, struct aclm_err *err)
+{
+	struct store__sqlite *s = state;
+	sqlite3_stmt *st = NULL;
+	aclm_status ret = store__sqlite_stmt(s, SQ_KEYED,
+					     "SELECT " TARGET_COLUMNS " FROM targets t"
+					     " WHERE t.tenant_id = ?1 AND t.id > ?2"
+					     " ORDER BY t.id LIMIT ?3",
+					     &st, err);
+
+	if (ret != ACLM_OK)
+		return ret;
+	if (sqlite3_bind_int64(st, 1, tenant) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, after_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1) != SQLITE_OK)
+		ret = store__sqlite_err(s, SQLITE_ERROR, err, "page targets");
+	else
+		ret = target_each(s, st, cb, arg, "page targets", err);
+	store__sqlite_done(st);
+	return ret;
+}
+
+struct deployment_each {
+	store_deployment_cb cb;
+	void *arg;
+};
+
+static aclm_status deployment_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				       struct aclm_err *err)
+{
+	const struct deployment_each *c = arg;
+	struct store_deployment *d = NULL;
+	aclm_status ret = deployment_row(st, &d, err);
+
+	(void)s;
+	if (ret == ACLM_OK)
+		ret = c->cb(d, c->arg);
+	store_deployment_free(d);
+	return ret;
+}
+
+/* As deployment_latest; the page is keyed by target (one row each). */
+static aclm_status deployment_latest_page(void *state, int64_t tenant, const char *lineage,
+					  int64_t after_target_id, int64_t limit,
+					  store_deployment_cb cb, void *arg, struct aclm_err *err)
+{
+	struct deployment_each c = { cb, arg };
+
+	return store__sqlite_each(
+		state, SQ_KEYED,
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments d JOIN targets t"
+		" ON t.id = d.target_id AND t.tenant_id = d.tenant_id"
+		" WHERE d.id IN (SELECT max(id) FROM deployments WHERE tenant_id = ?1"
+		" AND (?2 IS NULL OR lineage = ?2) AND target_id > ?3 GROUP BY target_id)"
+		" ORDER BY d.target_id LIMIT ?4",
+		STORE__ARGS(STORE__INT(tenant), STORE__TEXT(lineage), STORE__INT(after_target_id),
+			    STORE__INT(limit > 0 ? limit : -1)),
+		deployment_each_row, &c, "page deployments", err);
+}
+
 const struct store_deploy_ops store__sqlite_deploy_ops = {
 	.target_put = target_put,
 	.target_get = target_get,
@@ -347,4 +408,6 @@ const struct store_deploy_ops store__sqlite_deploy_ops = {
 	.deployment_finish = deployment_finish,
 	.deployment_latest = deployment_latest,
 	.deployment_last_cert = deployment_last_cert,
+	.target_page = target_page,
+	.deployment_latest_page = deployment_latest_page,
 };

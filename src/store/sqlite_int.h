@@ -164,6 +164,12 @@ aclm_status store__sqlite_run(struct store__sqlite *s, enum store__sqlite_stmt_i
 aclm_status store__sqlite_row_id(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
 				 struct aclm_err *err);
 
+/* A store__sqlite_row_fn: a scan_runs row (id, tenant_id, scan_id, state,
+ * started_at, finished_at, endpoints, reachable, findings, summary, error)
+ * as a new struct store_scanrun * into out (struct store_scanrun **). */
+aclm_status store__sqlite_scanrun_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+				      struct aclm_err *err);
+
 /* A malloc'd copy of a text column, NULL for SQL NULL. *ok is false when
  * the copy failed for lack of memory. */
 char *store__sqlite_text_dup(sqlite3_stmt *st, int col, bool *ok);
@@ -218,12 +224,18 @@ aclm_status store__sqlite_acme_account_find(void *state, int64_t tenant, const c
 aclm_status store__sqlite_acme_account_list(void *state, int64_t tenant,
 					    store_acme_account_cb cb, void *arg,
 					    struct aclm_err *err);
+aclm_status store__sqlite_acme_account_page(void *state, int64_t tenant, int64_t after_id,
+					    int64_t limit, store_acme_account_cb cb, void *arg,
+					    struct aclm_err *err);
 aclm_status store__sqlite_lineage_put(void *state, const struct store_lineage *l, int64_t *id,
 				      struct aclm_err *err);
 aclm_status store__sqlite_lineage_get(void *state, int64_t tenant, const char *name,
 				      struct store_lineage **out, struct aclm_err *err);
 aclm_status store__sqlite_lineage_list(void *state, int64_t tenant, store_lineage_cb cb,
 				       void *arg, struct aclm_err *err);
+aclm_status store__sqlite_lineage_page(void *state, int64_t tenant, int64_t after_id,
+				       int64_t limit, store_lineage_cb cb, void *arg,
+				       struct aclm_err *err);
 aclm_status store__sqlite_lineage_lock(void *state, int64_t tenant, const char *name,
 				       const char *owner, int64_t until, struct aclm_err *err);
 aclm_status store__sqlite_lineage_unlock(void *state, int64_t tenant, const char *name,

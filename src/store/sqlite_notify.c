@@ -173,6 +173,39 @@ static aclm_status sqlite_channel_list(void *state, int64_t tenant, const char *
 	return ret;
 }
 
+/* As sqlite_channel_list, one page in id order. */
+struct channel_each {
+	store_notify_channel_cb cb;
+	void *arg;
+};
+
+static aclm_status channel_each_row(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+				    struct aclm_err *err)
+{
+	const struct channel_each *e = arg;
+	struct store_notify_channel c = { 0 };
+	aclm_status ret = channel_row(s, st, &c, err);
+
+	if (ret == ACLM_OK)
+		ret = e->cb(&c, e->arg);
+	store_notify_channel_clear(&c);
+	return ret;
+}
+
+static aclm_status sqlite_channel_page(void *state, int64_t tenant, int64_t after_id,
+				       int64_t limit, store_notify_channel_cb cb, void *arg,
+				       struct aclm_err *err)
+{
+	struct channel_each e = { cb, arg };
+
+	return store__sqlite_each(state, SQ_KEYED,
+				  "SELECT " CHANNEL_COLUMNS " FROM notify_channels"
+				  " WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(after_id),
+					      STORE__INT(limit > 0 ? limit : -1)),
+				  channel_each_row, &e, "page notification channels", err);
+}
+
 static aclm_status sqlite_channel_delete(void *state, int64_t tenant, const char *name,
 					 const char *origin, struct aclm_err *err)
 {
@@ -198,4 +231,5 @@ const struct store_notify_ops store__sqlite_notify_ops = {
 	.channel_get = sqlite_channel_get,
 	.channel_list = sqlite_channel_list,
 	.channel_delete = sqlite_channel_delete,
+	.channel_page = sqlite_channel_page,
 };

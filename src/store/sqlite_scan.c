@@ -1,6 +1,6 @@
 /* SQLite backend of the scan area (store/store_scan.h): endpoints and
- * observations, and the look-ups `scan --save` judges drift, inconsistent
- * and stale with. Every statement carries the tenant. */
+ * observations, the look-ups `scan --save` judges drift, inconsistent and
+ * stale with, and pages of scan runs. Every statement carries the tenant. */
 #include "store/sqlite_int.h"
 #include "store/store_scan.h"
 
@@ -120,6 +120,7 @@ static aclm_status each_row(struct store__sqlite *s, const char *sql, const stru
 struct typed_cb {
 	store_scan_endpoint_cb ep;
 	store_scan_observation_cb obs;
+	store_scanrun_cb run;
 	void *arg;
 };
 
@@ -343,6 +344,36 @@ static aclm_status observation_prev(void *state, int64_t tenant, int64_t endpoin
 				 obs_row, out, found, "previous observation", err);
 }
 
+/* A scan_runs row (sqlite_sched.c's decoder) to the caller's callback. */
+static aclm_status run_each(struct store__sqlite *s, sqlite3_stmt *st, void *arg,
+			    struct aclm_err *err)
+{
+	const struct typed_cb *t = arg;
+	struct store_scanrun *r = NULL;
+	aclm_status ret = store__sqlite_scanrun_row(s, st, &r, err);
+
+	if (ret == ACLM_OK)
+		ret = t->run(r, t->arg);
+	store_scanrun_free(r);
+	return ret;
+}
+
+static aclm_status run_page(void *state, int64_t tenant, int64_t scan_id, int64_t before_id,
+			    int64_t limit, store_scanrun_cb cb, void *arg, struct aclm_err *err)
+{
+	static const char sql[] =
+		"SELECT id, tenant_id, COALESCE(scan_id, 0), state, started_at,"
+		" COALESCE(finished_at, 0), endpoints, reachable, findings, summary, error"
+		" FROM scan_runs WHERE tenant_id = ?1 AND scan_id = ?2"
+		" AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4";
+	struct typed_cb t = { .run = cb, .arg = arg };
+
+	return store__sqlite_each(state, SQ_KEYED, sql,
+				  STORE__ARGS(STORE__INT(tenant), STORE__INT(scan_id),
+					      STORE__INT(before_id), STORE__INT(limit > 0 ? limit : -1)),
+				  run_each, &t, "page scan runs", err);
+}
+
 const struct store_scan_ops store__sqlite_scan_ops = {
 	.endpoint_upsert = endpoint_upsert,
 	.endpoint_list = endpoint_list,
@@ -355,4 +386,5 @@ const struct store_scan_ops store__sqlite_scan_ops = {
 	.endpoint_get = endpoint_get,
 	.observation_recent = observation_recent,
 	.observation_prev = observation_prev,
+	.run_page = run_page,
 };

@@ -542,8 +542,8 @@ static aclm_status sched_scanrun_finish(void *state, const struct store_scanrun 
 	return ret;
 }
 
-static aclm_status scanrun_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
-			       struct aclm_err *err)
+aclm_status store__sqlite_scanrun_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+				     struct aclm_err *err)
 {
 	struct store_scanrun *r = calloc(1, sizeof(*r));
 	bool ok = true;
@@ -583,7 +583,7 @@ static aclm_status scanrun_each_row(struct store__sqlite *s, sqlite3_stmt *st, v
 {
 	struct scanrun_each *c = arg;
 	struct store_scanrun *row = NULL;
-	aclm_status ret = scanrun_row(s, st, &row, err);
+	aclm_status ret = store__sqlite_scanrun_row(s, st, &row, err);
 
 	if (ret == ACLM_OK)
 		ret = c->cb(row, c->arg);

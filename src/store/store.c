@@ -517,6 +517,16 @@ aclm_status store_acme_account_list(struct store *s, int64_t tenant, store_acme_
 	return st != ACLM_OK ? st : CALL_OP(s, acme_account_list, err, tenant, cb, arg);
 }
 
+aclm_status store_acme_account_page(struct store *s, int64_t tenant, int64_t after_id,
+				    int64_t limit, store_acme_account_cb cb, void *arg,
+				    struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "ACME account page", err);
+
+	return st != ACLM_OK ? st
+			     : CALL_OP(s, acme_account_page, err, tenant, after_id, limit, cb, arg);
+}
+
 aclm_status store_lineage_put(struct store *s, const struct store_lineage *l, int64_t *id,
 			      struct aclm_err *err)
 {
@@ -538,6 +548,14 @@ aclm_status store_lineage_list(struct store *s, int64_t tenant, store_lineage_cb
 	aclm_status st = need_tenant(tenant, "lineage list", err);
 
 	return st != ACLM_OK ? st : CALL_OP(s, lineage_list, err, tenant, cb, arg);
+}
+
+aclm_status store_lineage_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			       store_lineage_cb cb, void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "lineage page", err);
+
+	return st != ACLM_OK ? st : CALL_OP(s, lineage_page, err, tenant, after_id, limit, cb, arg);
 }
 
 aclm_status store_lineage_lock(struct store *s, int64_t tenant, const char *name, const char *owner,

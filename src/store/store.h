@@ -341,6 +341,9 @@ struct store_ops {
 					 struct store_acme_account **out, struct aclm_err *err);
 	aclm_status (*acme_account_list)(void *state, int64_t tenant, store_acme_account_cb cb,
 					 void *arg, struct aclm_err *err);
+	aclm_status (*acme_account_page)(void *state, int64_t tenant, int64_t after_id,
+					 int64_t limit, store_acme_account_cb cb, void *arg,
+					 struct aclm_err *err);
 
 	aclm_status (*lineage_put)(void *state, const struct store_lineage *l, int64_t *id,
 				   struct aclm_err *err);
@@ -348,6 +351,8 @@ struct store_ops {
 				   struct store_lineage **out, struct aclm_err *err);
 	aclm_status (*lineage_list)(void *state, int64_t tenant, store_lineage_cb cb, void *arg,
 				    struct aclm_err *err);
+	aclm_status (*lineage_page)(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				    store_lineage_cb cb, void *arg, struct aclm_err *err);
 	aclm_status (*lineage_lock)(void *state, int64_t tenant, const char *name, const char *owner,
 				    int64_t until, struct aclm_err *err);
 	aclm_status (*lineage_unlock)(void *state, int64_t tenant, const char *name,
@@ -499,6 +504,11 @@ aclm_status store_acme_account_find(struct store *s, int64_t tenant, const char 
 				    struct store_acme_account **out, struct aclm_err *err);
 aclm_status store_acme_account_list(struct store *s, int64_t tenant, store_acme_account_cb cb,
 				    void *arg, struct aclm_err *err);
+/* One page of the tenant's accounts in id order (the API's cursor lists):
+ * ids above after_id, at most limit rows (limit > 0). */
+aclm_status store_acme_account_page(struct store *s, int64_t tenant, int64_t after_id,
+				    int64_t limit, store_acme_account_cb cb, void *arg,
+				    struct aclm_err *err);
 
 /* Inserts or replaces (by tenant + name) every field of the lineage except
  * the lock; *id is the row. */
@@ -508,6 +518,10 @@ aclm_status store_lineage_get(struct store *s, int64_t tenant, const char *name,
 			      struct store_lineage **out, struct aclm_err *err);
 aclm_status store_lineage_list(struct store *s, int64_t tenant, store_lineage_cb cb, void *arg,
 			       struct aclm_err *err);
+/* One page of the tenant's lineages in id order (the API's cursor lists):
+ * ids above after_id, at most limit rows (limit > 0). */
+aclm_status store_lineage_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			       store_lineage_cb cb, void *arg, struct aclm_err *err);
 /* Takes the lineage's lock for owner until `until` (epoch s) when it is free,
  * expired or already owner's; ACLM_ERR_BUSY naming the holder otherwise, so
  * two processes never run an order for one lineage. Atomic (one UPDATE). */

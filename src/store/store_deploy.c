@@ -138,3 +138,24 @@ aclm_status store_deployment_last_cert(struct store *s, int64_t tenant, int64_t 
 			     : DEPLOY_CALL(s, deployment_last_cert, "deployments", err, tenant,
 					   target_id, cert_id);
 }
+
+aclm_status store_target_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			      store_target_cb cb, void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "target page", err);
+
+	return st != ACLM_OK ? st
+			     : DEPLOY_CALL(s, target_page, "deployment targets", err, tenant,
+					   after_id, limit, cb, arg);
+}
+
+aclm_status store_deployment_latest_page(struct store *s, int64_t tenant, const char *lineage,
+					 int64_t after_target_id, int64_t limit,
+					 store_deployment_cb cb, void *arg, struct aclm_err *err)
+{
+	aclm_status st = need_tenant(tenant, "deployment page", err);
+
+	return st != ACLM_OK ? st
+			     : DEPLOY_CALL(s, deployment_latest_page, "deployments", err, tenant,
+					   lineage, after_target_id, limit, cb, arg);
+}

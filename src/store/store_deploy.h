@@ -59,6 +59,12 @@ struct store_deploy_ops {
 					 store_deployment_cb cb, void *arg, struct aclm_err *err);
 	aclm_status (*deployment_last_cert)(void *state, int64_t tenant, int64_t target_id,
 					    int64_t *cert_id, struct aclm_err *err);
+	aclm_status (*target_page)(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				   store_target_cb cb, void *arg, struct aclm_err *err);
+	aclm_status (*deployment_latest_page)(void *state, int64_t tenant, const char *lineage,
+					      int64_t after_target_id, int64_t limit,
+					      store_deployment_cb cb, void *arg,
+					      struct aclm_err *err);
 };
 
 /* Inserts a new target (ACLM_ERR_EXISTS when the tenant has that name). */
@@ -95,5 +101,17 @@ aclm_status store_deployment_latest(struct store *s, int64_t tenant, const char 
  * inventory): *cert_id, or 0 when there is none. */
 aclm_status store_deployment_last_cert(struct store *s, int64_t tenant, int64_t target_id,
 				       int64_t *cert_id, struct aclm_err *err);
+
+/* One page of the tenant's targets in id order (the API's cursor lists):
+ * ids above after_id, at most limit rows (limit > 0). */
+aclm_status store_target_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
+			      store_target_cb cb, void *arg, struct aclm_err *err);
+/* One page of store_deployment_latest in target id order: the last
+ * deployment of each target whose id is above after_target_id, at most
+ * limit rows (limit > 0). One row per target, so a walk sees each target
+ * once even while deployments are added. */
+aclm_status store_deployment_latest_page(struct store *s, int64_t tenant, const char *lineage,
+					 int64_t after_target_id, int64_t limit,
+					 store_deployment_cb cb, void *arg, struct aclm_err *err);
 
 #endif

@@ -61,3 +61,12 @@ aclm_status store_notify_channel_delete(struct store *s, int64_t tenant, const c
 		return store__unsupported(s, "notification channels", err);
 	return area(s)->channel_delete(store__state(s), tenant, name, origin, err);
 }
+
+aclm_status store_notify_channel_page(struct store *s, int64_t tenant, int64_t after_id,
+				      int64_t limit, store_notify_channel_cb cb, void *arg,
+				      struct aclm_err *err)
+{
+	if (MISSING(s, channel_page))
+		return store__unsupported(s, "notification channel pages", err);
+	return area(s)->channel_page(store__state(s), tenant, after_id, limit, cb, arg, err);
+}

@@ -47,6 +47,9 @@ struct store_notify_ops {
 	 * such -> ACLM_ERR_NOTFOUND. */
 	aclm_status (*channel_delete)(void *state, int64_t tenant, const char *name,
 				      const char *origin, struct aclm_err *err);
+	/* Ids above after_id in id order, at most limit (> 0) rows. */
+	aclm_status (*channel_page)(void *state, int64_t tenant, int64_t after_id, int64_t limit,
+				    store_notify_channel_cb cb, void *arg, struct aclm_err *err);
 };
 
 aclm_status store_notify_channel_add(struct store *s, const struct store_notify_channel *c,
@@ -59,5 +62,10 @@ aclm_status store_notify_channel_list(struct store *s, int64_t tenant, const cha
 				      store_notify_channel_cb cb, void *arg, struct aclm_err *err);
 aclm_status store_notify_channel_delete(struct store *s, int64_t tenant, const char *name,
 					const char *origin, struct aclm_err *err);
+/* One page of the tenant's channels (any origin) in id order (the API's
+ * cursor lists): ids above after_id, at most limit rows (limit > 0). */
+aclm_status store_notify_channel_page(struct store *s, int64_t tenant, int64_t after_id,
+				      int64_t limit, store_notify_channel_cb cb, void *arg,
+				      struct aclm_err *err);
 
 #endif

@@ -130,3 +130,14 @@ aclm_status store_scan_observation_prev(struct store *s, int64_t tenant, int64_t
 	return o->observation_prev(store__state(s), tenant, endpoint_id, ip, before_id, out, found,
 				   err);
 }
+
+aclm_status store_scan_run_page(struct store *s, int64_t tenant, int64_t scan_id,
+				int64_t before_id, int64_t limit, store_scanrun_cb cb, void *arg,
+				struct aclm_err *err)
+{
+	const struct store_scan_ops *o = scan_ops(s);
+
+	if (o == NULL || o->run_page == NULL)
+		return store__unsupported(s, "scan run pages", err);
+	return o->run_page(store__state(s), tenant, scan_id, before_id, limit, cb, arg, err);
+}

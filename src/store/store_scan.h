@@ -1,10 +1,12 @@
 /* store/: the scan area: endpoints the scanner saw (tables endpoints and
  * observations, migrations 1 and 5), the queries `scan --save` judges the
- * inventory findings with (drift, inconsistent, stale), and the backend ops. */
+ * inventory findings with (drift, inconsistent, stale), pages of scan runs
+ * (rows the sched area writes), and the backend ops. */
 #ifndef ACLM_STORE_SCAN_H
 #define ACLM_STORE_SCAN_H
 
 #include "store/store.h"
+#include "store/store_sched.h" /* struct store_scanrun */
 
 #define STORE_SCAN_HOST_MAX 256
 #define STORE_SCAN_IP_MAX 64
@@ -72,6 +74,8 @@ struct store_scan_ops {
 					const char *ip, int64_t before_id,
 					struct store_scan_observation *out, bool *found,
 					struct aclm_err *err);
+	aclm_status (*run_page)(void *state, int64_t tenant, int64_t scan_id, int64_t before_id,
+				int64_t limit, store_scanrun_cb cb, void *arg, struct aclm_err *err);
 };
 
 /* Inserts the endpoint (first_seen = last_seen = e->last_seen) or, when
@@ -132,5 +136,12 @@ aclm_status store_scan_observation_prev(struct store *s, int64_t tenant, int64_t
 					const char *ip, int64_t before_id,
 					struct store_scan_observation *out, bool *found,
 					struct aclm_err *err);
+
+/* One page of a scan definition's runs, newest first (the API's cursor
+ * lists): ids below before_id (0: from the newest), at most limit rows
+ * (limit > 0). */
+aclm_status store_scan_run_page(struct store *s, int64_t tenant, int64_t scan_id,
+				int64_t before_id, int64_t limit, store_scanrun_cb cb, void *arg,
+				struct aclm_err *err);
 
 #endif

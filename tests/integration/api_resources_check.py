@@ -338,9 +338,114 @@ def sweep():
         absent("GET", "/api/v1/endpoints/" + e["id"], "/api/v1/endpoints/99999")
 
 
+# ---- cursor pages of the lists that were one page (runs, accounts, orders, channels, targets,
+# deployments): more rows for the first tenant and some for the other, inserted through the API
+# where it can (channels, targets) and into the database otherwise; then every list is walked
+# with limit 1 and 2 ----
+def walk(path, limit, token=ADMIN):
+    """The rows of every page from no cursor to next_cursor null, and the number of pages."""
+    rows, pages, cursor = [], 0, None
+    while True:
+        url = path + ("&" if "?" in path else "?") + "limit=%d" % limit
+        if cursor is not None:
+            url += "&cursor=" + cursor
+        body = expect("GET", url, 200, token=token).json()
+        pages += 1
+        check(len(body["items"]) <= limit, "%s: %d rows, limit %d" % (url, len(body["items"]), limit))
+        rows += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return rows, pages
+        check(len(body["items"]) == limit, "%s: a short page with a next_cursor" % url)
+        check(pages < 50, "%s: the walk does not end" % path)
+
+
+def walked(path, key, want, foreign):
+    """Walks path with limit 1 and 2: each of want (keys of the first tenant's rows) exactly
+    once, across several pages, the last one ending with next_cursor null, none of foreign
+    (the other tenant's)."""
+    for limit in (1, 2):
+        rows, pages = walk(path, limit)
+        got = [key(r) for r in rows]
+        check(sorted(got) == sorted(want), "%s limit %d: rows %s, wanted each of %s once"
+              % (path, limit, got, want))
+        check(not set(got) & set(foreign), "%s: the other tenant's %s" % (path, set(got) & set(foreign)))
+        check(pages == -(-len(want) // limit), "%s limit %d: %d pages for %d rows"
+              % (path, limit, pages, len(want)))
+        check(pages >= 2, "%s limit %d: one page" % (path, limit))
+    # Bad paging parameters: the same problems as every other list.
+    for q in ("limit=0", "limit=x", "cursor=bad!", "cursor=" + "A" * 80):
+        sep = "&" if "?" in path else "?"
+        a = expect("GET", path + sep + q, 400)
+        b = expect("GET", "/api/v1/jobs?" + q, 400)
+        check(a.body == b.body, "%s?%s: %r, the jobs list says %r" % (path, q, a, b))
+    return rows
+
+
+def pages():
+    db = sqlite3.connect(os.path.join(os.environ["ACLM_HOME"], "aclm.db"), timeout=30)
+    me = db.execute("SELECT id FROM tenants WHERE name = 'default'").fetchone()[0]
+    other = db.execute("SELECT id FROM tenants WHERE name = 'other'").fetchone()[0]
+    ids = lambda sql, *a: [x[0] for x in db.execute(sql, a).fetchall()]
+    url = "http://127.0.0.1:%s/webhook" % os.environ["HOOK_PORT"]
+    for n in ("page1", "page2"):
+        expect("POST", "/api/v1/channels", 201,
+               body={"name": n, "type": "slack", "params": {"url": url}})
+        expect("POST", "/api/v1/targets", 201,
+               body={"name": n, "type": "file", "options": {"cert_path": TMP + "/" + n + ".pem"}})
+    expect("POST", "/api/v1/channels", 201, token=OTHER,
+           body={"name": "otherpage", "type": "slack", "params": {"url": url}})
+    loop = ids("SELECT id FROM scans WHERE tenant_id = ? AND name = 'loop'", me)[0]
+    with db:
+        for t, key in ((me, "p1"), (me, "p2"), (other, "o1")):
+            db.execute("INSERT INTO acme_accounts(tenant_id, server, key_id, url, contact, status,"
+                       " created_at, updated_at) VALUES(?, 'https://ca.page.test/dir', ?,"
+                       " 'https://ca.page.test/acct/' || ?, '[]', 'valid', 1, 1)", (t, key, key))
+        for t, name in ((me, "page1.test"), (me, "page2.test"), (other, "otherpage.test")):
+            db.execute("INSERT INTO lineages(tenant_id, name, server, names, key_type, options,"
+                       " created_at, updated_at) VALUES(?, ?, 'https://ca.page.test/dir',"
+                       " json_array(?), 'p256', '{}', 1, 1)", (t, name, name))
+        # Two more runs of "loop", and one carrying the other tenant (never shown to us).
+        for t in (me, me, other):
+            db.execute("INSERT INTO scan_runs(tenant_id, scan_id, state, started_at)"
+                       " VALUES(?, ?, 'done', 1)", (t, loop))
+        db.execute("INSERT INTO targets(tenant_id, name, type, options, verify, created_at,"
+                   " updated_at) VALUES(?, 'otherpage', 'file', '{}', '[]', 1, 1)", (other,))
+        # A deployment to each new target, a second (newer) one to "files", one of the other's.
+        for t, target in ((me, "page1"), (me, "page2"), (me, "files"), (other, "otherpage")):
+            db.execute("INSERT INTO deployments(tenant_id, target_id, lineage, fingerprint, state,"
+                       " started_at) SELECT ?, id, 'www.api.test', 'ab', 'deployed', 2"
+                       " FROM targets WHERE tenant_id = ? AND name = ?", (t, t, target))
+    runs = walked("/api/v1/scans/%d/runs" % loop, lambda r: int(r["id"]),
+                  ids("SELECT id FROM scan_runs WHERE tenant_id = ? AND scan_id = ?", me, loop),
+                  ids("SELECT id FROM scan_runs WHERE tenant_id = ?", other))
+    check([int(r["id"]) for r in runs] == sorted((int(r["id"]) for r in runs), reverse=True),
+          "runs newest first: %s" % [r["id"] for r in runs])
+    walked("/api/v1/acme/accounts", lambda r: r["id"],
+           ids("SELECT id FROM acme_accounts WHERE tenant_id = ?", me),
+           ids("SELECT id FROM acme_accounts WHERE tenant_id = ?", other))
+    walked("/api/v1/orders", lambda r: r["lineage"],
+           ids("SELECT name FROM lineages WHERE tenant_id = ?", me),
+           ids("SELECT name FROM lineages WHERE tenant_id = ?", other))
+    walked("/api/v1/channels", lambda r: r["name"],
+           ids("SELECT name FROM notify_channels WHERE tenant_id = ?", me), ["otherpage"])
+    walked("/api/v1/targets", lambda r: r["name"],
+           ids("SELECT name FROM targets WHERE tenant_id = ?", me), ["otherpage"])
+    want = ids("SELECT DISTINCT t.name FROM deployments d JOIN targets t ON t.id = d.target_id"
+               " WHERE d.tenant_id = ?", me)
+    check(len(want) == 3, "deployed targets %s" % want)
+    deps = walked("/api/v1/deployments", lambda r: r["target"], want, ["otherpage"])
+    files = [d for d in deps if d["target"] == "files"]
+    check(files[0]["fingerprint"] == "ab", "the last deployment of a target: %s" % files)
+    walked("/api/v1/deployments?lineage=www.api.test", lambda r: r["target"], want, ["otherpage"])
+    db.close()
+    print("cursor pages of runs, accounts, orders, channels, targets, deployments: ok")
+
+
 channels()
 scans_and_endpoints()
 deployments(*orders())
 sweep()
+pages()
 check(probes >= 30, "probes %d" % probes)
 print("cross-tenant probes: %d, none leaked" % probes)

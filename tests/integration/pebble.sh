@@ -32,8 +32,11 @@ for _ in range(200):
 '
 }
 
-wait_http() { # URL [CAFILE]: until it answers, at most ~10 s
+# http_up URL [CAFILE [PID]]: until URL answers (0), at most ~10 s; 1 when it does not, or as soon
+# as process PID (given) has exited.
+http_up() {
 	for _ in $(seq 1 100); do
+		[ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || return 1
 		if python3 - "$1" "${2:-}" <<'PY' 2>/dev/null; then return 0; fi
 import ssl, sys, urllib.request
 ctx = ssl.create_default_context(cafile=sys.argv[2]) if sys.argv[2] else None
@@ -41,7 +44,11 @@ urllib.request.urlopen(sys.argv[1], context=ctx, timeout=1).read()
 PY
 		sleep 0.1
 	done
-	fail "$1 did not come up"
+	return 1
+}
+
+wait_http() { # URL [CAFILE]: until it answers, at most ~10 s
+	http_up "$1" "${2:-}" || fail "$1 did not come up"
 }
 
 # start_challtestsrv LOG: DNS only (every name -> 127.0.0.1), no responders, on free ports; sets
@@ -76,32 +83,42 @@ start_pebble() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj /CN=pebble -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout "$P/key.pem" -out "$P/cert.pem" 2>/dev/null
-	api=$(free_port)
-	mgmt=$(free_port)
-	PEBBLE_HTTP_PORT=$(free_port)
-	PEBBLE_TLS_PORT=$(free_port)
 	eab='"externalAccountBindingRequired":false'
 	if [ -n "${PEBBLE_EAB_KID:-}" ]; then
 		eab="\"externalAccountBindingRequired\":true,\"externalAccountMACKeys\":{\"$PEBBLE_EAB_KID\":\"$PEBBLE_EAB_KEY\"}"
 	fi
-	cat >"$P/pebble.json" <<JSON
+	start_challtestsrv "$P/challtestsrv.log"
+	dns=$CTS_DNS_PORT
+	cmgmt=$CTS_MGMT_PORT
+	PEBBLE_DNS=127.0.0.1:$dns
+	PEBBLE_CHALLTESTSRV=http://127.0.0.1:$cmgmt
+	PEBBLE_CA=$P/cert.pem
+	# As for challtestsrv: a port found free may be taken by a parallel test before Pebble binds
+	# it, and then Pebble exits; it is started again on other ports.
+	for pb__try in 1 2 3; do
+		api=$(free_port)
+		mgmt=$(free_port)
+		PEBBLE_HTTP_PORT=$(free_port)
+		PEBBLE_TLS_PORT=$(free_port)
+		cat >"$P/pebble.json" <<JSON
 {"pebble":{"listenAddress":"127.0.0.1:$api","managementListenAddress":"127.0.0.1:$mgmt",
  "certificate":"$P/cert.pem","privateKey":"$P/key.pem","httpPort":$PEBBLE_HTTP_PORT,"tlsPort":$PEBBLE_TLS_PORT,
  "ocspResponderURL":"",$eab}}
 JSON
-	start_challtestsrv "$P/challtestsrv.log"
-	dns=$CTS_DNS_PORT
-	cmgmt=$CTS_MGMT_PORT
-	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
-		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "${PEBBLE_DNS_SERVER:-127.0.0.1:$dns}" -strict=false \
-		>"$P/pebble.log" 2>&1 &
-	bg_track $!
-	PEBBLE_DNS=127.0.0.1:$dns
-	PEBBLE_CHALLTESTSRV=http://127.0.0.1:$cmgmt
-	PEBBLE_DIR=https://127.0.0.1:$api/dir
-	PEBBLE_CA=$P/cert.pem
-	PEBBLE_MGMT=https://127.0.0.1:$mgmt
-	wait_http "$PEBBLE_DIR" "$PEBBLE_CA"
+		PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
+			PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} pebble -config "$P/pebble.json" -dnsserver "${PEBBLE_DNS_SERVER:-127.0.0.1:$dns}" -strict=false \
+			>"$P/pebble.log" 2>&1 &
+		pb__pid=$!
+		bg_track $pb__pid
+		PEBBLE_DIR=https://127.0.0.1:$api/dir
+		PEBBLE_MGMT=https://127.0.0.1:$mgmt
+		http_up "$PEBBLE_DIR" "$PEBBLE_CA" "$pb__pid" && break
+		kill "$pb__pid" 2>/dev/null || true
+		if [ "$pb__try" -eq 3 ]; then
+			tail -n 20 "$P/pebble.log" >&2
+			fail "$PEBBLE_DIR did not come up (3 tries; Pebble's log above)"
+		fi
+	done
 	PEBBLE_ROOT=$P/root.pem
 	pebble_get /roots/0 >"$PEBBLE_ROOT"
 }

@@ -10,6 +10,8 @@
 # - a file target and a deployment of the lineage through a "deploy" job;
 # - at least 30 cross-tenant probes, each compared with the answer for an absent object;
 #   viewers cannot write, targets are for the installation's admins only.
+# - scan runs, ACME accounts, orders, channels, targets and deployments walked in cursor pages
+#   of 1 and 2 rows: each of the tenant's rows once, none of the other tenant's.
 # The HTTP checks live in api_resources_check.py; this script sets up the peers.
 . "$(dirname "$0")/lib.sh"
 . "$LIB_DIR/aclm_ca.sh" # free_port, aclm's own ACME CA

@@ -206,6 +206,55 @@ static void test_deployments_latest_is_last_per_target_filtered_by_lineage(void 
 	tdb_close(&t);
 }
 
+/* Pages in target id order: after_id is exclusive, limit is obeyed, a
+ * target's older deployments never show, another tenant's rows never. */
+static void test_target_and_deployment_pages_walk_by_id_within_the_tenant(void **state)
+{
+	struct tdb t;
+	struct seen s = { "" };
+	char names[256] = "";
+	int64_t a, b, c, x, other = 0;
+
+	(void)state;
+	tdb_open(&t);
+	assert_int_equal(store_tenant_ensure(t.s, "other", &other, &t.err), ACLM_OK);
+	c = add_target(&t, t.tenant, "c", "file");
+	x = add_target(&t, other, "x", "file");
+	a = add_target(&t, t.tenant, "a", "file");
+	b = add_target(&t, t.tenant, "b", "file");
+	assert_int_equal(store_target_page(t.s, t.tenant, 0, 2, names_cb, names, &t.err), ACLM_OK);
+	assert_string_equal(names, "c,a,");
+	names[0] = '\0';
+	assert_int_equal(store_target_page(t.s, t.tenant, a, 2, names_cb, names, &t.err), ACLM_OK);
+	assert_string_equal(names, "b,");
+	names[0] = '\0';
+	assert_int_equal(store_target_page(t.s, other, 0, 10, names_cb, names, &t.err), ACLM_OK);
+	assert_string_equal(names, "x,");
+	record(&t, b, "example.com", "failed", NULL, "old");
+	record(&t, c, "example.com", "deployed", "cc", NULL);
+	record(&t, b, "example.com", "deployed", "bb", NULL);
+	record(&t, a, "other.com", "deployed", "aa", NULL);
+	{
+		struct store_deployment d = { .tenant_id = other, .target_id = x,
+					      .lineage = "example.com", .fingerprint = "xx",
+					      .state = "deployed", .started_at = NOW };
+
+		assert_int_equal(store_deployment_start(t.s, &d, &d.id, &t.err), ACLM_OK);
+	}
+	assert_int_equal(store_deployment_latest_page(t.s, t.tenant, NULL, 0, 2, deployment_cb, &s,
+						      &t.err), ACLM_OK);
+	assert_string_equal(s.text, "c:deployed:cc:-;a:deployed:aa:-;");
+	s.text[0] = '\0';
+	assert_int_equal(store_deployment_latest_page(t.s, t.tenant, NULL, a, 2, deployment_cb, &s,
+						      &t.err), ACLM_OK);
+	assert_string_equal(s.text, "b:deployed:bb:-;");
+	s.text[0] = '\0';
+	assert_int_equal(store_deployment_latest_page(t.s, t.tenant, "example.com", c, 5,
+						      deployment_cb, &s, &t.err), ACLM_OK);
+	assert_string_equal(s.text, "b:deployed:bb:-;");
+	tdb_close(&t);
+}
+
 static void test_last_cert_is_last_deployed_not_failed_nor_deleted(void **state)
 {
 	struct tdb t;
@@ -259,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_bindings_list_targets_by_name_and_twice_is_once),
 		cmocka_unit_test(test_deployments_latest_is_last_per_target_filtered_by_lineage),
 		cmocka_unit_test(test_last_cert_is_last_deployed_not_failed_nor_deleted),
+		cmocka_unit_test(test_target_and_deployment_pages_walk_by_id_within_the_tenant),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
