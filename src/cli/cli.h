@@ -32,7 +32,15 @@ struct cli_ctx {
 	struct inventory inv;
 	char tenant[128];
 	char actor[64];
+	/* The tenant commands administer the installation: they open the
+	 * default tenant whatever --tenant says (which may name a tenant they
+	 * are about to create). */
+	bool as_default_tenant;
 };
+
+/* The tenant when none is named ([core] tenant's default in
+ * core/config_keys.c): the only one cli_open creates on first use. */
+#define CLI_DEFAULT_TENANT "default"
 
 /* Long options every command accepts; append to a command's table. */
 enum { CLI_OPT_HOME = 1000, CLI_OPT_DB, CLI_OPT_TENANT, CLI_OPT_CONFIG, CLI_OPT_LOG_FORMAT,

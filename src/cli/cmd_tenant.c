@@ -88,6 +88,7 @@ static int add_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	ctx->as_default_tenant = true;
 	if (cli_open(ctx, &err) != ACLM_OK || tenant_create(ctx, name, &id, &err) != ACLM_OK)
 		return cli_fail(&err);
 	if (strcmp(format, "json") == 0) {
@@ -113,6 +114,7 @@ static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	ctx->as_default_tenant = true;
 	if (cli_open(ctx, &err) != ACLM_OK || auth_tenant_list(ctx->store, &list, &err) != ACLM_OK)
 		return cli_fail(&err);
 	if (strcmp(format, "json") == 0) {

@@ -134,6 +134,26 @@ aclm_status cli_config_load(struct cli_ctx *ctx, struct aclm_err *err)
 	return ACLM_OK;
 }
 
+/* The tenant the command acts on. "default" is made on first use, so that
+ * a fresh home works at once; any other must exist (aclm tenant add): a
+ * mistyped --tenant would otherwise file certificates, keys and accounts
+ * under a new, empty tenant without a word. */
+static aclm_status open_tenant(struct cli_ctx *ctx, struct aclm_err *err)
+{
+	aclm_status st;
+
+	if (ctx->as_default_tenant)
+		snprintf(ctx->tenant, sizeof(ctx->tenant), "%s", CLI_DEFAULT_TENANT);
+	if (strcmp(ctx->tenant, CLI_DEFAULT_TENANT) == 0)
+		return store_tenant_ensure(ctx->store, ctx->tenant, &ctx->inv.tenant_id, err);
+	st = store_tenant_find(ctx->store, ctx->tenant, &ctx->inv.tenant_id, err);
+	if (st == ACLM_ERR_NOTFOUND)
+		aclm_err_set(err, ACLM_ERR_NOTFOUND,
+			     "tenant \"%s\" does not exist (aclm tenant list shows them; aclm tenant "
+			     "add %s makes it)", ctx->tenant, ctx->tenant);
+	return st;
+}
+
 aclm_status cli_open(struct cli_ctx *ctx, struct aclm_err *err)
 {
 	struct store_options opt = { 0 };
@@ -154,7 +174,7 @@ aclm_status cli_open(struct cli_ctx *ctx, struct aclm_err *err)
 	if (st == ACLM_OK)
 		st = keystore_open(ctx->store, ctx->home, &ctx->ks, err);
 	if (st == ACLM_OK)
-		st = store_tenant_ensure(ctx->store, ctx->tenant, &ctx->inv.tenant_id, err);
+		st = open_tenant(ctx, err);
 	if (st != ACLM_OK)
 		return st;
 	ctx->inv.store = ctx->store;

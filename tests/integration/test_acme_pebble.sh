@@ -95,6 +95,7 @@ done
 [ ! -e "$ACLM_HOME/live/empty..example.test" ] || fail "files written for a bad name"
 
 note "terms of service not agreed: clear refusal"
+ok tenant add fresh # a tenant without an ACME account
 expect_exit 2 aclm --tenant fresh issue --server "$PEBBLE_DIR" --ca-bundle "$PEBBLE_CA" -d t.example.test \
 	--http-listen "127.0.0.1:$PEBBLE_HTTP_PORT"
 expect_contains "$(err)" "agree-tos"

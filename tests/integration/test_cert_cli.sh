@@ -183,6 +183,11 @@ ok cert export "$(id_of_fp "$T/all.json" "$(zoo_fp "$Z" sm2-leaf)")"
 awk '/BEGIN CERT/{n++} n==2' "$OUT" >"$T/second.pem"
 expect_eq "$(pem_fp "$T/second.pem")" "$(zoo_fp "$Z" sm2-int)" "export sm2 pem: the intermediate second"
 
+# A tenant must exist before a command acts on it (only "default" is made on first use): a
+# mistyped --tenant is an error, not a new empty tenant.
+expect_exit 1 aclm --tenant other cert list
+expect_contains "$(err)" 'tenant "other" does not exist'
+ACLM_TENANT=other ok tenant add other # the tenant commands act as "default"
 # Tenant isolation: another tenant sees nothing and cannot touch the default tenant's rows.
 expect_eq "$(list_json --tenant other)" 0 "tenant other: empty list"
 expect_exit 1 aclm --tenant other cert show "$id"

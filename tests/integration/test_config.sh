@@ -64,6 +64,7 @@ expect_eq "$(cfg core tenant)" "filetenant|file" "[core] tenant from aclm.conf"
 expect_eq "$(ACLM_CORE_TENANT=coreenv cfg core tenant)" "coreenv|environment" "ACLM_CORE_TENANT"
 expect_eq "$(ACLM_TENANT=envtenant cfg core tenant)" "envtenant|environment" "ACLM_TENANT over the file"
 expect_eq "$(ACLM_TENANT=envtenant cfg core tenant --tenant flagtenant)" "flagtenant|flag" "--tenant over the environment"
+for t in filetenant flagtenant other late; do ok tenant add "$t"; done
 ok report summary --format json
 json_check "$OUT" "d['tenant'] == 'filetenant'" "report acts on the file's tenant"
 ACLM_TENANT=envtenant ok --tenant flagtenant report summary --format json

@@ -82,6 +82,7 @@ grep -Eq "(^|[^0-9])$N([^0-9]|$)" "$T/report.txt" || { cat "$T/report.txt" >&2; 
 grep -i 'expired' "$T/report.txt" | grep -Eq '(^|[^0-9])1([^0-9]|$)' || { cat "$T/report.txt" >&2; fail "report summary text: expired count 1"; }
 
 # Another tenant's report is empty.
+ok tenant add other
 expect_exit 0 aclm --tenant other report summary --format json
 json_check "$OUT" "d['tenant'] == 'other' and d['total'] == 0 and sum(d['expiry'].values()) == 0" "report for tenant other"
 

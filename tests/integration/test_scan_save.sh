@@ -153,6 +153,7 @@ scan "$T/s5.json" 127.0.0.1:$P_KNOWN --sni multi.test --sni other.test
 json_check "$T/s5.json" "all(f['id'] != 'inventory.inconsistent' for e in d for f in e['findings'])" "one leaf: consistent"
 
 note "another tenant: its own inventory and endpoints (known.crt was imported into default only)"
+ok tenant add other
 expect_exit 0 aclm --tenant other scan --checks cert --timeout 3000 --save --format json 127.0.0.1:$P_KNOWN 127.0.0.1:$P_DRIFT
 cp "$OUT" "$T/other.json"
 expect_eq "$(ep "$T/other.json" "$P_KNOWN" "e['inventory']['status']")" unknown "tenant other: not known there"
