@@ -418,6 +418,14 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  UNIQUE(ca_id, cert_id));"
 	"CREATE INDEX ca_cross_cert ON ca_cross(cert_id);",
+
+	/* 8: a tenant's certificates in id order without a sort. With only
+	 * certificates_tenant_cn (6) to find a tenant's rows, SQLite sorted every
+	 * row — facts and DER included — in a temporary B-tree in memory for
+	 * ORDER BY id: 180 MB for `cert list` and each alert pass of 100,000
+	 * certificates. An index on tenant_id alone is ordered by rowid within
+	 * a tenant. */
+	"CREATE INDEX IF NOT EXISTS certificates_tenant_id ON certificates(tenant_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

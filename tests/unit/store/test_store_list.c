@@ -1,5 +1,5 @@
 /* store: `cert list` filters, order, cursor, callback stop, and the query
- * plan of the expiring query. */
+ * plans of the expiring query and of the whole list (no sort of the rows). */
 #include "store_test.h"
 
 #include "core/buf.h"
@@ -229,6 +229,31 @@ static void test_expiring_query_walks_the_not_after_index(void **state)
 	sqlite3_close(raw);
 }
 
+/* A tenant's whole list (`cert list`, the alert pass, the API's first
+ * page) in id order walks an index: no temporary B-tree holding every row,
+ * facts and DER included, before the first one comes out. */
+static void test_id_order_lists_without_a_sort(void **state)
+{
+	struct fixture *x = *state;
+	struct store_cert_filter all = { .tenant_id = x->t.tenant, .now = NOW };
+	struct store_cert_filter page = { .tenant_id = x->t.tenant, .now = NOW, .after_id = 7,
+					  .limit = 100, .stored_json = true };
+	const struct store_cert_filter *filters[] = { &all, &page };
+	struct aclm_buf sql;
+	char plan[2048];
+	sqlite3 *raw = raw_open(x->t.path);
+
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+		aclm_buf_init(&sql, 8192);
+		assert_int_equal(store__sqlite_list_sql(filters[i], &sql), ACLM_OK);
+		plan_of(raw, (const char *)sql.data, plan, sizeof(plan));
+		if (strstr(plan, "TEMP B-TREE") != NULL)
+			fail_msg("list %zu sorts its rows: %s", i, plan);
+		aclm_buf_free(&sql);
+	}
+	sqlite3_close(raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +272,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_expiring_query_walks_the_not_after_index, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_id_order_lists_without_a_sort, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
