@@ -426,6 +426,17 @@ static const char *const migrations[] = {
 	 * certificates. An index on tenant_id alone is ordered by rowid within
 	 * a tenant. */
 	"CREATE INDEX IF NOT EXISTS certificates_tenant_id ON certificates(tenant_id);",
+
+	/* 9: the same for the other lists paged by id (the REST API's alerts,
+	 * endpoints, orders, targets, channels): their tenant's rows came
+	 * through (tenant_id, created_at | last_seen | name) indexes, so each
+	 * page sorted all of them again; one on tenant_id alone walks rowid
+	 * order from the cursor and stops at the limit. */
+	"CREATE INDEX IF NOT EXISTS alerts_tenant ON alerts(tenant_id);"
+	"CREATE INDEX IF NOT EXISTS endpoints_tenant ON endpoints(tenant_id);"
+	"CREATE INDEX IF NOT EXISTS lineages_tenant ON lineages(tenant_id);"
+	"CREATE INDEX IF NOT EXISTS targets_tenant ON targets(tenant_id);"
+	"CREATE INDEX IF NOT EXISTS notify_channels_tenant ON notify_channels(tenant_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -23,11 +23,12 @@
 #define DAY 86400
 #define NOW ((int64_t)1800000000) /* a fixed "now" (2027-01-15) for expiry filters */
 
-/* Undoes migrations 7 (ca_cross) and 5 (tables, and the columns it added
- * to jobs and observations), for tests that take a database back to an
- * older version. */
+/* Undoes migrations 9 (indexes, some on tables of 5), 7 (ca_cross) and 5
+ * (tables, and the columns it added to jobs and observations), for tests
+ * that take a database back to an older version. */
 #define STORE_TEST_UNDO_5                                                                   \
-	"DROP TABLE ca_cross; DELETE FROM schema_migrations WHERE version = 7;"             \
+	"DROP INDEX lineages_tenant; DELETE FROM schema_migrations WHERE version = 9;"       \
+	" DROP TABLE ca_cross; DELETE FROM schema_migrations WHERE version = 7;"            \
 	" DROP TABLE deployments; DROP TABLE bindings; DROP TABLE targets;"                 \
 	" DROP TABLE scan_runs; DROP TABLE scans; DROP TABLE notify_channels;"              \
 	" DROP TABLE alerts; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE users;" \

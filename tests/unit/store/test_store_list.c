@@ -254,6 +254,32 @@ static void test_id_order_lists_without_a_sort(void **state)
 	sqlite3_close(raw);
 }
 
+/* The other lists paged by id, as the store asks for a page (the SQL of
+ * sqlite_sched.c's alert page and the _page reads of sqlite_scan.c,
+ * sqlite_acme.c, sqlite_deploy.c and sqlite_notify.c, columns left out):
+ * none sorts its tenant's rows. */
+static void test_other_id_pages_without_a_sort(void **state)
+{
+	static const char *const pages[] = {
+		"SELECT id FROM alerts WHERE tenant_id = ?1 AND (?2 = 0 OR id < ?2)"
+		" ORDER BY id DESC LIMIT ?3",
+		"SELECT id FROM endpoints WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+		"SELECT id FROM lineages WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+		"SELECT t.id FROM targets t WHERE t.tenant_id = ?1 AND t.id > ?2 ORDER BY t.id LIMIT ?3",
+		"SELECT id FROM notify_channels WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	};
+	struct fixture *x = *state;
+	char plan[2048];
+	sqlite3 *raw = raw_open(x->t.path);
+
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		plan_of(raw, pages[i], plan, sizeof(plan));
+		if (strstr(plan, "TEMP B-TREE") != NULL)
+			fail_msg("%s\nsorts its rows: %s", pages[i], plan);
+	}
+	sqlite3_close(raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +299,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiring_query_walks_the_not_after_index, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_id_order_lists_without_a_sort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_id_pages_without_a_sort, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
