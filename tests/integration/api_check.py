@@ -6,14 +6,12 @@ Every check raises on failure with what was expected and what came back."""
 import base64
 import datetime
 import hashlib
-import http.client
 import json
 import os
 import re
 import secrets
 import socket
 import sqlite3
-import ssl
 import sys
 import time
 
@@ -22,70 +20,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from api_client import Api, check, fail, tls_context
+
 BASE, DB, FPR, TMP = sys.argv[1:5]
-HOST, PORT = BASE.split("//")[1].split(":")
-PORT = int(PORT)
+API = Api(BASE, timeout=30)
+HOST, PORT = API.host, API.port
 NOW = int(time.time())
 DAY = 86400
 probes = 0
 
 
-def fail(msg):
-    raise SystemExit("FAIL: " + msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self):
-        return json.loads(self.body)
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def __repr__(self):
-        return "%d %s" % (self.status, self.body[:300])
-
-
 def request(method, path, token=None, body=None, ctype=None, headers=None, cookie=None):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    conn = http.client.HTTPSConnection(HOST, PORT, context=ctx, timeout=30)
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if cookie:
-        h["Cookie"] = "aclm_session=" + cookie
-    if body is not None and not isinstance(body, (bytes, str)):
-        body = json.dumps(body)
-        ctype = ctype or "application/json"
-    if ctype:
-        h["Content-Type"] = ctype
-    conn.request(method, path, body=body, headers=h)
-    r = conn.getresponse()
-    out = Resp(r.status, r.getheaders(), r.read())
-    der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
-    conn.close()
-    request.last_der = der
+    out = API.request(method, path, token, body, ctype, headers, cookie)
+    request.last_der = API.last_der
     return out
 
 
 def oversized(token):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
     with socket.create_connection((HOST, PORT), timeout=30) as raw:
-        with ctx.wrap_socket(raw) as s:
+        with tls_context().wrap_socket(raw) as s:
             s.sendall(("POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\n"
                        "Authorization: Bearer %s\r\n"
                        "Content-Type: application/pem-certificate-chain\r\n"

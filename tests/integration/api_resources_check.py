@@ -5,61 +5,22 @@ webhook receiver notify_http.py, writing TMPDIR/http/req-N.json; ACLM_HOME: the 
 directory, whose aclm.conf [acme] points at aclm's own CA). Jobs are run with `aclm jobs run
 --once`. Every check raises on failure with what was expected and what came back."""
 import glob
-import http.client
 import json
 import os
 import sqlite3
-import ssl
 import subprocess
 import sys
 
+from api_client import Api, check, fail
+
 BASE, TMP = sys.argv[1:3]
-HOST, PORT = BASE.split("//")[1].split(":")
-PORT = int(PORT)
+API = Api(BASE)
 ADMIN, VIEWER, OTHER = os.environ["ADMIN"], os.environ["VIEWER"], os.environ["OTHER"]
 probes = 0
 
 
-def fail(msg):
-    raise SystemExit("FAIL: " + msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self):
-        return json.loads(self.body)
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def __repr__(self):
-        return "%d %s" % (self.status, self.body[:400])
-
-
 def request(method, path, token=ADMIN, body=None):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    conn = http.client.HTTPSConnection(HOST, PORT, context=ctx, timeout=60)
-    h = {"Authorization": "Bearer " + token}
-    if body is not None:
-        body = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    conn.request(method, path, body=body, headers=h)
-    r = conn.getresponse()
-    out = Resp(r.status, r.getheaders(), r.read())
-    conn.close()
-    return out
+    return API.request(method, path, token, body)
 
 
 def expect(method, path, status, token=ADMIN, body=None):

@@ -181,6 +181,24 @@ id_of_fp() {
 	esac
 }
 
+# start_api_serve (free_port is pebble.sh's): `aclm serve --no-scheduler` (2 workers) on a free
+# loopback port, until it wrote its ready file; sets PORT and API_PID, output in $T/api.out and
+# $T/api.log.
+start_api_serve() {
+	PORT=$(free_port)
+	"$ACLM_BIN" serve --no-scheduler -v --listen "127.0.0.1:$PORT" --workers 2 \
+		--ready-file "$T/ready" >"$T/api.out" 2>"$T/api.log" &
+	API_PID=$!
+	bg_track "$API_PID"
+	for _ in $(seq 1 200); do
+		[ -s "$T/ready" ] && return 0
+		kill -0 "$API_PID" 2>/dev/null || { cat "$T/api.log" >&2; fail "serve exited"; }
+		sleep 0.1
+	done
+	cat "$T/api.log" >&2
+	fail "serve not ready after 20 s"
+}
+
 # cn_of subject|issuer FILE: the CN of the first certificate's subject or issuer.
 cn_of() {
 	openssl x509 -in "$2" -noout -"$1" -nameopt multiline | sed -n 's/^ *commonName *= *//p'

@@ -10,18 +10,7 @@
 
 # The database and the default tenant exist once any command ran.
 ok cert list
-PORT=$(free_port)
-"$ACLM_BIN" serve --no-scheduler -v --listen "127.0.0.1:$PORT" --workers 2 --ready-file "$T/ready" \
-	>"$T/api.out" 2>"$T/api.log" &
-API_PID=$!
-bg_track "$API_PID"
-i=0
-while [ ! -s "$T/ready" ] && [ "$i" -lt 200 ]; do
-	kill -0 "$API_PID" 2>/dev/null || { cat "$T/api.log" >&2; fail "serve exited"; }
-	sleep 0.1
-	i=$((i + 1))
-done
-[ -s "$T/ready" ] || { cat "$T/api.log" >&2; fail "serve not ready after 20 s"; }
+start_api_serve
 FPR=$(sed -n 's/.*certificate SHA-256 \([0-9A-F:]*\).*/\1/p' "$T/api.log")
 [ -n "$FPR" ] || fail "no certificate fingerprint in the log"
 

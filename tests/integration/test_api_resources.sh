@@ -45,18 +45,7 @@ http_listen = 127.0.0.1:$CA_HTTP_PORT
 EOF
 
 ok cert list
-PORT=$(free_port)
-"$ACLM_BIN" serve --no-scheduler -v --listen "127.0.0.1:$PORT" --workers 2 --ready-file "$T/ready" \
-	>"$T/api.out" 2>"$T/api.log" &
-API_PID=$!
-bg_track "$API_PID"
-i=0
-while [ ! -s "$T/ready" ] && [ "$i" -lt 200 ]; do
-	kill -0 "$API_PID" 2>/dev/null || { cat "$T/api.log" >&2; fail "serve exited"; }
-	sleep 0.1
-	i=$((i + 1))
-done
-[ -s "$T/ready" ] || { cat "$T/api.log" >&2; fail "serve not ready after 20 s"; }
+start_api_serve
 [ -s "$ACLM_HOME/admin-token" ] || fail "no admin-token file after the first start"
 ADMIN=$(cat "$ACLM_HOME/admin-token")
 ok token create --name viewer --role viewer
