@@ -311,6 +311,29 @@ out:
 	return ret;
 }
 
+/* The WAL between two checkpoints: wal_autocheckpoint pages, and the limit
+ * the file is cut back to after one (journal_size_limit) is that many
+ * frames and a commit's worth more, so that a WAL reserved to the limit
+ * (sqlite_reserve_log) is neither outgrown nor cut between checkpoints. */
+#define WAL_CHECKPOINT_PAGES 16384
+#define WAL_CHECKPOINT_PAGES_TEXT "16384"
+#define WAL_SLACK_FRAMES 512
+#define WAL_HEADER_BYTES 32       /* SQLite's file format, "WAL File Format" */
+#define WAL_FRAME_HEADER_BYTES 24
+
+static long long wal_limit(struct store__sqlite *s)
+{
+	sqlite3_stmt *st = NULL;
+	long long page = 4096;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+		page = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return WAL_HEADER_BYTES +
+	       (WAL_CHECKPOINT_PAGES + WAL_SLACK_FRAMES) * (WAL_FRAME_HEADER_BYTES + page);
+}
+
 /* WAL lets readers run beside the one writer; synchronous=NORMAL is safe
  * with WAL (a power loss may drop the last commits, never corrupt). A
  * durable store takes synchronous=FULL, which syncs the WAL at each commit
@@ -365,6 +388,55 @@ out:
 	return st;
 }
 
+/* Writes zeros from the end of the WAL file up to the size limit, under the
+ * write lock (BEGIN IMMEDIATE: no connection appends or rewinds the WAL
+ * meanwhile), then syncs it once. Why: a commit that extends the file makes
+ * its fdatasync also journal the file's new size and blocks (ext4: a jbd2
+ * commit), one that overwrites written blocks syncs only data, so a CA
+ * that syncs each issuance runs cheaper on a WAL of its full size (the same
+ * reason PostgreSQL fills new WAL segments with zeros). SQLite reads frames
+ * only up to the last valid one (salts and checksums): zeros past it are
+ * never frames, and a rewound WAL overwrites them. The limit is also
+ * journal_size_limit, so the file is not cut back after a checkpoint; the
+ * last connection's close still removes it. */
+static aclm_status sqlite_reserve_log(void *state, struct aclm_err *err)
+{
+	static const char zeros[64 * 1024];
+	struct store__sqlite *s = state;
+	const char *db = sqlite3_db_filename(s->db, "main");
+	const char *wal = db != NULL ? sqlite3_filename_wal(db) : NULL;
+	long long limit = wal_limit(s);
+	aclm_status st;
+	struct stat sb;
+	int fd = -1;
+
+	if (wal == NULL || wal[0] == '\0')
+		return aclm_err_set(err, ACLM_ERR_INTERNAL, "%s: no WAL file name", s->path);
+	if ((st = store__sqlite_exec(s, "BEGIN IMMEDIATE", err)) != ACLM_OK)
+		return st;
+	fd = open(wal, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: %s", wal, strerror(errno));
+		goto out;
+	}
+	for (off_t at = sb.st_size; at < limit && st == ACLM_OK;) {
+		size_t n = limit - at < (long long)sizeof(zeros) ? (size_t)(limit - at) : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, at);
+
+		if (w > 0)
+			at += w;
+		else if (w < 0 && errno != EINTR)
+			st = aclm_err_set(err, ACLM_ERR_IO, "%s: write: %s", wal, strerror(errno));
+	}
+	if (st == ACLM_OK && sb.st_size < limit && fdatasync(fd) != 0)
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: fdatasync: %s", wal, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
 static aclm_status connect_db(struct store__sqlite *s, const struct store_options *opt,
 			      struct aclm_err *err)
 {
@@ -390,9 +462,14 @@ static aclm_status connect_db(struct store__sqlite *s, const struct store_option
 	if (st == ACLM_OK)
 		st = store__sqlite_exec(s, "PRAGMA foreign_keys=ON;"
 					   " PRAGMA temp_store=MEMORY;"
-					   " PRAGMA wal_autocheckpoint=16384;"
-					   " PRAGMA journal_size_limit=67108864",
+					   " PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES_TEXT,
 					err);
+	if (st == ACLM_OK) {
+		char pragma[64];
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA journal_size_limit=%lld", wal_limit(s));
+		st = store__sqlite_exec(s, pragma, err);
+	}
 	if (st == ACLM_OK) {
 		/* Page cache: 16 MiB by default (docs/BENCHMARKS.md, inventory). */
 		char pragma[64];
@@ -561,6 +638,7 @@ const struct store_ops store_sqlite_ops = {
 	.backup = store__sqlite_backup,
 	.set_durable = sqlite_set_durable,
 	.sync = sqlite_sync,
+	.reserve_log = sqlite_reserve_log,
 	.acme_account_put = store__sqlite_acme_account_put,
 	.acme_account_get = store__sqlite_acme_account_get,
 	.acme_account_find = store__sqlite_acme_account_find,

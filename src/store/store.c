@@ -480,6 +480,13 @@ aclm_status store_sync(struct store *s, struct aclm_err *err)
 	return s->ops->sync(s->state, err);
 }
 
+aclm_status store_reserve_log(struct store *s, struct aclm_err *err)
+{
+	if (s->ops->reserve_log == NULL)
+		return unsupported(s, "reserve_log", err);
+	return s->ops->reserve_log(s->state, err);
+}
+
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err)
 {
 	if (!(s->ops->caps & STORE_CAP_BACKUP))

@@ -332,6 +332,7 @@ struct store_ops {
 	aclm_status (*backup)(void *state, const char *path, struct aclm_err *err);
 	aclm_status (*set_durable)(void *state, bool durable, struct aclm_err *err);
 	aclm_status (*sync)(void *state, struct aclm_err *err);
+	aclm_status (*reserve_log)(void *state, struct aclm_err *err);
 
 	aclm_status (*acme_account_put)(void *state, const struct store_acme_account *a, int64_t *id,
 					struct aclm_err *err);
@@ -489,6 +490,12 @@ aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *er
  * commits without a sync, lets the next writer in, then calls this before it
  * answers (ca/wfe_sync.c). SQLite: fdatasync of the -wal file (sqlite.c). */
 aclm_status store_sync(struct store *s, struct aclm_err *err);
+
+/* Gives the write-ahead log its full size now, so that later commits
+ * overwrite it instead of extending it: for a server that syncs often (the
+ * CA's durable commits). Outside a transaction. SQLite: the -wal file filled
+ * with zeros up to journal_size_limit (sqlite.c, sqlite_reserve_log). */
+aclm_status store_reserve_log(struct store *s, struct aclm_err *err);
 
 /* Consistent online copy to path (SQLite backup API). */
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err);

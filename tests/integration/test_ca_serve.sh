@@ -7,6 +7,10 @@
 . "$ACLM_SRC/tests/integration/aclm_ca.sh"
 
 start_aclm_ca p256 rsa3072 sm2
+# Each issuance syncs the WAL; reserved at start, it is overwritten, never extended
+# (store_reserve_log): a checkpoint's worth of 4 KiB pages and frame headers at least.
+wal_size=$(stat -c %s "$CA_HOME/aclm.db-wal")
+[ "$wal_size" -ge $((32 + 16384 * 4120)) ] || fail "the CA's WAL is $wal_size bytes, not reserved"
 issue() {
 	aclm issue --server "$CA_DIR" --ca-bundle "$CA_ROOTS" --agree-tos "$@"
 }
