@@ -186,6 +186,18 @@ static aclm_status get_one(struct store__sqlite *s, enum store__sqlite_stmt_id i
 	return ret;
 }
 
+/* Runs a cached conditional UPDATE or upsert; *changed says whether it
+ * matched (the reset in store__sqlite_run leaves sqlite3_changes() alone). */
+static aclm_status update_one(struct store__sqlite *s, enum store__sqlite_stmt_id id,
+			      const char *sql, const struct store__arg *args, size_t nargs,
+			      bool *changed, const char *what, struct aclm_err *err)
+{
+	aclm_status ret = store__sqlite_run(s, id, sql, args, nargs, NULL, NULL, NULL, what, err);
+
+	*changed = ret == ACLM_OK && sqlite3_changes(s->db) > 0;
+	return ret;
+}
+
 /* ---- accounts ---- */
 
 static aclm_status account_check(const struct store_ca_account *a, struct aclm_err *err)
@@ -347,16 +359,20 @@ static aclm_status order_check(const struct store_ca_order *o, struct aclm_err *
 	return ACLM_OK;
 }
 
+/* An order's account never changes: the update leaves it out of SET (an
+ * assigned foreign key column is looked up in ca_accounts again) and the
+ * WHERE refuses another account (no row changed). */
 static const char sql_order_put[] =
 	"INSERT INTO ca_orders(tenant_id, ca_name, id, account_id, status, identifiers, authz_ids,"
 	" profile, not_before, not_after, expires, error, cert_serial, replaces, created_at,"
 	" updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-	" ON CONFLICT(tenant_id, ca_name, id) DO UPDATE SET account_id = excluded.account_id,"
+	" ON CONFLICT(tenant_id, ca_name, id) DO UPDATE SET"
 	" status = excluded.status, identifiers = excluded.identifiers,"
 	" authz_ids = excluded.authz_ids, profile = excluded.profile,"
 	" not_before = excluded.not_before, not_after = excluded.not_after,"
 	" expires = excluded.expires, error = excluded.error, cert_serial = excluded.cert_serial,"
-	" replaces = excluded.replaces, updated_at = excluded.updated_at";
+	" replaces = excluded.replaces, updated_at = excluded.updated_at"
+	" WHERE account_id = excluded.account_id";
 
 struct order_text {
 	char *identifiers, *authz_ids, *error;
@@ -390,6 +406,7 @@ aclm_status store__sqlite_ca_order_put(void *state, const struct store_ca_order 
 {
 	struct order_text t = { 0 };
 	struct store__arg args[ORDER_NARGS];
+	bool changed = false;
 	aclm_status ret = order_check(o, err);
 
 	if (ret == ACLM_OK)
@@ -400,12 +417,15 @@ aclm_status store__sqlite_ca_order_put(void *state, const struct store_ca_order 
 		ret = json_text(o->error, NULL, "order error", &t.error, err);
 	if (ret == ACLM_OK) {
 		order_args(args, o, &t, aclm_time_now());
-		ret = store__sqlite_run(state, SQ_CA_ORDER_PUT, sql_order_put, args, ORDER_NARGS,
-					NULL, NULL, NULL, "store CA order", err);
+		ret = update_one(state, SQ_CA_ORDER_PUT, sql_order_put, args, ORDER_NARGS,
+				 &changed, "store CA order", err);
 		/* INVALID from SQLite can only be the account's foreign key. */
 		if (ret == ACLM_ERR_INVALID)
 			ret = aclm_err_set(err, ACLM_ERR_INVALID, "CA order %s: account %s is not "
 					   "an account of CA %s", o->id, o->account_id, o->ca_name);
+		else if (ret == ACLM_OK && !changed)
+			ret = aclm_err_set(err, ACLM_ERR_INVALID, "CA order %s belongs to another "
+					   "account than %s", o->id, o->account_id);
 	}
 	free(t.identifiers);
 	free(t.authz_ids);
@@ -502,41 +522,49 @@ static aclm_status authz_check(const struct store_ca_authz *a, struct aclm_err *
 	return ACLM_OK;
 }
 
+/* An authorization's account and identifier never change. SQLite rewrites
+ * an index entry whenever its columns are assigned, equal or not, so the
+ * update assigns only what changes and ca_authzs_reuse (the identity) is
+ * written once, at insert; the WHERE refuses another identity. */
 static const char sql_authz_put[] =
 	"INSERT INTO ca_authzs(tenant_id, ca_name, id, account_id, ident_type, ident_value,"
 	" wildcard, status, expires, challenges, va_pending, created_at, updated_at)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-	" ON CONFLICT(tenant_id, ca_name, id) DO UPDATE SET account_id = excluded.account_id,"
-	" ident_type = excluded.ident_type, ident_value = excluded.ident_value,"
-	" wildcard = excluded.wildcard, status = excluded.status, expires = excluded.expires,"
-	" challenges = excluded.challenges, va_pending = excluded.va_pending,"
-	" updated_at = excluded.updated_at";
+	" ON CONFLICT(tenant_id, ca_name, id) DO UPDATE SET status = excluded.status,"
+	" expires = excluded.expires, challenges = excluded.challenges,"
+	" va_pending = excluded.va_pending, updated_at = excluded.updated_at"
+	" WHERE account_id = excluded.account_id AND ident_type = excluded.ident_type"
+	" AND ident_value = excluded.ident_value AND wildcard = excluded.wildcard";
 
 aclm_status store__sqlite_ca_authz_put(void *state, const struct store_ca_authz *a,
 				       struct aclm_err *err)
 {
 	char *challenges = NULL;
 	int64_t now = aclm_time_now();
+	bool changed = false;
 	aclm_status ret = authz_check(a, err);
 
 	if (ret == ACLM_OK)
 		ret = json_text(a->challenges, "[]", "authorization challenges", &challenges, err);
 	if (ret != ACLM_OK)
 		goto out;
-	ret = store__sqlite_run(
-		state, SQ_CA_AUTHZ_PUT, sql_authz_put,
-		STORE__ARGS(STORE__INT(a->tenant_id), STORE__TEXT(a->ca_name),
-			    STORE__TEXT(a->id), STORE__TEXT(a->account_id),
-			    STORE__TEXT(a->ident_type), STORE__TEXT(a->ident_value),
-			    STORE__INT(a->wildcard ? 1 : 0), STORE__TEXT(a->status),
-			    STORE__INT(a->expires), STORE__TEXT(challenges),
-			    STORE__INT(a->va_pending ? 1 : 0),
-			    STORE__INT(or_now(a->created_at, now)), STORE__INT(now)),
-		NULL, NULL, NULL, "store CA authorization", err);
+	ret = update_one(state, SQ_CA_AUTHZ_PUT, sql_authz_put,
+			 STORE__ARGS(STORE__INT(a->tenant_id), STORE__TEXT(a->ca_name),
+				     STORE__TEXT(a->id), STORE__TEXT(a->account_id),
+				     STORE__TEXT(a->ident_type), STORE__TEXT(a->ident_value),
+				     STORE__INT(a->wildcard ? 1 : 0), STORE__TEXT(a->status),
+				     STORE__INT(a->expires), STORE__TEXT(challenges),
+				     STORE__INT(a->va_pending ? 1 : 0),
+				     STORE__INT(or_now(a->created_at, now)), STORE__INT(now)),
+			 &changed, "store CA authorization", err);
 	/* INVALID from SQLite can only be the account's foreign key. */
 	if (ret == ACLM_ERR_INVALID)
 		ret = aclm_err_set(err, ACLM_ERR_INVALID, "CA authorization %s: account %s is not "
 				   "an account of CA %s", a->id, a->account_id, a->ca_name);
+	else if (ret == ACLM_OK && !changed)
+		ret = aclm_err_set(err, ACLM_ERR_INVALID, "CA authorization %s belongs to another "
+				   "account or identifier than %s %s%s", a->id, a->account_id,
+				   a->wildcard ? "*." : "", a->ident_value);
 out:
 	free(challenges);
 	return ret;
@@ -580,24 +608,36 @@ static aclm_status authz_row(const struct store__sqlite *s, sqlite3_stmt *st, vo
 	return ACLM_OK;
 }
 
+const char store__sqlite_ca_sql_authz_get[] =
+	"SELECT " AUTHZ_COLUMNS " FROM ca_authzs WHERE tenant_id = ?1 AND ca_name = ?2 AND id = ?3";
+
 aclm_status store__sqlite_ca_authz_get(void *state, int64_t tenant, const char *ca_name,
 				       const char *id, struct store_ca_authz **out,
 				       struct aclm_err *err)
 {
 	*out = NULL;
-	return get_one(state, SQ_CA_AUTHZ_GET,
-		       "SELECT " AUTHZ_COLUMNS " FROM ca_authzs"
-		       " WHERE tenant_id = ?1 AND ca_name = ?2 AND id = ?3",
-		       tenant, ca_name, id, authz_row, out, "CA authorization", err);
+	return get_one(state, SQ_CA_AUTHZ_GET, store__sqlite_ca_sql_authz_get, tenant, ca_name,
+		       id, authz_row, out, "CA authorization", err);
 }
 
-/* Walks ca_authzs_reuse: equality on everything but expires, then
- * backwards from the latest expiry, so the first row is the answer. */
-static const char sql_authz_find_valid[] =
-	"SELECT " AUTHZ_COLUMNS " FROM ca_authzs"
+/* Walks ca_authzs_reuse to the account's few authorizations of the
+ * identifier and keeps the valid one that expires last: beside max() the
+ * other columns are that row's (https://www.sqlite.org/lang_select.html,
+ * "bare columns"), with no sort. Without a match the one row is NULLs. */
+const char store__sqlite_ca_sql_authz_find_valid[] =
+	"SELECT " AUTHZ_COLUMNS ", max(expires) FROM ca_authzs"
 	" WHERE tenant_id = ?1 AND ca_name = ?2 AND account_id = ?3 AND ident_type = ?4"
-	" AND ident_value = ?5 AND wildcard = ?6 AND status = 'valid' AND expires > ?7"
-	" ORDER BY expires DESC LIMIT 1";
+	" AND ident_value = ?5 AND wildcard = ?6 AND status = 'valid' AND expires > ?7";
+
+/* A store__sqlite_row_fn for that row; NULLs leave *out NULL. */
+static aclm_status latest_authz_row(const struct store__sqlite *s, sqlite3_stmt *st, void *out,
+				    struct aclm_err *err)
+{
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+		return authz_row(s, st, out, err);
+	*(struct store_ca_authz **)out = NULL;
+	return ACLM_OK;
+}
 
 aclm_status store__sqlite_ca_authz_find_valid(void *state, int64_t tenant, const char *ca_name,
 					      const char *account_id, const char *ident_type,
@@ -612,21 +652,25 @@ aclm_status store__sqlite_ca_authz_find_valid(void *state, int64_t tenant, const
 	if (!given(ca_name) || !given(account_id) || !given(ident_type) || !given(ident_value))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "CA authorization lookup: CA name, "
 				    "account and identifier are required");
-	ret = store__sqlite_run(state, SQ_CA_AUTHZ_FIND_VALID, sql_authz_find_valid,
+	ret = store__sqlite_run(state, SQ_CA_AUTHZ_FIND_VALID, store__sqlite_ca_sql_authz_find_valid,
 				STORE__ARGS(STORE__INT(tenant), STORE__TEXT(ca_name),
 					    STORE__TEXT(account_id), STORE__TEXT(ident_type),
 					    STORE__TEXT(ident_value), STORE__INT(wildcard ? 1 : 0),
 					    STORE__INT(now > min_expires ? now : min_expires)),
-				authz_row, out, &found, "find CA authorization", err);
-	if (ret == ACLM_OK && !found)
+				latest_authz_row, out, &found, "find CA authorization", err);
+	if (ret == ACLM_OK && (!found || *out == NULL))
 		ret = aclm_err_set(err, ACLM_ERR_NOTFOUND,
 				   "CA %s: no valid authorization of account %s for %s%s", ca_name,
 				   account_id, wildcard ? "*." : "", ident_value);
 	return ret;
 }
 
-/* Prepared per call: the callback may use the store while this steps. The
- * literal va_pending = 1 lets SQLite use the partial index. */
+/* The literal va_pending = 1 lets SQLite use the partial index. */
+const char store__sqlite_ca_sql_authz_va_pending[] =
+	"SELECT " AUTHZ_COLUMNS " FROM ca_authzs WHERE tenant_id = ?1 AND ca_name = ?2"
+	" AND va_pending = 1 ORDER BY created_at, id";
+
+/* Prepared per call: the callback may use the store while this steps. */
 aclm_status store__sqlite_ca_authz_list_va_pending(void *state, int64_t tenant,
 						   const char *ca_name, store_ca_authz_cb cb,
 						   void *arg, struct aclm_err *err)
@@ -639,11 +683,7 @@ aclm_status store__sqlite_ca_authz_list_va_pending(void *state, int64_t tenant,
 
 	if (!given(ca_name))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "CA authorization list: no CA name");
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT " AUTHZ_COLUMNS " FROM ca_authzs"
-				" WHERE tenant_id = ?1 AND ca_name = ?2 AND va_pending = 1"
-				" ORDER BY created_at, id",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db, store__sqlite_ca_sql_authz_va_pending, -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, tenant);
 	if (rc == SQLITE_OK)
@@ -829,18 +869,6 @@ static aclm_status issued_refused(struct store__sqlite *s, int64_t tenant, const
 	return ret;
 }
 
-/* Runs a cached conditional UPDATE; *changed says whether it matched (the
- * reset in store__sqlite_run leaves sqlite3_changes() alone). */
-static aclm_status update_one(struct store__sqlite *s, enum store__sqlite_stmt_id id,
-			      const char *sql, const struct store__arg *args, size_t nargs,
-			      bool *changed, const char *what, struct aclm_err *err)
-{
-	aclm_status ret = store__sqlite_run(s, id, sql, args, nargs, NULL, NULL, NULL, what, err);
-
-	*changed = ret == ACLM_OK && sqlite3_changes(s->db) > 0;
-	return ret;
-}
-
 /* The test (not yet revoked) and the change are one UPDATE, so of two
  * racing revocations exactly one succeeds. */
 aclm_status store__sqlite_ca_issued_revoke(void *state, int64_t tenant, const char *ca_name,
@@ -894,8 +922,9 @@ aclm_status store__sqlite_ca_issued_replace(void *state, int64_t tenant, const c
 }
 
 /* Fixed texts, one per filter combination, so each can use its index
- * (ca_issued_crl when a key type is given, else ca_issued_created). */
-static const char *const sql_issued_list[2][2] = {
+ * (ca_issued_crl, which holds only revoked rows, for a CRL: a key type and
+ * revoked = 1, literally; else ca_issued_created). */
+const char *const store__sqlite_ca_sql_issued_list[2][2] = {
 	{ "SELECT " ISSUED_COLUMNS " FROM ca_issued WHERE tenant_id = ?1 AND ca_name = ?2"
 	  " ORDER BY created_at, serial",
 	  "SELECT " ISSUED_COLUMNS " FROM ca_issued WHERE tenant_id = ?1 AND ca_name = ?2"
@@ -919,8 +948,8 @@ aclm_status store__sqlite_ca_issued_list(void *state, int64_t tenant, const char
 
 	if (!given(ca_name))
 		return aclm_err_set(err, ACLM_ERR_INVALID, "CA issued list: no CA name");
-	rc = sqlite3_prepare_v2(s->db, sql_issued_list[key_type != NULL][revoked_only], -1, &st,
-				NULL);
+	rc = sqlite3_prepare_v2(s->db, store__sqlite_ca_sql_issued_list[key_type != NULL][revoked_only],
+				-1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, tenant);
 	if (rc == SQLITE_OK)

@@ -298,6 +298,15 @@ aclm_status store__sqlite_ca_eab_bind(void *state, int64_t tenant, const char *c
 				      const char *kid, const char *account_id,
 				      struct aclm_err *err);
 
+/* Statements of sqlite_caserver.c whose query plans the unit tests check:
+ * an authorization by id, the reuse lookup, the restart scan of those
+ * being validated, and the issued lists ([key type given][revoked only];
+ * [1][1] is a CRL's). */
+extern const char store__sqlite_ca_sql_authz_get[];
+extern const char store__sqlite_ca_sql_authz_find_valid[];
+extern const char store__sqlite_ca_sql_authz_va_pending[];
+extern const char *const store__sqlite_ca_sql_issued_list[2][2];
+
 /* The area tables of the SQLite backend, one file each (sqlite_auth.c, ...). */
 extern const struct store_auth_ops store__sqlite_auth_ops;
 extern const struct store_sched_ops store__sqlite_sched_ops;
