@@ -106,6 +106,27 @@ json_t *acme_jws_algs_json(void);
  * ACLM_ERR_VERIFY. */
 aclm_status acme_jws_verify(const struct acme_jws_req *r, EVP_PKEY *key, const char **problem,
 			    struct aclm_err *err);
+/* A key prepared once for the JWS of many requests, on one thread at a time
+ * (a server's account key): the key's checks above run once, and an ECDSA
+ * key keeps a context set up for its curve's digest, so each request costs
+ * the digest and the signature check only (OpenSSL 3.0 fetches the digest
+ * and signature methods and builds a context on each EVP_DigestVerifyInit).
+ * The verdicts are acme_jws_verify's. */
+struct acme_jws_verifier {
+	EVP_PKEY *key;             /* a reference of our own */
+	const char *alg;           /* the only alg the key may sign with */
+	const char *problem;       /* set when the key itself is refused */
+	char why[160];             /* ... and why */
+	EVP_PKEY_CTX *ctx;         /* ECDSA: EVP_PKEY_verify set up with the digest */
+	EVP_MD_CTX *md;            /* ECDSA: hashes the signing input */
+};
+/* Takes a reference to key. Fails only when out of memory: a key the JWS
+ * rules refuse still makes a verifier, whose every verify refuses it. */
+aclm_status acme_jws_verifier_init(struct acme_jws_verifier *v, EVP_PKEY *key,
+				   struct aclm_err *err);
+void acme_jws_verifier_clear(struct acme_jws_verifier *v);
+aclm_status acme_jws_verify_with(const struct acme_jws_req *r, struct acme_jws_verifier *v,
+				 const char **problem, struct aclm_err *err);
 /* Checks an EAB JWS (RFC 8555 §7.3.4) inside newAccount: protected alg
  * HS256 and the kid it names (copied to kid_out), url equal to
  * new_account_url, payload equal to the outer account JWK (by RFC 7638

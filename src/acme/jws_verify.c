@@ -3,6 +3,7 @@
  * with the account key, and the External Account Binding (§7.3.4) checked. */
 #include "acme/acme.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -497,27 +498,42 @@ void acme_jws_req_free(struct acme_jws_req *r)
 /* The key must be the one the alg names (RFC 7518 §3.1): another key type
  * is badSignatureAlgorithm, as the alg does not fit the key; a key of the
  * right type that this server refuses (RSA outside 2048..8192 bits, other
- * curves) is badPublicKey (RFC 8555 §6.7). */
-static aclm_status verify_key(const char *alg, EVP_PKEY *key, const char **problem,
-			      struct aclm_err *err)
+ * curves) is badPublicKey (RFC 8555 §6.7). The key's part of that is
+ * decided once per verifier (verifier_judge_key), the alg's per request. */
+static void verifier_judge_key(struct acme_jws_verifier *v)
 {
-	const char *key_alg = acme_jws_alg(key);
-	int bits = EVP_PKEY_get_bits(key);
+	int bits = EVP_PKEY_get_bits(v->key);
+
+	v->alg = acme_jws_alg(v->key);
+	v->problem = NULL;
+	v->why[0] = '\0';
+	if (v->alg == NULL) {
+		v->problem = "badPublicKey";
+		snprintf(v->why, sizeof(v->why), "%s keys are not accepted (RSA, P-256, P-384, "
+			 "Ed25519 are)", EVP_PKEY_get0_type_name(v->key));
+	} else if (strcmp(v->alg, "RS256") == 0 && (bits < JWS_RSA_MIN_BITS ||
+						   bits > JWS_RSA_MAX_BITS)) {
+		v->problem = "badPublicKey";
+		snprintf(v->why, sizeof(v->why), "RSA key of %d bits (%d to %d are accepted)", bits,
+			 JWS_RSA_MIN_BITS, JWS_RSA_MAX_BITS);
+	}
+}
+
+static aclm_status verify_key(const char *alg, const struct acme_jws_verifier *v,
+			      const char **problem, struct aclm_err *err)
+{
 	aclm_status st = ACLM_OK;
 
-	if (key_alg == NULL)
-		st = fail(problem, "badPublicKey", aclm_err_set(err, ACLM_ERR_UNSUPPORTED,
-				"jws: %s keys are not accepted (RSA, P-256, P-384, Ed25519 are)",
-				EVP_PKEY_get0_type_name(key)));
-	else if (strcmp(key_alg, alg) != 0)
+	if (v->alg == NULL)
+		st = fail(problem, v->problem, aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "jws: %s",
+							      v->why));
+	else if (strcmp(v->alg, alg) != 0)
 		st = fail(problem, "badSignatureAlgorithm", aclm_err_set(err,
 				ACLM_ERR_UNSUPPORTED, "jws: alg %s does not fit the key (%s)", alg,
-				key_alg));
-	else if (strcmp(alg, "RS256") == 0 && (bits < JWS_RSA_MIN_BITS ||
-					       bits > JWS_RSA_MAX_BITS))
-		st = fail(problem, "badPublicKey", aclm_err_set(err, ACLM_ERR_UNSUPPORTED,
-				"jws: RSA key of %d bits (%d to %d are accepted)", bits,
-				JWS_RSA_MIN_BITS, JWS_RSA_MAX_BITS));
+				v->alg));
+	else if (v->problem != NULL)
+		st = fail(problem, v->problem, aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "jws: %s",
+							      v->why));
 	return st;
 }
 
@@ -563,8 +579,73 @@ out:
 	return st;
 }
 
-aclm_status acme_jws_verify(const struct acme_jws_req *r, EVP_PKEY *key, const char **problem,
-			    struct aclm_err *err)
+void acme_jws_verifier_clear(struct acme_jws_verifier *v)
+{
+	EVP_MD_CTX_free(v->md);
+	EVP_PKEY_CTX_free(v->ctx);
+	EVP_PKEY_free(v->key);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ECDSA: the digest of the alg the key signs with, and a verify context
+ * that checks signatures over such digests. */
+static aclm_status verifier_ecdsa(struct acme_jws_verifier *v, const struct jws_alg *a,
+				  struct aclm_err *err)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, a->digest, NULL);
+	aclm_status st = ACLM_OK;
+
+	v->md = EVP_MD_CTX_new();
+	v->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->key, NULL);
+	if (md == NULL || v->md == NULL || v->ctx == NULL ||
+	    EVP_DigestInit_ex2(v->md, md, NULL) != 1 || EVP_PKEY_verify_init(v->ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(v->ctx, md) != 1)
+		st = aclm_err_ssl(err, ACLM_ERR_CRYPTO, "jws: %s verifier", a->name);
+	EVP_MD_free(md); /* the contexts keep their own references */
+	return st;
+}
+
+aclm_status acme_jws_verifier_init(struct acme_jws_verifier *v, EVP_PKEY *key,
+				   struct aclm_err *err)
+{
+	const struct jws_alg *a;
+	aclm_status st = ACLM_OK;
+
+	memset(v, 0, sizeof(*v));
+	if (key == NULL || !EVP_PKEY_up_ref(key))
+		return aclm_err_set(err, ACLM_ERR_INVALID, "jws: no key to verify with");
+	v->key = key;
+	verifier_judge_key(v);
+	a = v->problem == NULL ? jws_alg_find(v->alg) : NULL;
+	if (a != NULL && a->ec_size != 0)
+		st = verifier_ecdsa(v, a, err);
+	if (st != ACLM_OK)
+		acme_jws_verifier_clear(v);
+	return st;
+}
+
+/* The digest of the signing input, checked against the DER signature. */
+static aclm_status verify_ecdsa(const struct acme_jws_req *r, struct acme_jws_verifier *v,
+				const unsigned char *der, size_t derlen, struct aclm_err *err)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	int ok;
+
+	if (EVP_DigestInit_ex2(v->md, NULL, NULL) != 1 ||
+	    EVP_DigestUpdate(v->md, r->signing_input, r->signing_input_len) != 1 ||
+	    EVP_DigestFinal_ex(v->md, digest, &dlen) != 1)
+		return aclm_err_ssl(err, ACLM_ERR_CRYPTO, "jws: digest");
+	/* 0 is a bad signature, < 0 a malformed one: both do not verify. */
+	ok = EVP_PKEY_verify(v->ctx, der, derlen, digest, dlen);
+	if (ok != 1)
+		return aclm_err_ssl(err, ACLM_ERR_VERIFY, "%s signature does not verify",
+				    EVP_PKEY_get0_type_name(v->key));
+	return ACLM_OK;
+}
+
+aclm_status acme_jws_verify_with(const struct acme_jws_req *r, struct acme_jws_verifier *v,
+				 const char **problem, struct aclm_err *err)
 {
 	const struct jws_alg *a = r != NULL ? jws_alg_find(r->alg) : NULL;
 	unsigned char *der = NULL;
@@ -572,19 +653,22 @@ aclm_status acme_jws_verify(const struct acme_jws_req *r, EVP_PKEY *key, const c
 	aclm_status st;
 
 	fail(problem, NULL, ACLM_OK);
-	if (a == NULL || key == NULL || r->signing_input == NULL || r->sig == NULL) {
+	if (a == NULL || v == NULL || v->key == NULL || r->signing_input == NULL ||
+	    r->sig == NULL) {
 		st = fail(problem, "serverInternal", aclm_err_set(err, ACLM_ERR_INVALID,
 				"jws: nothing to verify (no parsed request or no key)"));
 		goto out;
 	}
-	st = verify_key(a->name, key, problem, err);
+	st = verify_key(a->name, v, problem, err);
 	if (st == ACLM_OK && a->ec_size != 0)
 		st = ecdsa_raw_to_der(r->sig, r->sig_len, a->ec_size, &der, &derlen, problem, err);
 	if (st != ACLM_OK)
 		goto out;
-	st = crypto_verify(key, a->digest, NULL, (const unsigned char *)r->signing_input,
-			   r->signing_input_len, der != NULL ? der : r->sig,
-			   der != NULL ? derlen : r->sig_len, err);
+	if (v->ctx != NULL)
+		st = verify_ecdsa(r, v, der, derlen, err);
+	else
+		st = crypto_verify(v->key, a->digest, NULL, (const unsigned char *)r->signing_input,
+				   r->signing_input_len, r->sig, r->sig_len, err);
 	if (st != ACLM_OK) {
 		aclm_err_prefix(err, "jws");
 		/* RFC 8555 §6.2: a signature that does not verify is malformed. */
@@ -592,6 +676,20 @@ aclm_status acme_jws_verify(const struct acme_jws_req *r, EVP_PKEY *key, const c
 	}
 out:
 	OPENSSL_free(der);
+	return st;
+}
+
+aclm_status acme_jws_verify(const struct acme_jws_req *r, EVP_PKEY *key, const char **problem,
+			    struct aclm_err *err)
+{
+	struct acme_jws_verifier v;
+	aclm_status st = acme_jws_verifier_init(&v, key, err);
+
+	if (st != ACLM_OK)
+		fail(problem, "serverInternal", st);
+	else
+		st = acme_jws_verify_with(r, &v, problem, err);
+	acme_jws_verifier_clear(&v);
 	return st;
 }
 

@@ -444,6 +444,7 @@ void wfe_key_cache_clear(struct wfe_worker *w)
 	for (size_t i = 0; i < WFE_ACCT_CACHE_SLOTS; i++) {
 		store_ca_account_free(w->accts[i].a);
 		w->accts[i].a = NULL;
+		acme_jws_verifier_clear(&w->accts[i].v);
 	}
 }
 
@@ -505,6 +506,22 @@ static aclm_status account_get(struct wfe_worker *w, const char *id,
 	return ACLM_OK;
 }
 
+/* This worker's verifier for an account's key (acme_jws_verifier): kept
+ * beside the account's row while requests keep bringing the same key
+ * object (the shared key cache hands out one per account and thumbprint);
+ * NULL when one cannot be made (the request then verifies without). */
+static struct acme_jws_verifier *account_verifier(struct wfe_worker *w, const char *id,
+						 EVP_PKEY *key)
+{
+	struct acme_jws_verifier *v = &w->accts[key_slot(id) % WFE_ACCT_CACHE_SLOTS].v;
+	struct aclm_err err = { 0 };
+
+	if (v->key == key)
+		return v;
+	acme_jws_verifier_clear(v);
+	return acme_jws_verifier_init(v, key, &err) == ACLM_OK ? v : NULL;
+}
+
 /* The account id in a kid URL: whatever follows "/acme/acct/" (any
  * authority: a client may have registered through another name of ours). */
 static const char *kid_account_id(const char *kid)
@@ -549,6 +566,7 @@ static bool post_account(struct wfe_req *r)
 		wfe_reply_err(r, NULL, &err);
 		return false;
 	}
+	r->verifier = account_verifier(r->w, id, r->key);
 	return true;
 }
 
@@ -616,7 +634,8 @@ static bool post_checks(struct wfe_req *r, enum wfe_auth auth)
 		return false;
 	}
 	problem = NULL;
-	if (acme_jws_verify(&r->jws, r->key, &problem, &err) != ACLM_OK) {
+	if ((r->verifier != NULL ? acme_jws_verify_with(&r->jws, r->verifier, &problem, &err)
+				 : acme_jws_verify(&r->jws, r->key, &problem, &err)) != ACLM_OK) {
 		wfe_reply_err(r, problem != NULL ? problem : "malformed", &err);
 		return false;
 	}

@@ -165,6 +165,7 @@ struct wfe_key_slot {
 struct wfe_acct_slot {
 	uint64_t gen;
 	struct store_ca_account *a;
+	struct acme_jws_verifier v; /* the key of the account last verified here */
 };
 
 /* One HTTP thread: its own event loop, store connection, keystore and
@@ -202,6 +203,7 @@ struct wfe_req {
 	struct acme_jws_req jws;   /* POST: parsed and verified */
 	struct store_ca_account *acct; /* POST with kid: the account */
 	EVP_PKEY *key;             /* the key that signed the request */
+	struct acme_jws_verifier *verifier; /* kid: the worker's, for key; else NULL */
 	bool answered;
 	bool durable_tx;           /* the open write transaction is durable */
 	const char *durable_keys[WFE_DURABLE_KEYS]; /* ids it writes (wfe_sync_begin) */

@@ -587,6 +587,73 @@ static void test_jws_verify_refuses_weak_or_mismatched_keys(void **state)
 
 /* RFC 7518 §3.4: exactly 64 bytes for ES256; a DER signature (what
  * OpenSSL would take) or a padded/short r||s is refused. */
+/* One verifier, many requests (the server keeps one per account key): each
+ * good signature verifies, a tampered one in between is malformed and does
+ * not spoil the next, a request of another alg is badSignatureAlgorithm. */
+static void verifier_reuse(const char *alg, const char *other_alg)
+{
+	struct aclm_err err = { 0 };
+	EVP_PKEY *key = key_of(alg);
+	struct acme_jws_verifier v;
+	const char *problem = NULL;
+
+	assert_int_equal(acme_jws_verifier_init(&v, key, &err), ACLM_OK);
+	EVP_PKEY_free(key); /* the verifier keeps its own reference */
+	for (int i = 0; i < 6; i++) {
+		char *body = sign_with(v.key, NULL, "k", nonce, NULL);
+		struct acme_jws_req r;
+
+		assert_int_equal(parse(body, &r, &problem, &err), ACLM_OK);
+		if (i == 3)
+			r.signing_input[r.signing_input_len - 1] ^= 1;
+		assert_int_equal(acme_jws_verify_with(&r, &v, &problem, &err),
+				 i == 3 ? ACLM_ERR_VERIFY : ACLM_OK);
+		if (i == 3)
+			assert_string_equal(problem, "malformed");
+		else
+			assert_null(problem);
+		if (i == 5) {
+			snprintf(r.alg, sizeof(r.alg), "%s", other_alg);
+			assert_int_equal(acme_jws_verify_with(&r, &v, &problem, &err),
+					 ACLM_ERR_UNSUPPORTED);
+			assert_string_equal(problem, "badSignatureAlgorithm");
+		}
+		acme_jws_req_free(&r);
+		free(body);
+	}
+	acme_jws_verifier_clear(&v);
+	assert_null(v.key);
+}
+
+static void test_jws_verifier_reused_across_requests(void **state)
+{
+	struct aclm_err err = { 0 };
+	EVP_PKEY *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	struct acme_jws_verifier v;
+	const char *problem = NULL;
+	char *body;
+	struct acme_jws_req r;
+
+	(void)state;
+	verifier_reuse("ES256", "ES384");
+	verifier_reuse("ES384", "ES256");
+	verifier_reuse("RS256", "ES256");
+	verifier_reuse("EdDSA", "RS256");
+	/* A refused key still makes a verifier, which refuses every request. */
+	assert_non_null(rsa1024);
+	assert_int_equal(acme_jws_verifier_init(&v, rsa1024, &err), ACLM_OK);
+	body = sign_with(rsa1024, NULL, "k", nonce, NULL);
+	assert_int_equal(parse(body, &r, &problem, &err), ACLM_OK);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(acme_jws_verify_with(&r, &v, &problem, &err), ACLM_ERR_UNSUPPORTED);
+		assert_string_equal(problem, "badPublicKey");
+	}
+	acme_jws_req_free(&r);
+	free(body);
+	acme_jws_verifier_clear(&v);
+	EVP_PKEY_free(rsa1024);
+}
+
 static void test_jws_es256_signature_length(void **state)
 {
 	struct aclm_err err = { 0 };
@@ -859,6 +926,7 @@ int main(void)
 		cmocka_unit_test(test_jws_part_caps),
 		cmocka_unit_test(test_jws_verify_refuses_weak_or_mismatched_keys),
 		cmocka_unit_test(test_jws_es256_signature_length),
+		cmocka_unit_test(test_jws_verifier_reused_across_requests),
 		cmocka_unit_test(test_eab_round_trip_with_signer),
 		cmocka_unit_test(test_eab_refuses_wrong_mac_url_or_key),
 		cmocka_unit_test(test_eab_refuses_bad_header_or_shape),
