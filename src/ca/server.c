@@ -105,7 +105,12 @@ aclm_status wfe_open_store(struct wfe_server *srv, struct store **store, struct 
 	opt.durable = false;
 	*store = NULL;
 	*ks = NULL;
-	st = store_open(srv->o->store_url, &opt, store, err);
+	if (srv->store != NULL) {
+		*store = store_share(srv->store);
+		st = ACLM_OK;
+	} else if ((st = store_open(srv->o->store_url, &opt, store, err)) == ACLM_OK) {
+		srv->store = *store;
+	}
 	if (st == ACLM_OK)
 		st = keystore_open(*store, srv->o->home, ks, err);
 	return st;

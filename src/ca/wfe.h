@@ -126,6 +126,7 @@ aclm_status wfe_sync_wait(struct wfe_sync *s, uint64_t target, wfe_sync_fn fn, v
 /* ---- the server ---- */
 struct wfe_server {
 	const struct ca_serve_opts *o;
+	struct store *store;       /* shared by every thread (store_share); NULL until open */
 	char ca_name[CA_NAME_MAX + 1];
 	int64_t tenant;
 	struct ca_issuer *issuers;
@@ -211,7 +212,10 @@ struct wfe_req {
 	uint64_t sync_target;      /* the answer waits until this commit is synced */
 };
 
-/* Opens a store connection and keystore for one thread (workers and VA). */
+/* The store for one more thread (workers and VA): the first call opens it,
+ * the others share it (store_share: one SQLite connection and page cache for
+ * the CA; its threads take turns per call and per transaction), each with
+ * a keystore of its own. store_close each as before. */
 aclm_status wfe_open_store(struct wfe_server *srv, struct store **store, struct keystore **ks,
 			   struct aclm_err *err);
 

@@ -3,6 +3,7 @@
  * the same for every backend: the audit hash chain and the frees. */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,17 @@
 #include "core/time.h"
 #include "store/store_int.h"
 
+/* Threads that share a store (store_share) take turns: each call, and each
+ * transaction from store_begin to its commit or rollback, holds the lock,
+ * so no thread's statements run inside another's transaction. Recursive: a
+ * call inside the caller's own transaction, or from a listing's callback,
+ * takes it again. Uncontended, it costs tens of nanoseconds a call. */
 struct store {
 	const struct store_ops *ops;
 	void *state;
 	bool in_tx; /* store_begin is open: audit appends join it */
+	pthread_mutex_t lock;
+	int refs;   /* store_share references; store_close frees with the last */
 };
 
 const struct store_ops *store__ops(const struct store *s)
@@ -26,9 +34,16 @@ const struct store_ops *store__ops(const struct store *s)
 	return s->ops;
 }
 
-void *store__state(const struct store *s)
+void *store__enter(struct store *s)
 {
+	pthread_mutex_lock(&s->lock);
 	return s->state;
+}
+
+aclm_status store__leave(struct store *s, aclm_status st)
+{
+	pthread_mutex_unlock(&s->lock);
+	return st;
 }
 
 aclm_status store__unsupported(const struct store *s, const char *what, struct aclm_err *err)
@@ -105,9 +120,18 @@ aclm_status store_open(const char *url, const struct store_options *opt, struct 
 		goto out;
 	}
 	s->ops = ops;
+	s->refs = 1;
 	st = ops->open(target, opt, &s->state, err);
 	if (st != ACLM_OK)
 		goto out;
+	{
+		pthread_mutexattr_t attr;
+
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&s->lock, &attr);
+		pthread_mutexattr_destroy(&attr);
+	}
 	*out = s;
 	s = NULL;
 out:
@@ -115,11 +139,18 @@ out:
 	return st;
 }
 
+struct store *store_share(struct store *s)
+{
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+	return s;
+}
+
 void store_close(struct store *s)
 {
-	if (s == NULL)
+	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST) > 0)
 		return;
 	s->ops->close(s->state);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -132,7 +163,7 @@ static aclm_status unsupported(const struct store *s, const char *what, struct a
 /* Forwards to an op; a NULL slot means the backend lacks the feature. */
 #define CALL_OP(s, op, err, ...)                                                 \
 	((s)->ops->op == NULL ? unsupported((s), #op, (err))                     \
-			      : (s)->ops->op((s)->state, __VA_ARGS__, (err)))
+			      : store__leave((s), (s)->ops->op(store__enter(s), __VA_ARGS__, (err))))
 
 /* Every tenant-owned row carries its tenant: a zero tenant is a caller bug
  * (a zeroed filter, a forgotten lookup), never "all tenants". */
@@ -143,37 +174,51 @@ static aclm_status need_tenant(int64_t tenant, const char *what, struct aclm_err
 	return aclm_err_set(err, ACLM_ERR_INVALID, "%s: no tenant given", what);
 }
 
+/* The transaction holds the store's lock from here to its commit or
+ * rollback (other threads sharing the store wait). */
 aclm_status store_begin(struct store *s, struct aclm_err *err)
 {
 	aclm_status st;
 
+	store__enter(s);
 	if (s->in_tx)
-		return aclm_err_set(err, ACLM_ERR_INVALID,
-				    "a transaction is already open (transactions do not nest)");
+		return store__leave(s, aclm_err_set(err, ACLM_ERR_INVALID,
+				    "a transaction is already open (transactions do not nest)"));
 	if (s->ops->begin == NULL)
-		return unsupported(s, "begin", err);
+		return store__leave(s, unsupported(s, "begin", err));
 	st = s->ops->begin(s->state, err);
 	s->in_tx = st == ACLM_OK;
-	return st;
+	return st == ACLM_OK ? st : store__leave(s, st); /* kept: the transaction's hold */
 }
 
 /* The backend's commit either commits or rolls back, so afterwards no
  * transaction is open whatever the outcome. */
 aclm_status store_commit(struct store *s, struct aclm_err *err)
 {
+	aclm_status st;
+
+	store__enter(s);
 	if (!s->in_tx)
-		return aclm_err_set(err, ACLM_ERR_INVALID, "commit without an open transaction");
+		return store__leave(s, aclm_err_set(err, ACLM_ERR_INVALID,
+						    "commit without an open transaction"));
 	s->in_tx = false;
-	if (s->ops->commit == NULL)
-		return unsupported(s, "commit", err);
-	return s->ops->commit(s->state, err);
+	st = s->ops->commit == NULL ? unsupported(s, "commit", err) : s->ops->commit(s->state, err);
+	store__leave(s, st); /* the transaction's hold */
+	return store__leave(s, st);
 }
 
 void store_rollback(struct store *s)
 {
+	bool was = false;
+
+	store__enter(s);
+	was = s->in_tx;
 	s->in_tx = false;
 	if (s->ops->rollback != NULL)
 		s->ops->rollback(s->state);
+	if (was)
+		store__leave(s, ACLM_OK); /* the transaction's hold */
+	store__leave(s, ACLM_OK);
 }
 
 aclm_status store_tenant_ensure(struct store *s, const char *name, int64_t *id,
@@ -470,13 +515,15 @@ aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *er
 {
 	if (s->ops->set_durable == NULL)
 		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "this store cannot change durability");
-	return s->ops->set_durable(s->state, durable, err);
+	return store__leave(s, s->ops->set_durable(store__enter(s), durable, err));
 }
 
 aclm_status store_sync(struct store *s, struct aclm_err *err)
 {
 	if (s->ops->sync == NULL)
 		return unsupported(s, "sync", err);
+	/* Not under the lock: the sync must overlap other threads' commits
+	 * (the backend's sync only reads the connection's file name). */
 	return s->ops->sync(s->state, err);
 }
 
@@ -484,7 +531,7 @@ aclm_status store_reserve_log(struct store *s, struct aclm_err *err)
 {
 	if (s->ops->reserve_log == NULL)
 		return unsupported(s, "reserve_log", err);
-	return s->ops->reserve_log(s->state, err);
+	return store__leave(s, s->ops->reserve_log(store__enter(s), err));
 }
 
 aclm_status store_backup(struct store *s, const char *path, struct aclm_err *err)
@@ -637,25 +684,19 @@ static aclm_status audit_check_event(const struct store *s, const struct store_a
 
 /* Reading the last hash and inserting must be one transaction, or two
  * writers could chain onto the same row and fork the chain. */
-aclm_status store_audit_append(struct store *s, const struct store_audit_event *e,
-			       struct aclm_err *err)
+/* Under the store's lock, so that in_tx is this thread's: another
+ * thread's transaction is over by the time this one holds it. */
+static aclm_status audit_append_locked(struct store *s, const struct store_audit_event *e,
+				       int64_t at, const char *detail, struct aclm_err *err)
 {
 	char prev[65], hash[65];
-	char *detail = NULL;
 	bool own_tx = false;
-	int64_t at = aclm_time_now();
-	aclm_status st = audit_check_event(s, e, err);
+	aclm_status st = ACLM_OK;
 
-	if (st != ACLM_OK)
-		goto out;
-	if (e->detail != NULL && (detail = aclm_json_dump_compact(e->detail)) == NULL) {
-		st = aclm_err_set(err, ACLM_ERR_NOMEM, "audit %s: cannot serialise detail", e->action);
-		goto out;
-	}
 	if (!s->in_tx) {
 		st = store_begin(s, err);
 		if (st != ACLM_OK)
-			goto out;
+			return st;
 		own_tx = true;
 	}
 	st = s->ops->audit_last_hash(s->state, prev, err);
@@ -664,13 +705,27 @@ aclm_status store_audit_append(struct store *s, const struct store_audit_event *
 				       detail, hash, err);
 	if (st == ACLM_OK)
 		st = s->ops->audit_insert(s->state, e, at, detail, prev, hash, err);
-	if (st == ACLM_OK && own_tx) {
-		own_tx = false;
+	if (own_tx && st == ACLM_OK)
 		st = store_commit(s, err);
-	}
-out:
-	if (own_tx)
+	else if (own_tx)
 		store_rollback(s);
+	return st;
+}
+
+aclm_status store_audit_append(struct store *s, const struct store_audit_event *e,
+			       struct aclm_err *err)
+{
+	char *detail = NULL;
+	int64_t at = aclm_time_now();
+	aclm_status st = audit_check_event(s, e, err);
+
+	if (st != ACLM_OK)
+		return st;
+	if (e->detail != NULL && (detail = aclm_json_dump_compact(e->detail)) == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "audit %s: cannot serialise detail",
+				    e->action);
+	store__enter(s);
+	st = store__leave(s, audit_append_locked(s, e, at, detail, err));
 	free(detail);
 	return st;
 }

@@ -424,6 +424,7 @@ struct store_ops {
  * opt->home) and runs pending migrations. */
 aclm_status store_open(const char *url, const struct store_options *opt, struct store **out,
 		       struct aclm_err *err);
+/* Drops a reference (store_share); the last one closes the store. */
 void store_close(struct store *s);
 
 /* Transactions do not nest. */
@@ -490,6 +491,15 @@ aclm_status store_set_durable(struct store *s, bool durable, struct aclm_err *er
  * commits without a sync, lets the next writer in, then calls this before it
  * answers (ca/wfe_sync.c). SQLite: fdatasync of the -wal file (sqlite.c). */
 aclm_status store_sync(struct store *s, struct aclm_err *err);
+
+/* Another reference to an open store, for another thread. Threads sharing a
+ * store take turns: each call, and each transaction from store_begin to its
+ * commit or rollback, holds the store's lock (other threads' calls wait, so
+ * none runs inside another's transaction); store_sync does not. store_close
+ * drops one reference and closes the store with the last. Why share: one
+ * SQLite connection keeps its page cache, while a connection of its own per
+ * thread drops its cache each time another connection commits. */
+struct store *store_share(struct store *s);
 
 /* Gives the write-ahead log its full size now, so that later commits
  * overwrite it instead of extending it: for a server that syncs often (the

@@ -17,7 +17,7 @@ aclm_status store_user_add(struct store *s, const struct store_user *u, int64_t 
 {
 	if (MISSING(s, user_add))
 		return store__unsupported(s, "users", err);
-	return area(s)->user_add(store__state(s), u, id, err);
+	return store__leave(s, area(s)->user_add(store__enter(s), u, id, err));
 }
 
 aclm_status store_user_get(struct store *s, int64_t tenant, const char *name,
@@ -25,7 +25,7 @@ aclm_status store_user_get(struct store *s, int64_t tenant, const char *name,
 {
 	if (MISSING(s, user_get))
 		return store__unsupported(s, "users", err);
-	return area(s)->user_get(store__state(s), tenant, name, out, err);
+	return store__leave(s, area(s)->user_get(store__enter(s), tenant, name, out, err));
 }
 
 aclm_status store_user_set_password(struct store *s, int64_t tenant, const char *name,
@@ -33,7 +33,7 @@ aclm_status store_user_set_password(struct store *s, int64_t tenant, const char 
 {
 	if (MISSING(s, user_set_password))
 		return store__unsupported(s, "users", err);
-	return area(s)->user_set_password(store__state(s), tenant, name, password_hash, err);
+	return store__leave(s, area(s)->user_set_password(store__enter(s), tenant, name, password_hash, err));
 }
 
 aclm_status store_user_delete(struct store *s, int64_t tenant, const char *name,
@@ -41,7 +41,7 @@ aclm_status store_user_delete(struct store *s, int64_t tenant, const char *name,
 {
 	if (MISSING(s, user_delete))
 		return store__unsupported(s, "users", err);
-	return area(s)->user_delete(store__state(s), tenant, name, err);
+	return store__leave(s, area(s)->user_delete(store__enter(s), tenant, name, err));
 }
 
 aclm_status store_user_list(struct store *s, int64_t tenant, store_user_cb cb, void *arg,
@@ -49,7 +49,7 @@ aclm_status store_user_list(struct store *s, int64_t tenant, store_user_cb cb, v
 {
 	if (MISSING(s, user_list))
 		return store__unsupported(s, "users", err);
-	return area(s)->user_list(store__state(s), tenant, cb, arg, err);
+	return store__leave(s, area(s)->user_list(store__enter(s), tenant, cb, arg, err));
 }
 
 aclm_status store_user_count(struct store *s, int64_t tenant, int64_t *count,
@@ -57,7 +57,7 @@ aclm_status store_user_count(struct store *s, int64_t tenant, int64_t *count,
 {
 	if (MISSING(s, user_count))
 		return store__unsupported(s, "users", err);
-	return area(s)->user_count(store__state(s), tenant, count, err);
+	return store__leave(s, area(s)->user_count(store__enter(s), tenant, count, err));
 }
 
 aclm_status store_token_add(struct store *s, const struct store_api_token *t,
@@ -65,7 +65,7 @@ aclm_status store_token_add(struct store *s, const struct store_api_token *t,
 {
 	if (MISSING(s, token_add))
 		return store__unsupported(s, "API tokens", err);
-	return area(s)->token_add(store__state(s), t, err);
+	return store__leave(s, area(s)->token_add(store__enter(s), t, err));
 }
 
 aclm_status store_token_find(struct store *s, const char *id, struct store_api_token *out,
@@ -73,7 +73,7 @@ aclm_status store_token_find(struct store *s, const char *id, struct store_api_t
 {
 	if (MISSING(s, token_find))
 		return store__unsupported(s, "API tokens", err);
-	return area(s)->token_find(store__state(s), id, out, err);
+	return store__leave(s, area(s)->token_find(store__enter(s), id, out, err));
 }
 
 aclm_status store_token_touch(struct store *s, int64_t tenant, const char *id, int64_t now,
@@ -81,7 +81,7 @@ aclm_status store_token_touch(struct store *s, int64_t tenant, const char *id, i
 {
 	if (MISSING(s, token_touch))
 		return store__unsupported(s, "API tokens", err);
-	return area(s)->token_touch(store__state(s), tenant, id, now, err);
+	return store__leave(s, area(s)->token_touch(store__enter(s), tenant, id, now, err));
 }
 
 aclm_status store_token_revoke(struct store *s, int64_t tenant, const char *id, int64_t now,
@@ -89,7 +89,7 @@ aclm_status store_token_revoke(struct store *s, int64_t tenant, const char *id, 
 {
 	if (MISSING(s, token_revoke))
 		return store__unsupported(s, "API tokens", err);
-	return area(s)->token_revoke(store__state(s), tenant, id, now, err);
+	return store__leave(s, area(s)->token_revoke(store__enter(s), tenant, id, now, err));
 }
 
 aclm_status store_token_list(struct store *s, int64_t tenant, store_api_token_cb cb, void *arg,
@@ -97,7 +97,7 @@ aclm_status store_token_list(struct store *s, int64_t tenant, store_api_token_cb
 {
 	if (MISSING(s, token_list))
 		return store__unsupported(s, "API tokens", err);
-	return area(s)->token_list(store__state(s), tenant, cb, arg, err);
+	return store__leave(s, area(s)->token_list(store__enter(s), tenant, cb, arg, err));
 }
 
 aclm_status store_session_add(struct store *s, const struct store_session *se,
@@ -105,7 +105,7 @@ aclm_status store_session_add(struct store *s, const struct store_session *se,
 {
 	if (MISSING(s, session_add))
 		return store__unsupported(s, "sessions", err);
-	return area(s)->session_add(store__state(s), se, err);
+	return store__leave(s, area(s)->session_add(store__enter(s), se, err));
 }
 
 aclm_status store_session_find(struct store *s, const char *id_hash, struct store_session *out,
@@ -113,14 +113,14 @@ aclm_status store_session_find(struct store *s, const char *id_hash, struct stor
 {
 	if (MISSING(s, session_find))
 		return store__unsupported(s, "sessions", err);
-	return area(s)->session_find(store__state(s), id_hash, out, err);
+	return store__leave(s, area(s)->session_find(store__enter(s), id_hash, out, err));
 }
 
 aclm_status store_session_delete(struct store *s, const char *id_hash, struct aclm_err *err)
 {
 	if (MISSING(s, session_delete))
 		return store__unsupported(s, "sessions", err);
-	return area(s)->session_delete(store__state(s), id_hash, err);
+	return store__leave(s, area(s)->session_delete(store__enter(s), id_hash, err));
 }
 
 aclm_status store_tenant_list(struct store *s, store_tenant_cb cb, void *arg,
@@ -128,5 +128,5 @@ aclm_status store_tenant_list(struct store *s, store_tenant_cb cb, void *arg,
 {
 	if (MISSING(s, tenant_list))
 		return store__unsupported(s, "listing tenants", err);
-	return area(s)->tenant_list(store__state(s), cb, arg, err);
+	return store__leave(s, area(s)->tenant_list(store__enter(s), cb, arg, err));
 }

@@ -15,7 +15,7 @@ static const struct store_deploy_ops *deploy_ops(const struct store *s)
 #define DEPLOY_CALL(s, op, what, err, ...)                                                  \
 	(deploy_ops(s) == NULL || deploy_ops(s)->op == NULL                                 \
 		 ? store__unsupported((s), (what), (err))                                  \
-		 : deploy_ops(s)->op(store__state(s), __VA_ARGS__, (err)))
+		 : store__leave((s), deploy_ops(s)->op(store__enter(s), __VA_ARGS__, (err))))
 
 static aclm_status need_tenant(int64_t tenant, const char *what, struct aclm_err *err)
 {

@@ -22,7 +22,12 @@ aclm_status store__audit_hash(const char *prev_hash, int64_t at, int64_t tenant_
 struct store;
 struct store_ops;
 const struct store_ops *store__ops(const struct store *s);
-void *store__state(const struct store *s);
+/* The backend's state, with the store's lock taken (threads sharing a store
+ * take turns, store_share); store__leave releases it and returns st, so
+ * that a forwarding call reads
+ *   return store__leave(s, ops->fn(store__enter(s), ...)); */
+void *store__enter(struct store *s);
+aclm_status store__leave(struct store *s, aclm_status st);
 
 /* "the store backend <scheme> does not support <what>" (ACLM_ERR_UNSUPPORTED):
  * an area's call on a backend whose area table is NULL or lacks the entry. */

@@ -27,7 +27,7 @@ aclm_status store_notify_channel_add(struct store *s, const struct store_notify_
 {
 	if (MISSING(s, channel_add))
 		return store__unsupported(s, "notification channels", err);
-	return area(s)->channel_add(store__state(s), c, now, id, err);
+	return store__leave(s, area(s)->channel_add(store__enter(s), c, now, id, err));
 }
 
 aclm_status store_notify_channel_update(struct store *s, const struct store_notify_channel *c,
@@ -35,7 +35,7 @@ aclm_status store_notify_channel_update(struct store *s, const struct store_noti
 {
 	if (MISSING(s, channel_update))
 		return store__unsupported(s, "notification channels", err);
-	return area(s)->channel_update(store__state(s), c, now, err);
+	return store__leave(s, area(s)->channel_update(store__enter(s), c, now, err));
 }
 
 aclm_status store_notify_channel_get(struct store *s, int64_t tenant, const char *name,
@@ -43,7 +43,7 @@ aclm_status store_notify_channel_get(struct store *s, int64_t tenant, const char
 {
 	if (MISSING(s, channel_get))
 		return store__unsupported(s, "notification channels", err);
-	return area(s)->channel_get(store__state(s), tenant, name, out, err);
+	return store__leave(s, area(s)->channel_get(store__enter(s), tenant, name, out, err));
 }
 
 aclm_status store_notify_channel_list(struct store *s, int64_t tenant, const char *origin,
@@ -51,7 +51,7 @@ aclm_status store_notify_channel_list(struct store *s, int64_t tenant, const cha
 {
 	if (MISSING(s, channel_list))
 		return store__unsupported(s, "notification channels", err);
-	return area(s)->channel_list(store__state(s), tenant, origin, cb, arg, err);
+	return store__leave(s, area(s)->channel_list(store__enter(s), tenant, origin, cb, arg, err));
 }
 
 aclm_status store_notify_channel_delete(struct store *s, int64_t tenant, const char *name,
@@ -59,7 +59,7 @@ aclm_status store_notify_channel_delete(struct store *s, int64_t tenant, const c
 {
 	if (MISSING(s, channel_delete))
 		return store__unsupported(s, "notification channels", err);
-	return area(s)->channel_delete(store__state(s), tenant, name, origin, err);
+	return store__leave(s, area(s)->channel_delete(store__enter(s), tenant, name, origin, err));
 }
 
 aclm_status store_notify_channel_page(struct store *s, int64_t tenant, int64_t after_id,
@@ -68,5 +68,5 @@ aclm_status store_notify_channel_page(struct store *s, int64_t tenant, int64_t a
 {
 	if (MISSING(s, channel_page))
 		return store__unsupported(s, "notification channel pages", err);
-	return area(s)->channel_page(store__state(s), tenant, after_id, limit, cb, arg, err);
+	return store__leave(s, area(s)->channel_page(store__enter(s), tenant, after_id, limit, cb, arg, err));
 }

@@ -16,7 +16,7 @@ aclm_status store_scan_endpoint_upsert(struct store *s, const struct store_scan_
 
 	if (o == NULL || o->endpoint_upsert == NULL)
 		return store__unsupported(s, "scan endpoints", err);
-	return o->endpoint_upsert(store__state(s), e, id, err);
+	return store__leave(s, o->endpoint_upsert(store__enter(s), e, id, err));
 }
 
 aclm_status store_scan_endpoint_list(struct store *s, int64_t tenant, store_scan_endpoint_cb cb,
@@ -26,7 +26,7 @@ aclm_status store_scan_endpoint_list(struct store *s, int64_t tenant, store_scan
 
 	if (o == NULL || o->endpoint_list == NULL)
 		return store__unsupported(s, "scan endpoint listing", err);
-	return o->endpoint_list(store__state(s), tenant, cb, arg, err);
+	return store__leave(s, o->endpoint_list(store__enter(s), tenant, cb, arg, err));
 }
 
 aclm_status store_scan_observation_add(struct store *s, const struct store_scan_observation *ob,
@@ -36,7 +36,7 @@ aclm_status store_scan_observation_add(struct store *s, const struct store_scan_
 
 	if (o == NULL || o->observation_add == NULL)
 		return store__unsupported(s, "scan observations", err);
-	return o->observation_add(store__state(s), ob, id, err);
+	return store__leave(s, o->observation_add(store__enter(s), ob, id, err));
 }
 
 aclm_status store_scan_observation_last(struct store *s, int64_t tenant, int64_t endpoint_id,
@@ -47,7 +47,7 @@ aclm_status store_scan_observation_last(struct store *s, int64_t tenant, int64_t
 
 	if (o == NULL || o->observation_last == NULL)
 		return store__unsupported(s, "scan observation look-ups", err);
-	return o->observation_last(store__state(s), tenant, endpoint_id, ip, out, found, err);
+	return store__leave(s, o->observation_last(store__enter(s), tenant, endpoint_id, ip, out, found, err));
 }
 
 aclm_status store_scan_observation_list(struct store *s, int64_t tenant, int64_t endpoint_id,
@@ -58,7 +58,7 @@ aclm_status store_scan_observation_list(struct store *s, int64_t tenant, int64_t
 
 	if (o == NULL || o->observation_list == NULL)
 		return store__unsupported(s, "scan observation listing", err);
-	return o->observation_list(store__state(s), tenant, endpoint_id, cb, arg, err);
+	return store__leave(s, o->observation_list(store__enter(s), tenant, endpoint_id, cb, arg, err));
 }
 
 aclm_status store_scan_observation_conflict(struct store *s, int64_t tenant, const char *host,
@@ -71,8 +71,8 @@ aclm_status store_scan_observation_conflict(struct store *s, int64_t tenant, con
 
 	if (o == NULL || o->observation_conflict == NULL)
 		return store__unsupported(s, "scan observation conflicts", err);
-	return o->observation_conflict(store__state(s), tenant, host, port, endpoint_id, ip, cert_id,
-				       scan_run_id, since, out, found, err);
+	return store__leave(s, o->observation_conflict(store__enter(s), tenant, host, port, endpoint_id, ip, cert_id,
+				       scan_run_id, since, out, found, err));
 }
 
 aclm_status store_scan_cert_newer(struct store *s, int64_t tenant, const char *common_name,
@@ -83,7 +83,7 @@ aclm_status store_scan_cert_newer(struct store *s, int64_t tenant, const char *c
 
 	if (o == NULL || o->cert_newer == NULL)
 		return store__unsupported(s, "newer-certificate look-ups", err);
-	return o->cert_newer(store__state(s), tenant, common_name, name, not_after, cb, arg, err);
+	return store__leave(s, o->cert_newer(store__enter(s), tenant, common_name, name, not_after, cb, arg, err));
 }
 
 aclm_status store_scan_endpoint_page(struct store *s, int64_t tenant, int64_t after_id,
@@ -94,7 +94,7 @@ aclm_status store_scan_endpoint_page(struct store *s, int64_t tenant, int64_t af
 
 	if (o == NULL || o->endpoint_page == NULL)
 		return store__unsupported(s, "scan endpoint pages", err);
-	return o->endpoint_page(store__state(s), tenant, after_id, limit, cb, arg, err);
+	return store__leave(s, o->endpoint_page(store__enter(s), tenant, after_id, limit, cb, arg, err));
 }
 
 aclm_status store_scan_endpoint_get(struct store *s, int64_t tenant, int64_t id,
@@ -104,7 +104,7 @@ aclm_status store_scan_endpoint_get(struct store *s, int64_t tenant, int64_t id,
 
 	if (o == NULL || o->endpoint_get == NULL)
 		return store__unsupported(s, "scan endpoint look-ups", err);
-	return o->endpoint_get(store__state(s), tenant, id, out, err);
+	return store__leave(s, o->endpoint_get(store__enter(s), tenant, id, out, err));
 }
 
 aclm_status store_scan_observation_recent(struct store *s, int64_t tenant, int64_t endpoint_id,
@@ -115,7 +115,7 @@ aclm_status store_scan_observation_recent(struct store *s, int64_t tenant, int64
 
 	if (o == NULL || o->observation_recent == NULL)
 		return store__unsupported(s, "recent scan observations", err);
-	return o->observation_recent(store__state(s), tenant, endpoint_id, limit, cb, arg, err);
+	return store__leave(s, o->observation_recent(store__enter(s), tenant, endpoint_id, limit, cb, arg, err));
 }
 
 aclm_status store_scan_observation_prev(struct store *s, int64_t tenant, int64_t endpoint_id,
@@ -127,8 +127,8 @@ aclm_status store_scan_observation_prev(struct store *s, int64_t tenant, int64_t
 
 	if (o == NULL || o->observation_prev == NULL)
 		return store__unsupported(s, "previous scan observations", err);
-	return o->observation_prev(store__state(s), tenant, endpoint_id, ip, before_id, out, found,
-				   err);
+	return store__leave(s, o->observation_prev(store__enter(s), tenant, endpoint_id, ip, before_id, out, found,
+				   err));
 }
 
 aclm_status store_scan_run_page(struct store *s, int64_t tenant, int64_t scan_id,
@@ -139,5 +139,5 @@ aclm_status store_scan_run_page(struct store *s, int64_t tenant, int64_t scan_id
 
 	if (o == NULL || o->run_page == NULL)
 		return store__unsupported(s, "scan run pages", err);
-	return o->run_page(store__state(s), tenant, scan_id, before_id, limit, cb, arg, err);
+	return store__leave(s, o->run_page(store__enter(s), tenant, scan_id, before_id, limit, cb, arg, err));
 }

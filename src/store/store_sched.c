@@ -61,7 +61,7 @@ aclm_status store_job_enqueue(struct store *s, const struct store_job *j, int64_
 {
 	if (SCHED_OP(s, job_enqueue) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_enqueue)(store__state(s), j, now, id, created, err);
+	return store__leave(s, SCHED_OP(s, job_enqueue)(store__enter(s), j, now, id, created, err));
 }
 
 aclm_status store_job_claim(struct store *s, int64_t tenant, int64_t now, const char *owner,
@@ -70,7 +70,7 @@ aclm_status store_job_claim(struct store *s, int64_t tenant, int64_t now, const 
 	*out = NULL;
 	if (SCHED_OP(s, job_claim) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_claim)(store__state(s), tenant, now, owner, lease_until, out, err);
+	return store__leave(s, SCHED_OP(s, job_claim)(store__enter(s), tenant, now, owner, lease_until, out, err));
 }
 
 aclm_status store_job_heartbeat(struct store *s, int64_t tenant, int64_t id, const char *owner,
@@ -78,7 +78,7 @@ aclm_status store_job_heartbeat(struct store *s, int64_t tenant, int64_t id, con
 {
 	if (SCHED_OP(s, job_heartbeat) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_heartbeat)(store__state(s), tenant, id, owner, now, lease_until, err);
+	return store__leave(s, SCHED_OP(s, job_heartbeat)(store__enter(s), tenant, id, owner, now, lease_until, err));
 }
 
 aclm_status store_job_finish(struct store *s, int64_t tenant, int64_t id, const char *owner,
@@ -86,7 +86,7 @@ aclm_status store_job_finish(struct store *s, int64_t tenant, int64_t id, const 
 {
 	if (SCHED_OP(s, job_finish) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_finish)(store__state(s), tenant, id, owner, now, result_json, err);
+	return store__leave(s, SCHED_OP(s, job_finish)(store__enter(s), tenant, id, owner, now, result_json, err));
 }
 
 aclm_status store_job_fail(struct store *s, int64_t tenant, int64_t id, const char *owner,
@@ -94,7 +94,7 @@ aclm_status store_job_fail(struct store *s, int64_t tenant, int64_t id, const ch
 {
 	if (SCHED_OP(s, job_fail) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_fail)(store__state(s), tenant, id, owner, now, error, retry_at, err);
+	return store__leave(s, SCHED_OP(s, job_fail)(store__enter(s), tenant, id, owner, now, error, retry_at, err));
 }
 
 aclm_status store_job_retry(struct store *s, int64_t tenant, int64_t id, int64_t now,
@@ -102,7 +102,7 @@ aclm_status store_job_retry(struct store *s, int64_t tenant, int64_t id, int64_t
 {
 	if (SCHED_OP(s, job_retry) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_retry)(store__state(s), tenant, id, now, err);
+	return store__leave(s, SCHED_OP(s, job_retry)(store__enter(s), tenant, id, now, err));
 }
 
 aclm_status store_job_get(struct store *s, int64_t tenant, int64_t id, struct store_job **out,
@@ -111,7 +111,7 @@ aclm_status store_job_get(struct store *s, int64_t tenant, int64_t id, struct st
 	*out = NULL;
 	if (SCHED_OP(s, job_get) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_get)(store__state(s), tenant, id, out, err);
+	return store__leave(s, SCHED_OP(s, job_get)(store__enter(s), tenant, id, out, err));
 }
 
 aclm_status store_job_last(struct store *s, int64_t tenant, const char *kind, const char *key,
@@ -120,7 +120,7 @@ aclm_status store_job_last(struct store *s, int64_t tenant, const char *kind, co
 	*out = NULL;
 	if (SCHED_OP(s, job_last) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_last)(store__state(s), tenant, kind, key, out, err);
+	return store__leave(s, SCHED_OP(s, job_last)(store__enter(s), tenant, kind, key, out, err));
 }
 
 aclm_status store_job_list(struct store *s, int64_t tenant, const char *job_state, int64_t limit,
@@ -128,7 +128,7 @@ aclm_status store_job_list(struct store *s, int64_t tenant, const char *job_stat
 {
 	if (SCHED_OP(s, job_list) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_list)(store__state(s), tenant, job_state, limit, cb, arg, err);
+	return store__leave(s, SCHED_OP(s, job_list)(store__enter(s), tenant, job_state, limit, cb, arg, err));
 }
 
 aclm_status store_job_counts(struct store *s, int64_t tenant, store_job_count_cb cb, void *arg,
@@ -136,7 +136,7 @@ aclm_status store_job_counts(struct store *s, int64_t tenant, store_job_count_cb
 {
 	if (SCHED_OP(s, job_counts) == NULL)
 		return store__unsupported(s, "jobs", err);
-	return SCHED_OP(s, job_counts)(store__state(s), tenant, cb, arg, err);
+	return store__leave(s, SCHED_OP(s, job_counts)(store__enter(s), tenant, cb, arg, err));
 }
 
 aclm_status store_alert_raise(struct store *s, const struct store_alert *a, int64_t *id,
@@ -144,7 +144,7 @@ aclm_status store_alert_raise(struct store *s, const struct store_alert *a, int6
 {
 	if (SCHED_OP(s, alert_raise) == NULL)
 		return store__unsupported(s, "alerts", err);
-	return SCHED_OP(s, alert_raise)(store__state(s), a, id, created, err);
+	return store__leave(s, SCHED_OP(s, alert_raise)(store__enter(s), a, id, created, err));
 }
 
 aclm_status store_alert_get(struct store *s, int64_t tenant, int64_t id, struct store_alert **out,
@@ -153,7 +153,7 @@ aclm_status store_alert_get(struct store *s, int64_t tenant, int64_t id, struct 
 	*out = NULL;
 	if (SCHED_OP(s, alert_get) == NULL)
 		return store__unsupported(s, "alerts", err);
-	return SCHED_OP(s, alert_get)(store__state(s), tenant, id, out, err);
+	return store__leave(s, SCHED_OP(s, alert_get)(store__enter(s), tenant, id, out, err));
 }
 
 aclm_status store_alert_list(struct store *s, int64_t tenant, int64_t limit, store_alert_cb cb,
@@ -161,7 +161,7 @@ aclm_status store_alert_list(struct store *s, int64_t tenant, int64_t limit, sto
 {
 	if (SCHED_OP(s, alert_list) == NULL)
 		return store__unsupported(s, "alerts", err);
-	return SCHED_OP(s, alert_list)(store__state(s), tenant, limit, cb, arg, err);
+	return store__leave(s, SCHED_OP(s, alert_list)(store__enter(s), tenant, limit, cb, arg, err));
 }
 
 aclm_status store_scandef_put(struct store *s, const struct store_scandef *d, int64_t now,
@@ -169,7 +169,7 @@ aclm_status store_scandef_put(struct store *s, const struct store_scandef *d, in
 {
 	if (SCHED_OP(s, scandef_put) == NULL)
 		return store__unsupported(s, "scan definitions", err);
-	return SCHED_OP(s, scandef_put)(store__state(s), d, now, id, err);
+	return store__leave(s, SCHED_OP(s, scandef_put)(store__enter(s), d, now, id, err));
 }
 
 aclm_status store_scanrun_start(struct store *s, int64_t tenant, int64_t scan_id, int64_t now,
@@ -177,7 +177,7 @@ aclm_status store_scanrun_start(struct store *s, int64_t tenant, int64_t scan_id
 {
 	if (SCHED_OP(s, scanrun_start) == NULL)
 		return store__unsupported(s, "scan runs", err);
-	return SCHED_OP(s, scanrun_start)(store__state(s), tenant, scan_id, now, id, err);
+	return store__leave(s, SCHED_OP(s, scanrun_start)(store__enter(s), tenant, scan_id, now, id, err));
 }
 
 aclm_status store_scanrun_finish(struct store *s, const struct store_scanrun *r,
@@ -185,7 +185,7 @@ aclm_status store_scanrun_finish(struct store *s, const struct store_scanrun *r,
 {
 	if (SCHED_OP(s, scanrun_finish) == NULL)
 		return store__unsupported(s, "scan runs", err);
-	return SCHED_OP(s, scanrun_finish)(store__state(s), r, err);
+	return store__leave(s, SCHED_OP(s, scanrun_finish)(store__enter(s), r, err));
 }
 
 aclm_status store_scanrun_list(struct store *s, int64_t tenant, int64_t scan_id, int64_t limit,
@@ -193,7 +193,7 @@ aclm_status store_scanrun_list(struct store *s, int64_t tenant, int64_t scan_id,
 {
 	if (SCHED_OP(s, scanrun_list) == NULL)
 		return store__unsupported(s, "scan runs", err);
-	return SCHED_OP(s, scanrun_list)(store__state(s), tenant, scan_id, limit, cb, arg, err);
+	return store__leave(s, SCHED_OP(s, scanrun_list)(store__enter(s), tenant, scan_id, limit, cb, arg, err));
 }
 
 aclm_status store_scandef_get(struct store *s, int64_t tenant, int64_t id, const char *name,
@@ -202,7 +202,7 @@ aclm_status store_scandef_get(struct store *s, int64_t tenant, int64_t id, const
 	*out = NULL;
 	if (SCHED_OP(s, scandef_get) == NULL)
 		return store__unsupported(s, "scan definition look-ups", err);
-	return SCHED_OP(s, scandef_get)(store__state(s), tenant, id, name, out, err);
+	return store__leave(s, SCHED_OP(s, scandef_get)(store__enter(s), tenant, id, name, out, err));
 }
 
 aclm_status store_scandef_page(struct store *s, int64_t tenant, int64_t after_id, int64_t limit,
@@ -210,7 +210,7 @@ aclm_status store_scandef_page(struct store *s, int64_t tenant, int64_t after_id
 {
 	if (SCHED_OP(s, scandef_page) == NULL)
 		return store__unsupported(s, "scan definition listing", err);
-	return SCHED_OP(s, scandef_page)(store__state(s), tenant, after_id, limit, cb, arg, err);
+	return store__leave(s, SCHED_OP(s, scandef_page)(store__enter(s), tenant, after_id, limit, cb, arg, err));
 }
 
 aclm_status store_job_page(struct store *s, int64_t tenant, const char *job_state,
@@ -219,8 +219,8 @@ aclm_status store_job_page(struct store *s, int64_t tenant, const char *job_stat
 {
 	if (SCHED_OP(s, job_page) == NULL)
 		return store__unsupported(s, "job pages", err);
-	return SCHED_OP(s, job_page)(store__state(s), tenant, job_state, before_id, limit, cb, arg,
-				     err);
+	return store__leave(s, SCHED_OP(s, job_page)(store__enter(s), tenant, job_state, before_id, limit, cb, arg,
+				     err));
 }
 
 aclm_status store_alert_page(struct store *s, int64_t tenant, int64_t before_id, int64_t limit,
@@ -228,5 +228,5 @@ aclm_status store_alert_page(struct store *s, int64_t tenant, int64_t before_id,
 {
 	if (SCHED_OP(s, alert_page) == NULL)
 		return store__unsupported(s, "alert pages", err);
-	return SCHED_OP(s, alert_page)(store__state(s), tenant, before_id, limit, cb, arg, err);
+	return store__leave(s, SCHED_OP(s, alert_page)(store__enter(s), tenant, before_id, limit, cb, arg, err));
 }
