@@ -268,32 +268,28 @@ static aclm_status caa_on_rdata(void *arg, const unsigned char *rdata, size_t le
 	return ACLM_OK;
 }
 
-/* The CAA records at name: ACLM_OK with s->n == 0 when there are none. */
-static aclm_status caa_lookup(const struct ca_va_config *c, const char *name, long timeout_ms,
-			      struct caa_set *s, const char **problem, struct aclm_err *err)
+/* The CAA records in one level's answer q: ACLM_OK with s->n == 0 when
+ * there are none. */
+static aclm_status caa_read(const struct dns_raw *q, struct caa_set *s, const char **problem,
+			    struct aclm_err *err)
 {
-	unsigned char *msg = NULL;
-	size_t len = 0;
-	aclm_status st = dns_query_raw(c->dns_server, name, DNS_TYPE_CAA, timeout_ms, &msg, &len,
-				       NULL, err);
+	aclm_status st = q->st;
 
 	s->n = 0;
-	if (st == ACLM_ERR_NOTFOUND) { /* NXDOMAIN or no CAA: the parent decides */
-		st = ACLM_OK;
-		goto out;
-	}
+	if (st == ACLM_ERR_NOTFOUND) /* NXDOMAIN or no CAA: the parent decides */
+		return ACLM_OK;
 	if (st == ACLM_OK)
-		st = dns_answer_each(msg, len, DNS_TYPE_CAA, caa_on_rdata, s, err);
+		st = dns_answer_each(q->msg, q->len, DNS_TYPE_CAA, caa_on_rdata, s, err);
+	else if (err != NULL)
+		*err = q->err;
 	if (st == ACLM_ERR_VERIFY) {
 		*problem = "caa";
-		aclm_err_prefix(err, "CAA at %s", name);
+		aclm_err_prefix(err, "CAA at %s", q->name);
 	} else if (st != ACLM_OK) {
 		/* A failed lookup is no permission: "dns" (RFC 8659 §3 leaves
 		 * issuance on lookup failure to the CA; we refuse). */
-		*problem = st == ACLM_ERR_CONFIG ? NULL : "dns";
+		*problem = "dns";
 	}
-out:
-	free(msg);
 	return st;
 }
 
@@ -312,52 +308,96 @@ static aclm_status caa_name(const char *name, char *buf, size_t size, struct acl
 	return ACLM_OK;
 }
 
-aclm_status ca_caa_check(const struct ca_va_config *c, const char *name, bool wildcard,
-			 const char *method, const char *account_uri, const char **problem,
-			 struct aclm_err *err)
+aclm_status ca__caa_levels_init(const char *name, struct ca__caa_levels *l,
+				struct aclm_err *err)
 {
-	char buf[DNS_NAME_MAX + 1];
-	const char *cur = buf, *dot;
-	long timeout = c->timeout_ms > 0 ? c->timeout_ms : CA__VA_TIMEOUT_DEFAULT_MS;
-	long long deadline = dns_now_ms() + timeout, left;
-	struct caa_set *s = NULL;
+	size_t levels = 1;
 	aclm_status st;
 
-	*problem = NULL;
-	if (!c->caa_check)
-		return ACLM_OK;
-	if ((st = caa_name(name, buf, sizeof(buf), err)) != ACLM_OK)
-		goto out;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		st = aclm_err_set(err, ACLM_ERR_NOMEM, "CAA: out of memory");
-		goto out;
-	}
-	/* §3: the name, then each parent (the TLD included, the root not),
-	 * until one has CAA records; a wildcard's base name is the start. */
-	while (cur != NULL) {
-		left = deadline - dns_now_ms();
-		if (left <= 0) {
-			*problem = "dns";
-			st = aclm_err_set(err, ACLM_ERR_IO, "CAA of %s: no answer within %ld ms", buf,
-					  timeout);
-			goto out;
-		}
-		if ((st = caa_lookup(c, cur, left, s, problem, err)) != ACLM_OK || s->n > 0)
-			break;
+	memset(l, 0, sizeof(*l));
+	if ((st = caa_name(name, l->name, sizeof(l->name), err)) != ACLM_OK)
+		return st;
+	for (const char *p = l->name; *p != '\0'; p++)
+		levels += *p == '.';
+	if (levels > DNS_RAW_MANY_MAX)
+		return aclm_err_set(err, ACLM_ERR_INVALID, "CAA: \"%.64s\" is not a DNS name",
+				    l->name);
+	if ((l->q = calloc(levels, sizeof(*l->q))) == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "CAA: out of memory");
+	/* §3: the name, then each parent (the TLD included, the root not) */
+	for (const char *cur = l->name, *dot; cur != NULL; l->n++) {
+		l->q[l->n] = (struct dns_raw){ .name = cur, .type = DNS_TYPE_CAA };
 		dot = strchr(cur, '.');
 		cur = dot != NULL ? dot + 1 : NULL;
 	}
-	if (st != ACLM_OK)
+	return ACLM_OK;
+}
+
+void ca__caa_levels_free(struct ca__caa_levels *l)
+{
+	dns_raw_free(l->q, l->n);
+	free(l->q);
+	l->q = NULL;
+	l->n = 0;
+	l->asked = false;
+}
+
+aclm_status ca__caa_levels_decide(const struct ca_va_config *c, const struct ca__caa_levels *l,
+				  bool wildcard, const char *method, const char *account_uri,
+				  const char **problem, struct aclm_err *err)
+{
+	struct caa_set *s = calloc(1, sizeof(*s));
+	const char *cur = NULL;
+	aclm_status st = ACLM_OK;
+
+	*problem = NULL;
+	if (s == NULL) {
+		st = aclm_err_set(err, ACLM_ERR_NOMEM, "CAA: out of memory");
 		goto out;
-	if (s->n == 0)
+	}
+	/* §3: the relevant set is the name's, else its parent's, and so on (a
+	 * wildcard's base name is the start). The levels were asked at once, in
+	 * one round trip, as Let's Encrypt's Boulder does; read in climbing
+	 * order, the outcome is the climb's: the first level with CAA records
+	 * decides, and a failed lookup below it is no permission (one above it
+	 * is not looked at). */
+	for (size_t i = 0; i < l->n && s->n == 0 && st == ACLM_OK; i++) {
+		cur = l->q[i].name;
+		st = caa_read(&l->q[i], s, problem, err);
+	}
+	if (st != ACLM_OK || s->n == 0)
 		goto out; /* no CAA anywhere up the tree: any CA may issue */
 	st = ca__caa_decide(s->rr, s->n, c->caa_identities, wildcard, method, account_uri, err);
 	if (st != ACLM_OK) {
 		*problem = "caa";
 		aclm_err_prefix(err, "CAA at %s forbids issuance for %s%s", cur,
-				wildcard ? "*." : "", buf);
+				wildcard ? "*." : "", l->name);
 	}
 out:
 	free(s);
+	return st;
+}
+
+aclm_status ca_caa_check(const struct ca_va_config *c, const char *name, bool wildcard,
+			 const char *method, const char *account_uri, const char **problem,
+			 struct aclm_err *err)
+{
+	long timeout = c->timeout_ms > 0 ? c->timeout_ms : CA__VA_TIMEOUT_DEFAULT_MS;
+	struct ca__caa_levels l = { 0 };
+	aclm_status st;
+
+	*problem = NULL;
+	if (!c->caa_check)
+		return ACLM_OK;
+	if ((st = ca__caa_levels_init(name, &l, err)) != ACLM_OK)
+		goto out;
+	st = dns_query_raw_many(c->dns_server, l.q, l.n, timeout, err);
+	if (st != ACLM_OK) {
+		*problem = st == ACLM_ERR_CONFIG ? NULL : "dns";
+		goto out;
+	}
+	st = ca__caa_levels_decide(c, &l, wildcard, method, account_uri, problem, err);
+out:
+	ca__caa_levels_free(&l);
 	return st;
 }

@@ -103,9 +103,11 @@ static void va_addr_text(const struct dns_addr *a, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-aclm_status ca__va_addrs(const struct ca_va_config *c, const char *host, long long deadline,
-			 struct dns_addr *out, size_t max, size_t *n, const char **problem,
-			 struct aclm_err *err)
+/* ca__va_addrs; a name's lookup also asks caa's levels in the same round
+ * trip (caa->asked then set) when caa is not NULL. */
+static aclm_status va_addrs(const struct ca_va_config *c, const char *host, long long deadline,
+			    struct dns_addr *out, size_t max, size_t *n, struct ca__caa_levels *caa,
+			    const char **problem, struct aclm_err *err)
 {
 	long long left = deadline - dns_now_ms();
 	char text[INET6_ADDRSTRLEN];
@@ -118,11 +120,15 @@ aclm_status ca__va_addrs(const struct ca_va_config *c, const char *host, long lo
 		*problem = "connection";
 		return aclm_err_set(err, ACLM_ERR_IO, "%s: out of time before the lookup", host);
 	} else {
-		st = dns_resolve_addrs(c->dns_server, host, (long)left, out, max, n, NULL, err);
+		st = dns_resolve_addrs_also(c->dns_server, host, (long)left, out, max, n, NULL,
+					    caa != NULL ? caa->q : NULL, caa != NULL ? caa->n : 0,
+					    err);
 		if (st != ACLM_OK) {
 			*problem = st == ACLM_ERR_CONFIG ? NULL : "dns";
 			return st;
 		}
+		if (caa != NULL)
+			caa->asked = true;
 	}
 	for (size_t i = 0; i < *n && va_is_production(c); i++) {
 		if (!va_addr_forbidden(&out[i]))
@@ -135,12 +141,51 @@ aclm_status ca__va_addrs(const struct ca_va_config *c, const char *host, long lo
 	return ACLM_OK;
 }
 
+aclm_status ca__va_addrs(const struct ca_va_config *c, const char *host, long long deadline,
+			 struct dns_addr *out, size_t max, size_t *n, const char **problem,
+			 struct aclm_err *err)
+{
+	return va_addrs(c, host, deadline, out, max, n, NULL, problem, err);
+}
+
+/* ---- the thread's libcurl handle ---- */
+
+/* A libcurl handle and the pin it left in its DNS cache. */
+struct va_curl {
+	CURL *h;
+	char pinned[DNS_NAME_MAX + 8]; /* "HOST:PORT", "" when none */
+};
+
+/* A VA thread keeps one handle between validations (ca__va_thread_begin):
+ * curl_easy_perform on a new handle makes a multi handle (a socketpair, a
+ * connection cache) and curl_easy_cleanup tears it down again. */
+static __thread struct {
+	bool on;
+	struct va_curl cu;
+} va_tc;
+
+void ca__va_thread_begin(void)
+{
+	dns_thread_cache_begin();
+	va_tc.on = true;
+}
+
+void ca__va_thread_end(void)
+{
+	if (va_tc.cu.h != NULL)
+		curl_easy_cleanup(va_tc.cu.h);
+	memset(&va_tc, 0, sizeof(va_tc));
+	dns_thread_cache_end();
+}
+
 /* ---- http-01 (RFC 8555 §8.3) ---- */
 
 struct va_http {
 	const struct ca_va_config *c;
 	long long deadline;
+	struct va_curl *cu;
 	CURL *h;
+	struct ca__caa_levels *caa; /* asked along with the first lookup; NULL: not */
 	struct curl_slist *resolve;
 	char url[VA_URL_MAX];
 	char host[DNS_NAME_MAX + 1]; /* a lowercase name or an IP, without brackets */
@@ -167,15 +212,27 @@ static size_t va_on_body(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* CURLOPT_RESOLVE "NAME:PORT:ADDR,ADDR...": curl connects to the addresses
- * our resolver found and never asks the system's. */
+ * our resolver found (n of a; none for an IP literal) and never asks the
+ * system's. curl keeps such a pin in the handle's DNS cache for good, so
+ * the list first removes the previous GET's ("-NAME:PORT"): a kept handle
+ * holds at most one pin, and each GET of a name pins it afresh. */
 static aclm_status va_pin(struct va_http *v, const struct dns_addr *a, size_t n,
 			  struct aclm_err *err)
 {
 	char entry[DNS_NAME_MAX + 16 + DNS_ADDRS_MAX * (INET6_ADDRSTRLEN + 3)], text[INET6_ADDRSTRLEN];
 	size_t off;
+	struct curl_slist *l;
 
 	curl_slist_free_all(v->resolve);
 	v->resolve = NULL;
+	if (v->cu->pinned[0] != '\0') {
+		snprintf(entry, sizeof(entry), "-%s", v->cu->pinned);
+		if ((v->resolve = curl_slist_append(NULL, entry)) == NULL)
+			return aclm_err_set(err, ACLM_ERR_NOMEM, "http-01: out of memory");
+		v->cu->pinned[0] = '\0';
+	}
+	if (n == 0)
+		return ACLM_OK;
 	off = (size_t)snprintf(entry, sizeof(entry), "%s:%d:", v->host, v->port);
 	for (size_t i = 0; i < n && off < sizeof(entry); i++) {
 		va_addr_text(&a[i], text, sizeof(text));
@@ -183,8 +240,12 @@ static aclm_status va_pin(struct va_http *v, const struct dns_addr *a, size_t n,
 					a[i].family == AF_INET6 ? "%s[%s]" : "%s%s", i > 0 ? "," : "",
 					text);
 	}
-	if (off >= sizeof(entry) || (v->resolve = curl_slist_append(NULL, entry)) == NULL)
+	if (off >= sizeof(entry) || (l = curl_slist_append(v->resolve, entry)) == NULL)
 		return aclm_err_set(err, ACLM_ERR_NOMEM, "http-01: out of memory");
+	v->resolve = l;
+	/* curl loads the list at the start of the transfer, which this GET
+	 * now makes; the next GET on the handle removes this pin. */
+	snprintf(v->cu->pinned, sizeof(v->cu->pinned), "%s:%d", v->host, v->port);
 	return ACLM_OK;
 }
 
@@ -199,6 +260,14 @@ static bool va_setopts(struct va_http *v, long left)
 	ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK; /* threads */
 	ok &= curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK; /* not from the environment */
 	ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	/* A kept handle: every GET on a connection of its own, closed after;
+	 * no TLS session carried from one validation to the next; nothing in
+	 * its DNS cache but our pin (curl caches IP literals too: expired at
+	 * once, not kept for 60 s). */
+	ok &= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L) == CURLE_OK;
 	/* Redirects are followed by us, under §8.3's rules. */
 	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, VA_USER_AGENT) == CURLE_OK;
@@ -238,14 +307,10 @@ static aclm_status va_http_get(struct va_http *v, const char **problem, struct a
 	long long left;
 	struct dns_addr lit;
 	CURLcode rc;
-	aclm_status st = ca__va_addrs(v->c, v->host, v->deadline, addrs, DNS_ADDRS_MAX, &n,
-				      problem, err);
+	aclm_status st = va_addrs(v->c, v->host, v->deadline, addrs, DNS_ADDRS_MAX, &n,
+				  v->caa != NULL && !v->caa->asked ? v->caa : NULL, problem, err);
 
 	if (st != ACLM_OK)
-		return st;
-	curl_slist_free_all(v->resolve);
-	v->resolve = NULL;
-	if (!va_ip_parse(v->host, &lit) && (st = va_pin(v, addrs, n, err)) != ACLM_OK)
 		return st;
 	left = v->deadline - dns_now_ms();
 	v->len = 0;
@@ -255,6 +320,10 @@ static aclm_status va_http_get(struct va_http *v, const char **problem, struct a
 		*problem = "connection";
 		return aclm_err_set(err, ACLM_ERR_IO, "GET %s: out of time", v->url);
 	}
+	/* Pinned only when the GET is sure to be made: the list goes to curl
+	 * with it (va_pin). */
+	if ((st = va_pin(v, addrs, va_ip_parse(v->host, &lit) ? 0 : n, err)) != ACLM_OK)
+		return st;
 	if (!va_setopts(v, (long)left))
 		return aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "http-01: libcurl %s lacks a "
 				    "required option", curl_version_info(CURLVERSION_NOW)->version);
@@ -372,21 +441,31 @@ static aclm_status va_http_body(const struct va_http *v, const char *keyauth,
 			    "not the key authorization", v->url, v->len, head, len > show ? "..." : "");
 }
 
+/* caa (NULL: none) is asked along with the identifier's addresses. */
 static aclm_status va_http01(const struct ca_va_config *c, const struct ca_va_request *r,
-			     long long deadline, const char **problem, struct aclm_err *err)
+			     long long deadline, struct ca__caa_levels *caa, const char **problem,
+			     struct aclm_err *err)
 {
 	struct va_http *v = calloc(1, sizeof(*v));
+	struct va_curl own = { 0 };
 	char *loc = NULL;
 	struct dns_addr a;
 	aclm_status st = ACLM_OK;
 
 	pthread_once(&va_once, va_curl_init);
-	if (v == NULL || va_curl_rc != CURLE_OK || (v->h = curl_easy_init()) == NULL) {
+	if (v != NULL) {
+		v->cu = va_tc.on ? &va_tc.cu : &own;
+		if (v->cu->h == NULL && va_curl_rc == CURLE_OK)
+			v->cu->h = curl_easy_init();
+		v->h = v->cu->h;
+	}
+	if (v == NULL || v->h == NULL) {
 		st = aclm_err_set(err, ACLM_ERR_NOMEM, "http-01: cannot set up libcurl");
 		goto out;
 	}
 	v->c = c;
 	v->deadline = deadline;
+	v->caa = caa;
 	v->port = c->http01_port;
 	snprintf(v->host, sizeof(v->host), "%s", r->ident_value);
 	for (char *p = v->host; *p != '\0'; p++)
@@ -421,11 +500,13 @@ static aclm_status va_http01(const struct ca_va_config *c, const struct ca_va_re
 	}
 	st = va_http_body(v, r->key_authorization, problem, err);
 out:
-	if (v != NULL) {
+	/* A kept handle lets go of v's buffers and list before they are freed. */
+	if (v != NULL && v->h != NULL && v->cu != &own)
+		curl_easy_reset(v->h);
+	if (own.h != NULL)
+		curl_easy_cleanup(own.h);
+	if (v != NULL)
 		curl_slist_free_all(v->resolve);
-		if (v->h != NULL)
-			curl_easy_cleanup(v->h);
-	}
 	free(v);
 	return st;
 }
@@ -514,14 +595,22 @@ aclm_status ca_va_validate(const struct ca_va_config *c, const struct ca_va_requ
 {
 	long timeout = c->timeout_ms > 0 ? c->timeout_ms : CA__VA_TIMEOUT_DEFAULT_MS;
 	long long deadline = dns_now_ms() + timeout;
+	struct ca__caa_levels caa = { 0 };
+	bool dns;
 	aclm_status st;
 
 	*problem = NULL;
 	st = va_request_check(r, problem, err);
 	if (st != ACLM_OK)
 		goto out;
+	dns = strcmp(r->ident_type, "dns") == 0;
+	/* http-01 asks the name's CAA levels with its A query: one DNS round
+	 * trip; the answers are read only once the challenge has passed. */
+	if (dns && c->caa_check && strcmp(r->challenge, "http-01") == 0 &&
+	    (st = ca__caa_levels_init(r->ident_value, &caa, err)) != ACLM_OK)
+		goto out;
 	if (strcmp(r->challenge, "http-01") == 0)
-		st = va_http01(c, r, deadline, problem, err);
+		st = va_http01(c, r, deadline, caa.q != NULL ? &caa : NULL, problem, err);
 	else if (strcmp(r->challenge, "dns-01") == 0)
 		st = va_dns01(c, r, deadline, problem, err);
 	else if (strcmp(r->challenge, "tls-alpn-01") == 0)
@@ -529,10 +618,14 @@ aclm_status ca_va_validate(const struct ca_va_config *c, const struct ca_va_requ
 	else
 		st = aclm_err_set(err, ACLM_ERR_UNSUPPORTED, "challenge type \"%.32s\"",
 				  r->challenge);
-	if (st == ACLM_OK && strcmp(r->ident_type, "dns") == 0)
+	if (st == ACLM_OK && dns && caa.asked)
+		st = ca__caa_levels_decide(c, &caa, r->wildcard, r->challenge, r->account_uri,
+					   problem, err);
+	else if (st == ACLM_OK && dns)
 		st = ca_caa_check(c, r->ident_value, r->wildcard, r->challenge, r->account_uri,
 				  problem, err);
 out:
+	ca__caa_levels_free(&caa);
 	if (st != ACLM_OK)
 		aclm_err_prefix(err, "%s for %s%.253s", r->challenge != NULL ? r->challenge : "?",
 				r->wildcard ? "*." : "", r->ident_value != NULL ? r->ident_value : "?");

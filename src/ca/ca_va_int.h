@@ -14,6 +14,13 @@
 
 #define CA__VA_TIMEOUT_DEFAULT_MS 10000
 
+/* A thread that validates again and again (wfe_va.c's) keeps its libcurl
+ * handle and its c-ares channel from begin to end; elsewhere a validation
+ * makes and frees its own. Every validation still opens new connections
+ * and asks DNS afresh (ca_va.c). */
+void ca__va_thread_begin(void);
+void ca__va_thread_end(void);
+
 /* The addresses to connect to for host, all within deadline (dns_now_ms
  * scale): an IP literal itself, else the A then AAAA records asked of
  * c->dns_server. No address -> "dns"; an address the VA must not reach
@@ -50,5 +57,24 @@ aclm_status ca__caa_issue_parse(const char *value, struct ca__caa_issue *out,
 aclm_status ca__caa_decide(const struct ca_caa_rr *rrs, size_t n, const json_t *identities,
 			   bool wildcard, const char *method, const char *account_uri,
 			   struct aclm_err *err);
+
+/* The levels of a CAA climb (RFC 8659 §3: the name, then each parent, the
+ * TLD included) as queries for dns_query_raw_many or
+ * dns_resolve_addrs_also; the queries point into name, so the struct stays
+ * where it was initialised. */
+struct ca__caa_levels {
+	char name[DNS_NAME_MAX + 1]; /* lowercased, without a final dot */
+	struct dns_raw *q;
+	size_t n;
+	bool asked;                /* q[] holds answers */
+};
+aclm_status ca__caa_levels_init(const char *name, struct ca__caa_levels *l,
+				struct aclm_err *err);
+void ca__caa_levels_free(struct ca__caa_levels *l);
+
+/* ca_caa_check's decision on answers already asked for l. */
+aclm_status ca__caa_levels_decide(const struct ca_va_config *c, const struct ca__caa_levels *l,
+				  bool wildcard, const char *method, const char *account_uri,
+				  const char **problem, struct aclm_err *err);
 
 #endif

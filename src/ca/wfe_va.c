@@ -3,13 +3,13 @@
  * on an HTTP thread) and commits the outcome to the authorization. Jobs are
  * also re-queued at start from the store, so a crash loses none. */
 #include "ca/wfe.h"
+#include "ca/ca_va_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/exec.h"
 #include "core/log.h"
-#include "dns/dns.h"
 #include "core/time.h"
 
 struct va_thread {
@@ -167,12 +167,12 @@ static void *va_thread_main(void *arg)
 	struct va_thread *t = arg;
 	struct wfe_va_job *j;
 
-	dns_thread_cache_begin();
+	ca__va_thread_begin();
 	while ((j = va_next(&t->srv->vaq)) != NULL) {
 		va_run(t, j);
 		free(j);
 	}
-	dns_thread_cache_end();
+	ca__va_thread_end();
 	keystore_close(t->ks);
 	store_close(t->store);
 	free(t);

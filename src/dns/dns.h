@@ -86,6 +86,37 @@ void dns_txt_free(struct dns_txt *t);
 aclm_status dns_query_raw(const char *server, const char *name, int type, long timeout_ms,
 			  unsigned char **msg, size_t *len, bool *nxdomain, struct aclm_err *err);
 
+/* n raw queries (q[i].name, q[i].type) sent at once on one channel and run
+ * until all are answered or timeout_ms has passed: one round trip instead
+ * of n (the CA's CAA climb asks every level so). Each q[i] receives what
+ * dns_query_raw would have returned: st (ACLM_OK: msg and len, freed by
+ * dns_raw_free), nxdomain and err. The call itself fails, with no q[i]
+ * asked, on a server that does not parse, a name that is not a DNS name or
+ * more than DNS_RAW_MANY_MAX queries. */
+#define DNS_RAW_MANY_MAX 128   /* the labels of a 253-character name, and more */
+struct dns_raw {
+	const char *name;          /* in */
+	int type;                  /* in */
+	aclm_status st;            /* out */
+	bool nxdomain;
+	unsigned char *msg;
+	size_t len;
+	struct aclm_err err;
+};
+aclm_status dns_query_raw_many(const char *server, struct dns_raw *q, size_t n, long timeout_ms,
+			       struct aclm_err *err);
+void dns_raw_free(struct dns_raw *q, size_t n);
+
+/* dns_resolve_addrs, with the raw queries also[0..nalso) sent along with
+ * the A query and run with it: one round trip for the VA's A and CAA
+ * lookups. Each also[i] receives its outcome as from dns_query_raw_many,
+ * whatever the addresses' outcome, unless the call fails before asking (a
+ * server that does not parse, a name that is not a DNS name, more than
+ * DNS_RAW_MANY_MAX). */
+aclm_status dns_resolve_addrs_also(const char *server, const char *name, long timeout_ms,
+				   struct dns_addr *out, size_t max, size_t *n, bool *nxdomain,
+				   struct dns_raw *also, size_t nalso, struct aclm_err *err);
+
 /* ---- reading a response (untrusted bytes) ---- */
 
 #define DNS_ANSWERS_MAX 256    /* answer RRs read from one message */

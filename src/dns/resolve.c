@@ -206,15 +206,25 @@ void dns_thread_cache_end(void)
 	memset(&dns_tc, 0, sizeof(dns_tc));
 }
 
-/* The thread's kept channel when it fits (same server and try time), else
- * a new one, kept when the thread asked for it; *kept says which. */
+/* Whether a kept channel waiting kept_ms per try serves a lookup that
+ * wants try_ms: within a quarter either way. Callers pass what is left of a
+ * deadline, so the wanted time shrinks a little from one lookup to the
+ * next; an exact match made nearly every lookup open a new channel (and
+ * read resolv.conf again). The caller's deadline still bounds the lookup. */
+static bool dns_try_close(long kept_ms, long try_ms)
+{
+	return kept_ms * 4 >= try_ms * 3 && kept_ms * 4 <= try_ms * 5;
+}
+
+/* The thread's kept channel when it fits (same server, a close try time),
+ * else a new one, kept when the thread asked for it; *kept says which. */
 static aclm_status dns_channel_get(const char *server, long try_ms, ares_channel *ch, bool *kept,
 				   struct aclm_err *err)
 {
 	aclm_status st;
 
 	*kept = dns_tc.on && server != NULL && strlen(server) < sizeof(dns_tc.server);
-	if (*kept && dns_tc.ch != NULL && dns_tc.try_ms == try_ms &&
+	if (*kept && dns_tc.ch != NULL && dns_try_close(dns_tc.try_ms, try_ms) &&
 	    strcmp(dns_tc.server, server) == 0) {
 		*ch = dns_tc.ch;
 		return ACLM_OK;
@@ -232,34 +242,111 @@ static aclm_status dns_channel_get(const char *server, long try_ms, ares_channel
 	return ACLM_OK;
 }
 
-/* Sends one query per type on a channel (the thread's kept one, or a fresh
- * one) and runs it to the end or the deadline; q[i] receives each outcome. */
-static aclm_status dns_ask(const char *server, const char *name, const int *types,
-			   struct dns_query *q, int n, long timeout_ms, struct aclm_err *err)
+/* Sends the n queries names[i] of types[i] at once on a channel (the
+ * thread's kept one, or a fresh one) and runs it to the end or the
+ * deadline; q[i] receives each outcome. */
+static aclm_status dns_ask_many(const char *server, const char *const *names, const int *types,
+				struct dns_query *q, size_t n, long timeout_ms, struct aclm_err *err)
 {
 	ares_channel ch = NULL;
 	long try_ms = timeout_ms / (DNS_TRIES + 1); /* c-ares doubles the wait on the retry */
-	int pending = n;
-	bool done = false, kept = false;
+	int pending = (int)n;
+	bool done = n == 0, kept = false;
 	aclm_status st;
 
-	if (!dns_name_ok(name))
-		return aclm_err_set(err, ACLM_ERR_INVALID, "DNS \"%.253s\": not a DNS name",
-				    name != NULL ? name : "");
+	for (size_t i = 0; i < n; i++)
+		if (!dns_name_ok(names[i]))
+			return aclm_err_set(err, ACLM_ERR_INVALID, "DNS \"%.253s\": not a DNS name",
+					    names[i] != NULL ? names[i] : "");
 	st = dns_channel_get(server, try_ms < DNS_TRY_MIN_MS ? DNS_TRY_MIN_MS : try_ms, &ch, &kept,
 			     err);
 	if (st != ACLM_OK)
 		return st;
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		q[i] = (struct dns_query){ .status = ARES_ECANCELLED, .pending = &pending,
 					   .done = &done };
-		ares_query(ch, name, C_IN, types[i], dns_on_answer, &q[i]);
+		ares_query(ch, names[i], C_IN, types[i], dns_on_answer, &q[i]);
 	}
 	dns_channel_run(ch, &done, dns_now_ms() + timeout_ms);
 	/* Nothing is pending any more (answered, or cancelled by the run). */
 	if (!kept)
 		ares_destroy(ch);
 	return ACLM_OK;
+}
+
+/* One query of type for name. */
+static aclm_status dns_ask(const char *server, const char *name, int type, struct dns_query *q,
+			   long timeout_ms, struct aclm_err *err)
+{
+	return dns_ask_many(server, &name, &type, q, 1, timeout_ms, err);
+}
+
+/* ---- raw answers (struct dns_raw) ---- */
+
+static void dns_type_name(int type, char *buf, size_t len)
+{
+	if (type == DNS_TYPE_CAA)
+		snprintf(buf, len, "CAA");
+	else
+		snprintf(buf, len, "TYPE%d", type);
+}
+
+/* Asks q[0..n) at once, and first (when name is not NULL) one query of
+ * type for name whose outcome goes to *first; each q[i] receives its
+ * outcome as dns_query_raw would return it. */
+static aclm_status dns_raw_ask(const char *server, const char *name, int type,
+			       struct dns_query *first, struct dns_raw *q, size_t n,
+			       long timeout_ms, struct aclm_err *err)
+{
+	const char *names[DNS_RAW_MANY_MAX + 1] = { NULL };
+	int types[DNS_RAW_MANY_MAX + 1] = { 0 };
+	struct dns_query *dq = NULL;
+	size_t k = name != NULL ? 1 : 0;
+	char tname[16];
+	aclm_status st = ACLM_OK;
+
+	if (n > DNS_RAW_MANY_MAX)
+		return aclm_err_set(err, ACLM_ERR_TOOBIG, "DNS: %zu queries at once (at most %d)",
+				    n, DNS_RAW_MANY_MAX);
+	names[0] = name;
+	types[0] = type;
+	for (size_t i = 0; i < n; i++) {
+		names[k + i] = q[i].name;
+		types[k + i] = q[i].type;
+		q[i].st = ACLM_ERR_IO;
+		q[i].nxdomain = false;
+		q[i].msg = NULL;
+		q[i].len = 0;
+		q[i].err = (struct aclm_err){ 0 };
+	}
+	if (k + n == 0)
+		return ACLM_OK;
+	if ((dq = calloc(k + n, sizeof(*dq))) == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "DNS: out of memory");
+	st = dns_ask_many(server, names, types, dq, k + n, timeout_ms, err);
+	if (st == ACLM_OK && k == 1) {
+		*first = (struct dns_query){ .status = dq[0].status, .msg = dq[0].msg,
+					     .len = dq[0].len };
+		dq[0].msg = NULL;
+	}
+	for (size_t i = 0; i < n && st == ACLM_OK; i++) {
+		struct dns_query *d = &dq[k + i];
+
+		if (d->status != ARES_SUCCESS) {
+			dns_type_name(q[i].type, tname, sizeof(tname));
+			q[i].st = dns_fail(d->status, server, q[i].name, tname, timeout_ms,
+					   &q[i].nxdomain, &q[i].err);
+			continue;
+		}
+		q[i].st = ACLM_OK;
+		q[i].msg = d->msg;
+		q[i].len = d->len;
+		d->msg = NULL;
+	}
+	for (size_t i = 0; i < k + n; i++)
+		free(dq[i].msg);
+	free(dq);
+	return st;
 }
 
 /* ---- A and AAAA ---- */
@@ -296,13 +383,21 @@ aclm_status dns_resolve_addrs(const char *server, const char *name, long timeout
 			      struct dns_addr *out, size_t max, size_t *n, bool *nxdomain,
 			      struct aclm_err *err)
 {
-	static const int a_type[1] = { DNS_TYPE_A }, aaaa_type[1] = { DNS_TYPE_AAAA };
+	return dns_resolve_addrs_also(server, name, timeout_ms, out, max, n, nxdomain, NULL, 0,
+				      err);
+}
+
+aclm_status dns_resolve_addrs_also(const char *server, const char *name, long timeout_ms,
+				   struct dns_addr *out, size_t max, size_t *n, bool *nxdomain,
+				   struct dns_raw *also, size_t nalso, struct aclm_err *err)
+{
 	struct dns_query qa = { 0 }, qaaaa = { 0 };
 	long long deadline = dns_now_ms() + timeout_ms;
-	aclm_status st = dns_ask(server, name, a_type, &qa, 1, timeout_ms, err);
+	aclm_status st;
 	int worst;
 
 	*n = 0;
+	st = dns_raw_ask(server, name, DNS_TYPE_A, &qa, also, nalso, timeout_ms, err);
 	if (st != ACLM_OK)
 		goto out;
 	if (qa.status == ARES_SUCCESS)
@@ -311,7 +406,7 @@ aclm_status dns_resolve_addrs(const char *server, const char *name, long timeout
 	 * costs nothing to names that have an IPv4 address. */
 	if (*n > 0 || qa.status == ARES_ENOTFOUND || deadline - dns_now_ms() <= 0)
 		goto found;
-	st = dns_ask(server, name, aaaa_type, &qaaaa, 1, (long)(deadline - dns_now_ms()), err);
+	st = dns_ask(server, name, DNS_TYPE_AAAA, &qaaaa, (long)(deadline - dns_now_ms()), err);
 	if (st != ACLM_OK)
 		goto out;
 	if (qaaaa.status == ARES_SUCCESS)
@@ -388,10 +483,9 @@ static bool dns_txt_collect(const struct ares_txt_ext *x, struct dns_txt *t)
 aclm_status dns_query_txt(const char *server, const char *name, long timeout_ms,
 			  struct dns_txt *out, bool *nxdomain, struct aclm_err *err)
 {
-	static const int types[1] = { DNS_TYPE_TXT };
 	struct dns_query q = { 0 };
 	struct ares_txt_ext *x = NULL;
-	aclm_status st = dns_ask(server, name, types, &q, 1, timeout_ms, err);
+	aclm_status st = dns_ask(server, name, DNS_TYPE_TXT, &q, timeout_ms, err);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -417,30 +511,38 @@ out:
 
 /* ---- raw ---- */
 
+aclm_status dns_query_raw_many(const char *server, struct dns_raw *q, size_t n, long timeout_ms,
+			       struct aclm_err *err)
+{
+	return dns_raw_ask(server, NULL, 0, NULL, q, n, timeout_ms, err);
+}
+
+void dns_raw_free(struct dns_raw *q, size_t n)
+{
+	for (size_t i = 0; q != NULL && i < n; i++) {
+		free(q[i].msg);
+		q[i].msg = NULL;
+		q[i].len = 0;
+	}
+}
+
 aclm_status dns_query_raw(const char *server, const char *name, int type, long timeout_ms,
 			  unsigned char **msg, size_t *len, bool *nxdomain, struct aclm_err *err)
 {
-	const int types[1] = { type };
-	struct dns_query q = { 0 };
-	char tname[16];
-	aclm_status st = dns_ask(server, name, types, &q, 1, timeout_ms, err);
+	struct dns_raw q = { .name = name, .type = type };
+	aclm_status st = dns_query_raw_many(server, &q, 1, timeout_ms, err);
 
 	*msg = NULL;
 	*len = 0;
-	if (st != ACLM_OK)
-		goto out;
-	if (q.status != ARES_SUCCESS) {
-		if (type == DNS_TYPE_CAA)
-			snprintf(tname, sizeof(tname), "CAA");
-		else
-			snprintf(tname, sizeof(tname), "TYPE%d", type);
-		st = dns_fail(q.status, server, name, tname, timeout_ms, nxdomain, err);
-		goto out;
+	if (st == ACLM_OK && q.st != ACLM_OK) {
+		if (nxdomain != NULL && q.nxdomain)
+			*nxdomain = true;
+		if (err != NULL)
+			*err = q.err;
+		st = q.st;
+	} else if (st == ACLM_OK) {
+		*msg = q.msg;
+		*len = q.len;
 	}
-	*msg = q.msg;
-	*len = q.len;
-	q.msg = NULL;
-out:
-	free(q.msg);
 	return st;
 }

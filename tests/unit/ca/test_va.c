@@ -25,6 +25,7 @@
 
 #include "acme/acme.h"
 #include "ca/ca_int.h"
+#include "ca/ca_va_int.h"
 #include "net/net.h"
 #include "solvers/solver.h"
 #include "testsupport.h"
@@ -37,6 +38,14 @@
 #define ACCOUNT "https://ca.example/acme/acct/7"
 
 /* ---- the peers ---- */
+
+/* The client port of each request the odd server answered: a new port is
+ * a new connection. */
+static struct {
+	pthread_mutex_t lock;
+	int n;
+	int port[64];
+} Seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct {
 	struct ts_challtestsrv dns; /* pid -1 when not installed */
@@ -129,10 +138,17 @@ static void odd_on_request(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	const char *what = path != NULL && strncmp(path, WELL_KNOWN, strlen(WELL_KNOWN)) == 0 ?
 			   path + strlen(WELL_KNOWN) : "";
-	char loc[160], big[9001];
+	char loc[160], big[9001], *peer = NULL;
+	ev_uint16_t peer_port = 0;
 	int n;
 
 	(void)arg;
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
+	pthread_mutex_lock(&Seen.lock);
+	if (Seen.n < 64)
+		Seen.port[Seen.n] = peer_port;
+	Seen.n++;
+	pthread_mutex_unlock(&Seen.lock);
 	if (sscanf(what, "hop-%d", &n) == 1 && n > 0) {
 		snprintf(loc, sizeof(loc), WELL_KNOWN "hop-%d", n - 1);
 		odd_reply(req, 302, loc, NULL);
@@ -462,6 +478,89 @@ static void test_bad_requests_are_refused_before_any_connection(void **state)
 	expect_with(&c, "dns-01", "ip", "127.0.0.1", false, TOKEN, KEYAUTH, "unauthorized", NULL);
 }
 
+/* ---- a VA thread's kept libcurl handle (ca__va_thread_begin) ---- */
+
+static void seen_reset(void)
+{
+	pthread_mutex_lock(&Seen.lock);
+	Seen.n = 0;
+	pthread_mutex_unlock(&Seen.lock);
+}
+
+/* The requests the odd server saw since seen_reset, and whether each came
+ * on a connection of its own (no client port seen twice). */
+static int seen_requests(bool *all_new)
+{
+	int n;
+
+	pthread_mutex_lock(&Seen.lock);
+	n = Seen.n;
+	*all_new = true;
+	for (int i = 0; i < n && i < 64; i++)
+		for (int j = 0; j < i; j++)
+			*all_new = *all_new && Seen.port[i] != Seen.port[j];
+	pthread_mutex_unlock(&Seen.lock);
+	return n;
+}
+
+/* The odd server keeps HTTP/1.1 connections open: a kept handle that let
+ * curl reuse them would send the next validation's GET (or the next hop's)
+ * on the same connection. */
+static void test_kept_handle_opens_a_new_connection_for_every_get(void **state)
+{
+	bool all_new = false;
+
+	(void)state;
+	ca__va_thread_begin();
+	seen_reset();
+	expect_odd("hop-0", NULL, NULL);
+	expect_odd("hop-0", NULL, NULL);
+	expect_odd("hop-2", NULL, NULL); /* three GETs */
+	expect_odd("wrong", "incorrectResponse", NULL);
+	expect_odd("hop-0", NULL, NULL);
+	assert_int_equal(seen_requests(&all_new), 7);
+	assert_true(all_new);
+	ca__va_thread_end();
+}
+
+static void set_a(const char *host, const char *addr)
+{
+	mgmt("clear-a", "{\"host\":\"%s.\"}", host);
+	mgmt("add-a", "{\"host\":\"%s.\",\"addresses\":[\"%s\"]}", host, addr);
+}
+
+static void expect_odd_name(const char *name, const char *expect)
+{
+	struct ca_va_config c = config();
+
+	c.http01_port = P.odd_port;
+	expect_with(&c, "http-01", "dns", name, false, "hop-0", KEYAUTH, expect, NULL);
+}
+
+/* Each validation connects where DNS says now: nothing of an earlier one's
+ * answer (curl's DNS cache in the kept handle) is used again. The odd
+ * server listens on 127.0.0.1 only: 127.0.0.2 refuses. */
+static void test_kept_handle_connects_where_dns_says_now(void **state)
+{
+	(void)state;
+	need_dns();
+	ca__va_thread_begin();
+	set_a("pin-a.example.test", "127.0.0.1");
+	set_a("pin-b.example.test", "127.0.0.2");
+	expect_odd_name("pin-a.example.test", NULL);
+	expect_odd_name("pin-b.example.test", "connection");
+	expect_odd_name("pin-a.example.test", NULL);
+	/* the same name, moved: the old address is not used again */
+	set_a("pin-a.example.test", "127.0.0.2");
+	expect_odd_name("pin-a.example.test", "connection");
+	set_a("pin-b.example.test", "127.0.0.1");
+	expect_odd_name("pin-b.example.test", NULL);
+	/* gone from DNS: "dns", not the address curl saw last time */
+	mgmt("clear-a", "{\"host\":\"pin-b.example.test.\"}");
+	expect_odd_name("pin-b.example.test", "dns");
+	ca__va_thread_end();
+}
+
 /* ---- tls-alpn-01 ---- */
 
 static void test_tlsalpn01_good_for_a_name_and_an_ip(void **state)
@@ -701,6 +800,12 @@ static void test_caa_found_on_a_parent_by_climbing(void **state)
 	/* the closest set wins: a child's permission beats its parent's refusal */
 	add_caa("ok.climb.caa.test", "issue", US);
 	expect_caa("x.ok.climb.caa.test", false, "http-01", NULL, NULL);
+	/* The same through a whole http-01 validation, whose A query carries
+	 * the CAA levels along: the parent's set refuses, the child's allows. */
+	add_a("a.b.climb.caa.test");
+	add_a("x.ok.climb.caa.test");
+	expect_va("http-01", "dns", "a.b.climb.caa.test", KEYAUTH, "caa");
+	expect_va("http-01", "dns", "x.ok.climb.caa.test", KEYAUTH, NULL);
 }
 
 static void test_caa_lookup_failure_is_dns_and_caa_check_off_skips(void **state)
@@ -713,6 +818,12 @@ static void test_caa_lookup_failure_is_dns_and_caa_check_off_skips(void **state)
 	need_dns();
 	mgmt("set-servfail", "{\"host\":\"sf.caa.test.\"}");
 	expect_caa("sf.caa.test", false, "http-01", "dns", "SERVFAIL");
+	/* a level below the name's set failing is no permission in http-01's
+	 * combined lookup either */
+	mgmt("set-servfail", "{\"host\":\"x.sf2.caa.test.\"}");
+	add_caa("sf2.caa.test", "issue", US);
+	add_a("y.x.sf2.caa.test");
+	expect_va("http-01", "dns", "y.x.sf2.caa.test", KEYAUTH, "dns");
 	add_caa("off.caa.test", "issue", ";");
 	c.caa_check = false;
 	assert_int_equal(ca_caa_check(&c, "off.caa.test", false, "http-01", ACCOUNT, &problem,
@@ -781,6 +892,8 @@ int main(void)
 		cmocka_unit_test(test_http01_ipv6_identifier_and_aaaa_only_name),
 		cmocka_unit_test(test_loopback_targets_are_rejected_on_the_real_ports),
 		cmocka_unit_test(test_bad_requests_are_refused_before_any_connection),
+		cmocka_unit_test(test_kept_handle_opens_a_new_connection_for_every_get),
+		cmocka_unit_test(test_kept_handle_connects_where_dns_says_now),
 		cmocka_unit_test(test_tlsalpn01_good_for_a_name_and_an_ip),
 		cmocka_unit_test(test_tlsalpn01_wrong_digest_is_incorrect_response),
 		cmocka_unit_test(test_tlsalpn01_no_responder_is_connection_and_plain_http_is_tls),
