@@ -380,13 +380,14 @@ static bool content_type_ok(struct wfe_req *r)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static size_t key_slot(const char *id)
+/* The first entry of id's set in a cache of n entries (FNV-1a of the id). */
+static size_t set_of(const char *id, size_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	uint32_t h = 2166136261u;
 
 	for (const unsigned char *p = (const unsigned char *)id; *p != '\0'; p++)
 		h = (h ^ *p) * 16777619u;
-	return h % WFE_KEY_CACHE_SLOTS;
+	return h % (n / WFE_CACHE_WAYS) * WFE_CACHE_WAYS;
 }
 
 /* One cache for every worker thread: each account key is built once, not
@@ -395,19 +396,23 @@ static size_t key_slot(const char *id)
  * callers get their own reference, which outlives any replacement. */
 static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wfe_key_slot key_cache[WFE_KEY_CACHE_SLOTS];
+static uint64_t key_cache_tick;
 
 aclm_status wfe_account_key(struct wfe_worker *w, const struct store_ca_account *a,
 			    EVP_PKEY **out, struct aclm_err *err)
 {
-	struct wfe_key_slot *s = &key_cache[key_slot(a->id)];
+	struct wfe_key_slot *set = &key_cache[set_of(a->id, WFE_KEY_CACHE_SLOTS)];
 	aclm_status st;
 
 	(void)w;
 	*out = NULL;
 	pthread_mutex_lock(&key_cache_lock);
-	if (s->key != NULL && strcmp(s->id, a->id) == 0 && strcmp(s->thumbprint, a->thumbprint) == 0 &&
-	    EVP_PKEY_up_ref(s->key))
-		*out = s->key;
+	for (size_t i = 0; i < WFE_CACHE_WAYS && *out == NULL; i++)
+		if (set[i].key != NULL && strcmp(set[i].id, a->id) == 0 &&
+		    strcmp(set[i].thumbprint, a->thumbprint) == 0 && EVP_PKEY_up_ref(set[i].key)) {
+			*out = set[i].key;
+			set[i].used = ++key_cache_tick;
+		}
 	pthread_mutex_unlock(&key_cache_lock);
 	if (*out != NULL)
 		return ACLM_OK;
@@ -417,16 +422,33 @@ aclm_status wfe_account_key(struct wfe_worker *w, const struct store_ca_account 
 	return st;
 }
 
+/* In id's set: the entry already holding id, else an empty one, else the
+ * least recently used. */
+static struct wfe_key_slot *key_victim(struct wfe_key_slot *set, const char *id)
+{
+	struct wfe_key_slot *v = &set[0];
+
+	for (size_t i = 0; i < WFE_CACHE_WAYS; i++) {
+		if (set[i].key != NULL && strcmp(set[i].id, id) == 0)
+			return &set[i];
+		if (v->key != NULL && (set[i].key == NULL || set[i].used < v->used))
+			v = &set[i];
+	}
+	return v;
+}
+
 void wfe_account_key_remember(const struct store_ca_account *a, EVP_PKEY *key)
 {
-	struct wfe_key_slot *s = &key_cache[key_slot(a->id)];
+	struct wfe_key_slot *s;
 	EVP_PKEY *old = NULL;
 
 	if (key == NULL || !EVP_PKEY_up_ref(key))
 		return;
 	pthread_mutex_lock(&key_cache_lock);
+	s = key_victim(&key_cache[set_of(a->id, WFE_KEY_CACHE_SLOTS)], a->id);
 	old = s->key;
 	s->key = key;
+	s->used = ++key_cache_tick;
 	snprintf(s->id, sizeof(s->id), "%s", a->id);
 	snprintf(s->thumbprint, sizeof(s->thumbprint), "%s", a->thumbprint);
 	pthread_mutex_unlock(&key_cache_lock);
@@ -477,6 +499,21 @@ static struct store_ca_account *acct_dup(const struct store_ca_account *a)
 	return c;
 }
 
+/* This worker's entry for account id: the one holding it, else an empty
+ * one, else the least recently used of its set. */
+static struct wfe_acct_slot *acct_slot(struct wfe_worker *w, const char *id)
+{
+	struct wfe_acct_slot *set = &w->accts[set_of(id, WFE_ACCT_CACHE_SLOTS)], *v = &set[0];
+
+	for (size_t i = 0; i < WFE_CACHE_WAYS; i++) {
+		if (set[i].a != NULL && strcmp(set[i].a->id, id) == 0)
+			return &set[i];
+		if (v->a != NULL && (set[i].a == NULL || set[i].used < v->used))
+			v = &set[i];
+	}
+	return v;
+}
+
 /* The account row (a copy for the request), from this worker's cache when
  * no account was written since it was read. The generation is read before
  * the row: a write committed after that read bumps it, and the next
@@ -484,13 +521,14 @@ static struct store_ca_account *acct_dup(const struct store_ca_account *a)
 static aclm_status account_get(struct wfe_worker *w, const char *id,
 			       struct store_ca_account **out, struct aclm_err *err)
 {
-	struct wfe_acct_slot *s = &w->accts[key_slot(id) % WFE_ACCT_CACHE_SLOTS];
+	struct wfe_acct_slot *s = acct_slot(w, id);
 	uint64_t gen = __atomic_load_n(&w->srv->acct_gen, __ATOMIC_SEQ_CST);
 	struct store_ca_account *fresh = NULL;
 	aclm_status st;
 
 	*out = NULL;
 	if (s->a != NULL && s->gen == gen && strcmp(s->a->id, id) == 0) {
+		s->used = ++w->acct_tick;
 		*out = acct_dup(s->a);
 		return *out != NULL ? ACLM_OK : aclm_err_set(err, ACLM_ERR_NOMEM, "out of memory");
 	}
@@ -499,9 +537,12 @@ static aclm_status account_get(struct wfe_worker *w, const char *id,
 		return st;
 	fresh = acct_dup(*out);
 	if (fresh != NULL) {
+		if (s->a != NULL && strcmp(s->a->id, id) != 0)
+			acme_jws_verifier_clear(&s->v); /* another account's key */
 		store_ca_account_free(s->a);
 		s->a = fresh;
 		s->gen = gen;
+		s->used = ++w->acct_tick;
 	}
 	return ACLM_OK;
 }
@@ -513,9 +554,12 @@ static aclm_status account_get(struct wfe_worker *w, const char *id,
 static struct acme_jws_verifier *account_verifier(struct wfe_worker *w, const char *id,
 						 EVP_PKEY *key)
 {
-	struct acme_jws_verifier *v = &w->accts[key_slot(id) % WFE_ACCT_CACHE_SLOTS].v;
+	struct wfe_acct_slot *s = acct_slot(w, id);
+	struct acme_jws_verifier *v = &s->v;
 	struct aclm_err err = { 0 };
 
+	if (s->a == NULL || strcmp(s->a->id, id) != 0)
+		return NULL; /* not cached (account_get ran out of memory) */
 	if (v->key == key)
 		return v;
 	acme_jws_verifier_clear(v);
