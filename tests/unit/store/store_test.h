@@ -96,6 +96,23 @@ static inline sqlite3 *raw_open(const char *path)
 	return db;
 }
 
+/* The detail lines of sql's query plan (EXPLAIN QUERY PLAN), joined by
+ * newlines into out. */
+static inline void plan_of(sqlite3 *db, const char *sql, char *out, size_t outlen)
+{
+	char q[4200];
+	sqlite3_stmt *st = NULL;
+
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		strncat(out, (const char *)sqlite3_column_text(st, 3), outlen - strlen(out) - 2);
+		strncat(out, "\n", outlen - strlen(out) - 1);
+	}
+	sqlite3_finalize(st);
+}
+
 /* The single integer a query returns (-1 when it returns no row). */
 static inline int64_t raw_int(sqlite3 *db, const char *sql)
 {

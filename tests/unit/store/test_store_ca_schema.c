@@ -241,21 +241,6 @@ static void test_migration_10_keeps_every_row_and_reference(void **state)
 
 /* ---- query plans ---- */
 
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t outlen)
-{
-	char q[1024];
-	sqlite3_stmt *st = NULL;
-
-	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
-	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-	out[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		strncat(out, (const char *)sqlite3_column_text(st, 3), outlen - strlen(out) - 2);
-		strncat(out, "\n", outlen - strlen(out) - 1);
-	}
-	sqlite3_finalize(st);
-}
-
 static void assert_walks(sqlite3 *db, const char *sql, const char *btree)
 {
 	char plan[1024];

@@ -847,21 +847,6 @@ static void test_rows_are_invisible_from_another_tenant_or_ca(void **state)
 
 /* ---- schema ---- */
 
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t outlen)
-{
-	char q[1024];
-	sqlite3_stmt *st = NULL;
-
-	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
-	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-	out[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		strncat(out, (const char *)sqlite3_column_text(st, 3), outlen - strlen(out) - 2);
-		strncat(out, "\n", outlen - strlen(out) - 1);
-	}
-	sqlite3_finalize(st);
-}
-
 /* The reuse lookup, the restart scan and a CRL's list are index walks
  * without a sort (the statements the store runs; test_store_ca_schema.c
  * checks each b-tree they walk). */

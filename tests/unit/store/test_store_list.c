@@ -172,22 +172,6 @@ static void test_list_stops_when_the_callback_fails(void **state)
 	assert_int_equal(seen.n, 1);
 }
 
-/* The plan's detail lines for sql, joined. */
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t outlen)
-{
-	char q[4200];
-	sqlite3_stmt *st = NULL;
-
-	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
-	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-	out[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		strncat(out, (const char *)sqlite3_column_text(st, 3), outlen - strlen(out) - 2);
-		strncat(out, "\n", outlen - strlen(out) - 1);
-	}
-	sqlite3_finalize(st);
-}
-
 /* The whole plan of the expiring query: the index range in order (no
  * sort), and the issuer subquery by primary keys (no scan per row). */
 static void assert_expiring_plan(const char *plan)
