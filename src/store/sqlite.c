@@ -367,22 +367,14 @@ static aclm_status sqlite_set_durable(void *state, bool durable, struct aclm_err
  * a new file its directory, before the first frame, even under NORMAL. */
 static aclm_status sqlite_sync(void *state, struct aclm_err *err)
 {
-	struct store__sqlite *s = state;
-	const char *db = sqlite3_db_filename(s->db, "main");
-	const char *wal = db != NULL ? sqlite3_filename_wal(db) : NULL;
+	const struct store__sqlite *s = state;
 	aclm_status st = ACLM_OK;
-	int fd = -1;
+	int fd = open(s->wal, O_RDONLY | O_CLOEXEC);
 
-	if (wal == NULL || wal[0] == '\0') {
-		st = aclm_err_set(err, ACLM_ERR_INTERNAL, "%s: no WAL file name", s->path);
-		goto out;
-	}
-	fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
-		st = aclm_err_set(err, ACLM_ERR_IO, "%s: open: %s", wal, strerror(errno));
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: open: %s", s->wal, strerror(errno));
 	else if (fd >= 0 && fdatasync(fd) != 0)
-		st = aclm_err_set(err, ACLM_ERR_IO, "%s: fdatasync: %s", wal, strerror(errno));
-out:
+		st = aclm_err_set(err, ACLM_ERR_IO, "%s: fdatasync: %s", s->wal, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return st;
@@ -403,15 +395,12 @@ static aclm_status sqlite_reserve_log(void *state, struct aclm_err *err)
 {
 	static const char zeros[64 * 1024];
 	struct store__sqlite *s = state;
-	const char *db = sqlite3_db_filename(s->db, "main");
-	const char *wal = db != NULL ? sqlite3_filename_wal(db) : NULL;
+	const char *wal = s->wal;
 	long long limit = wal_limit(s);
 	aclm_status st;
 	struct stat sb;
 	int fd = -1;
 
-	if (wal == NULL || wal[0] == '\0')
-		return aclm_err_set(err, ACLM_ERR_INTERNAL, "%s: no WAL file name", s->path);
 	if ((st = store__sqlite_exec(s, "BEGIN IMMEDIATE", err)) != ACLM_OK)
 		return st;
 	fd = open(wal, O_WRONLY | O_CLOEXEC);
@@ -425,8 +414,9 @@ static aclm_status sqlite_reserve_log(void *state, struct aclm_err *err)
 
 		if (w > 0)
 			at += w;
-		else if (w < 0 && errno != EINTR)
-			st = aclm_err_set(err, ACLM_ERR_IO, "%s: write: %s", wal, strerror(errno));
+		else if (w == 0 || errno != EINTR) /* 0: no progress, never retried forever */
+			st = aclm_err_set(err, ACLM_ERR_IO, "%s: write: %s", wal,
+					  w == 0 ? "nothing written" : strerror(errno));
 	}
 	if (st == ACLM_OK && sb.st_size < limit && fdatasync(fd) != 0)
 		st = aclm_err_set(err, ACLM_ERR_IO, "%s: fdatasync: %s", wal, strerror(errno));
@@ -450,6 +440,11 @@ static aclm_status connect_db(struct store__sqlite *s, const struct store_option
 	if (rc != SQLITE_OK)
 		return store__sqlite_err(s, rc, err, "open");
 	sqlite3_extended_result_codes(s->db, 1);
+	/* Once, here: store_sync then needs nothing of the connection, which
+	 * another thread may be using (store_share). */
+	s->wal = strdup(sqlite3_filename_wal(sqlite3_db_filename(s->db, "main")));
+	if (s->wal == NULL)
+		return aclm_err_set(err, ACLM_ERR_NOMEM, "%s: out of memory", s->path);
 	/* Refuse schema tricks a crafted database file could play. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
@@ -493,6 +488,7 @@ static void sqlite_close(void *state)
 		sqlite3_finalize(s->keyed[i].st);
 	sqlite3_close(s->db);
 	free(s->path);
+	free(s->wal);
 	free(s);
 }
 

@@ -68,6 +68,7 @@ enum store__sqlite_stmt_id {
 struct store__sqlite {
 	sqlite3 *db;
 	char *path;
+	char *wal;                 /* the -wal file's path (store_sync, store_reserve_log) */
 	sqlite3_stmt *stmt[SQ_COUNT];
 	struct {
 		const char *sql;

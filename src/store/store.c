@@ -523,7 +523,8 @@ aclm_status store_sync(struct store *s, struct aclm_err *err)
 	if (s->ops->sync == NULL)
 		return unsupported(s, "sync", err);
 	/* Not under the lock: the sync must overlap other threads' commits
-	 * (the backend's sync only reads the connection's file name). */
+	 * (the backend's sync uses a path it noted at open, not the
+	 * connection). */
 	return s->ops->sync(s->state, err);
 }
 
